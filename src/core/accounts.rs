@@ -1,0 +1,354 @@
+//! Account operations: import, list, update, delete and export.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{AccountView, Core, CoreError};
+use crate::auth::claims::Claims;
+use crate::auth::import::{self, ImportMeta, ImportProblem, ImportedAccount};
+use crate::auth::tokens::Tokens;
+use crate::store::accounts::{self as rows, AccountRow, AccountStatus};
+use crate::store::{StoreError, now_secs};
+use crate::vault::Vault;
+
+/// Accounts imported per transaction.
+pub const IMPORT_BATCH: usize = 250;
+/// Group given to imported accounts that name none.
+pub const DEFAULT_GROUP: &str = "IMPORT";
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Accounts found in the input.
+    pub total: usize,
+    pub created: usize,
+    pub updated: usize,
+    /// Files or entries skipped, each with its reason.
+    pub failed: Vec<ImportProblem>,
+    /// Ids of the accounts created or updated, in input order.
+    pub ids: Vec<String>,
+}
+
+/// Changes to apply to one or more accounts; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccountPatch {
+    pub label: Option<String>,
+    #[serde(alias = "groupName")]
+    pub group: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub note: Option<String>,
+    pub sort: Option<i64>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub exported: usize,
+    /// The file written, or the folder holding one file per account.
+    pub path: PathBuf,
+}
+
+/// Stable identity of an account across imports: the ChatGPT user within its workspace,
+/// else a hash of the token that identifies it.
+fn identity(claims: &Claims, entry: &ImportedAccount) -> String {
+    let account = claims.chatgpt_account_id.as_deref().or(entry.account_id.as_deref());
+    let user = claims.chatgpt_user_id.as_deref().or(claims.subject.as_deref()).or(claims.email.as_deref());
+    match (user, account) {
+        (Some(user), Some(account)) => format!("user:{user}|account:{account}"),
+        (Some(user), None) => format!("user:{user}"),
+        (None, Some(account)) => format!("account:{account}"),
+        (None, None) => {
+            let token = entry.tokens.refresh_token.as_deref().unwrap_or(&entry.tokens.access_token);
+            format!("token:{}", hex::encode(Sha256::digest(token.as_bytes())))
+        }
+    }
+}
+
+fn account_id_for(identity: &str) -> String {
+    hex::encode(&Sha256::digest(identity.as_bytes())[..6])
+}
+
+enum Outcome {
+    Created(String),
+    Updated(String),
+}
+
+/// Writes one batch inside one transaction: all of it lands, or none of it.
+fn write_batch(
+    conn: &mut rusqlite::Connection,
+    vault: &Vault,
+    batch: &[ImportedAccount],
+) -> Result<Vec<Outcome>, StoreError> {
+    let tx = conn.transaction()?;
+    let mut next_sort = rows::max_sort(&tx)? + 1;
+    let now = now_secs();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for entry in batch {
+        let claims = Claims::from_tokens(&entry.tokens);
+        let identity = identity(&claims, entry);
+        let existing = rows::find_by_identity(&tx, &identity)?;
+        let meta = &entry.meta;
+        let email = claims.email.clone().or_else(|| entry.email.clone());
+        let row = match &existing {
+            Some(old) => AccountRow {
+                label: meta.label.clone().unwrap_or_else(|| old.label.clone()),
+                email: email.or_else(|| old.email.clone()),
+                chatgpt_account_id: claims
+                    .chatgpt_account_id
+                    .clone()
+                    .or_else(|| entry.account_id.clone())
+                    .or_else(|| old.chatgpt_account_id.clone()),
+                chatgpt_user_id: claims.chatgpt_user_id.clone().or_else(|| old.chatgpt_user_id.clone()),
+                plan: claims.plan.clone().or_else(|| old.plan.clone()),
+                group_name: meta.group.clone().unwrap_or_else(|| old.group_name.clone()),
+                tags: meta.tags.clone().unwrap_or_else(|| old.tags.clone()),
+                note: meta.note.clone().unwrap_or_else(|| old.note.clone()),
+                sort: meta.sort.unwrap_or(old.sort),
+                // Fresh tokens revive an account that died of a dead token; a user's
+                // "disabled" stays.
+                status: if old.status == AccountStatus::Unavailable { AccountStatus::Active } else { old.status },
+                status_reason: if old.status == AccountStatus::Unavailable { None } else { old.status_reason.clone() },
+                updated_at: now,
+                last_refresh_at: Some(now),
+                access_expires_at: claims.access_expires_at,
+                ..old.clone()
+            },
+            None => {
+                let id = account_id_for(&identity);
+                let sort = meta.sort.unwrap_or_else(|| {
+                    next_sort += 1;
+                    next_sort - 1
+                });
+                AccountRow {
+                    label: meta.label.clone().or_else(|| email.clone()).unwrap_or_else(|| format!("account-{id}")),
+                    id,
+                    identity,
+                    email,
+                    chatgpt_account_id: claims.chatgpt_account_id.clone().or_else(|| entry.account_id.clone()),
+                    chatgpt_user_id: claims.chatgpt_user_id.clone(),
+                    plan: claims.plan.clone(),
+                    group_name: meta.group.clone().unwrap_or_else(|| DEFAULT_GROUP.to_string()),
+                    tags: meta.tags.clone().unwrap_or_default(),
+                    note: meta.note.clone().unwrap_or_default(),
+                    sort,
+                    status: AccountStatus::Active,
+                    status_reason: None,
+                    created_at: now,
+                    updated_at: now,
+                    last_refresh_at: Some(now),
+                    access_expires_at: claims.access_expires_at,
+                    cooldown_until: None,
+                }
+            }
+        };
+        rows::upsert(&tx, &row)?;
+        let sealed = vault
+            .seal(&Tokens::seal_purpose(&row.id), &serde_json::to_vec(&entry.tokens).expect("token set serialises"));
+        rows::put_tokens(&tx, &row.id, &sealed)?;
+        outcomes.push(if existing.is_some() { Outcome::Updated(row.id) } else { Outcome::Created(row.id) });
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+impl Core {
+    /// Imports accounts from files and folders (folders recursively, `.json` only).
+    pub async fn import_paths(&self, paths: Vec<PathBuf>) -> Result<ImportReport, CoreError> {
+        let (texts, mut problems) = tokio::task::spawn_blocking(move || {
+            let (files, mut problems) = import::expand_paths(&paths);
+            let mut texts = Vec::with_capacity(files.len());
+            for file in files {
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => texts.push((file.display().to_string(), text)),
+                    Err(err) => {
+                        problems.push(ImportProblem { source: file.display().to_string(), message: err.to_string() })
+                    }
+                }
+            }
+            (texts, problems)
+        })
+        .await
+        .map_err(|_| CoreError::Worker)?;
+        let mut report = self.import_texts(texts).await?;
+        problems.append(&mut report.failed);
+        report.failed = problems;
+        Ok(report)
+    }
+
+    /// Imports accounts from file contents, each named by where it came from.
+    pub async fn import_texts(&self, texts: Vec<(String, String)>) -> Result<ImportReport, CoreError> {
+        let mut report = ImportReport::default();
+        let mut entries = Vec::new();
+        for (source, text) in &texts {
+            let (mut accounts, mut problems) = import::parse_text(source, text);
+            entries.append(&mut accounts);
+            report.failed.append(&mut problems);
+        }
+        report.total = entries.len();
+        for batch in entries.chunks(IMPORT_BATCH) {
+            let batch = batch.to_vec();
+            let vault = self.vault().clone();
+            let outcomes = self.store().call(move |conn| write_batch(conn, &vault, &batch)).await?;
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Created(id) => {
+                        report.created += 1;
+                        report.ids.push(id);
+                    }
+                    Outcome::Updated(id) => {
+                        report.updated += 1;
+                        report.ids.push(id);
+                    }
+                }
+            }
+        }
+        self.reload().await?;
+        tracing::info!(
+            created = report.created,
+            updated = report.updated,
+            failed = report.failed.len(),
+            "accounts imported"
+        );
+        Ok(report)
+    }
+
+    /// Every account with its usage and availability, in routing order.
+    pub fn list_accounts(&self) -> Vec<AccountView> {
+        self.snapshot().accounts.clone()
+    }
+
+    /// Applies `patch` to each account in `ids` in one transaction.
+    pub async fn update_accounts(&self, ids: Vec<String>, patch: AccountPatch) -> Result<usize, CoreError> {
+        if ids.is_empty() {
+            return Err(CoreError::Invalid("`ids` must name at least one account".into()));
+        }
+        let status = match patch.status.as_deref() {
+            None => None,
+            Some("active") => Some(AccountStatus::Active),
+            Some("disabled") => Some(AccountStatus::Disabled),
+            Some(other) => {
+                return Err(CoreError::Invalid(format!("`status` must be \"active\" or \"disabled\"; got {other:?}")));
+            }
+        };
+        if patch.label.as_deref().is_some_and(|l| l.trim().is_empty()) {
+            return Err(CoreError::Invalid("`label` must not be empty".into()));
+        }
+        let updated = self
+            .store()
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                for id in &ids {
+                    let mut row = rows::get(&tx, id)?
+                        .ok_or_else(|| StoreError::NotFound(format!("no account with id {id:?}")))?;
+                    if let Some(label) = &patch.label {
+                        row.label = label.trim().to_string();
+                    }
+                    if let Some(group) = &patch.group {
+                        row.group_name = group.trim().to_string();
+                    }
+                    if let Some(tags) = &patch.tags {
+                        row.tags = tags.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+                    }
+                    if let Some(note) = &patch.note {
+                        row.note = note.clone();
+                    }
+                    if let Some(sort) = patch.sort {
+                        row.sort = sort;
+                    }
+                    if let Some(status) = status {
+                        row.status = status;
+                        row.status_reason = None;
+                    }
+                    row.updated_at = now_secs();
+                    rows::upsert(&tx, &row)?;
+                }
+                tx.commit()?;
+                Ok(ids.len())
+            })
+            .await?;
+        self.reload().await?;
+        Ok(updated)
+    }
+
+    /// Deletes accounts with their tokens and usage; returns how many existed.
+    pub async fn delete_accounts(&self, ids: Vec<String>) -> Result<usize, CoreError> {
+        if ids.is_empty() {
+            return Err(CoreError::Invalid("`ids` must name at least one account".into()));
+        }
+        let deleted = self.store().call(move |conn| rows::delete(conn, &ids)).await?;
+        self.reload().await?;
+        Ok(deleted)
+    }
+
+    /// Writes accounts with their tokens in the `auth.json` shape: one file per account when
+    /// `out` is an existing folder, else one JSON array in the file `out`. Files are 0600.
+    /// This is the only way tokens leave the vault in plaintext.
+    pub async fn export_accounts(&self, out: PathBuf, ids: Option<Vec<String>>) -> Result<ExportReport, CoreError> {
+        let vault = self.vault().clone();
+        let accounts = self.list_accounts();
+        let wanted: Option<std::collections::HashSet<String>> = ids.map(|ids| ids.into_iter().collect());
+        let selected: Vec<AccountRow> = accounts
+            .into_iter()
+            .map(|view| view.account)
+            .filter(|a| wanted.as_ref().is_none_or(|w| w.contains(&a.id)))
+            .collect();
+        let sealed: HashMap<String, Vec<u8>> =
+            self.store().call(|conn| crate::store::accounts::all_tokens(conn)).await?.into_iter().collect();
+        tokio::task::spawn_blocking(move || {
+            let mut entries = Vec::with_capacity(selected.len());
+            for account in &selected {
+                let Some(blob) = sealed.get(&account.id) else { continue };
+                let plain = vault.open(&Tokens::seal_purpose(&account.id), blob)?;
+                let tokens: Tokens = serde_json::from_slice(&plain)
+                    .map_err(|_| crate::vault::VaultError::Corrupt { purpose: format!("account {}", account.id) })?;
+                let meta = ImportMeta {
+                    label: Some(account.label.clone()),
+                    group: Some(account.group_name.clone()),
+                    tags: Some(account.tags.clone()),
+                    note: Some(account.note.clone()).filter(|n| !n.is_empty()),
+                    sort: Some(account.sort),
+                };
+                let value = import::export_entry(
+                    &tokens,
+                    account.chatgpt_account_id.as_deref(),
+                    account.last_refresh_at,
+                    &meta,
+                );
+                entries.push((account, value));
+            }
+            let io = |path: &std::path::Path| {
+                let path = path.display().to_string();
+                move |source| CoreError::Io { path, source }
+            };
+            if out.is_dir() {
+                for (account, value) in &entries {
+                    let file = out.join(format!("{}-{}.json", file_stem(&account.label), account.id));
+                    let text = serde_json::to_string_pretty(value).expect("JSON value serialises");
+                    crate::paths::write_private_file(&file, text.as_bytes()).map_err(io(&file))?;
+                }
+            } else {
+                let array: Vec<&serde_json::Value> = entries.iter().map(|(_, v)| v).collect();
+                let text = serde_json::to_string_pretty(&array).expect("JSON value serialises");
+                crate::paths::write_private_file(&out, text.as_bytes()).map_err(io(&out))?;
+            }
+            tracing::info!(count = entries.len(), "accounts exported");
+            Ok(ExportReport { exported: entries.len(), path: out })
+        })
+        .await
+        .map_err(|_| CoreError::Worker)?
+    }
+}
+
+/// A label made safe for a file name.
+fn file_stem(label: &str) -> String {
+    let stem: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
+        .take(60)
+        .collect();
+    if stem.is_empty() { "account".into() } else { stem }
+}

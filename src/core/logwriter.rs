@@ -1,0 +1,94 @@
+//! The request-log writer: one task that takes log rows from a queue and writes them to
+//! SQLite in batches, so no request ever waits on the database.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::logs::LogRow;
+use crate::store::{self, Store};
+
+/// Rows held in memory at most; beyond it rows are dropped and counted.
+const QUEUE_CAPACITY: usize = 65_536;
+/// Rows written per transaction at most.
+const BATCH: usize = 1_000;
+
+enum Message {
+    Row(LogRow),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The sending side, held by the core; cheap to clone.
+#[derive(Clone)]
+pub struct LogQueue {
+    tx: mpsc::Sender<Message>,
+    depth: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl LogQueue {
+    pub fn spawn(store: Store) -> LogQueue {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let depth = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(store, rx, depth.clone()));
+        LogQueue { tx, depth, dropped: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Queues a row without waiting; a full queue drops the row (counted in `dropped`).
+    pub fn push(&self, row: LogRow) {
+        if self.tx.try_send(Message::Row(row)).is_ok() {
+            self.depth.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until every row queued before this call is in SQLite.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub fn depth(&self) -> u64 {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut waiters = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Row(row) => batch.push(row),
+                Message::Flush(done) => waiters.push(done),
+            }
+            if batch.len() >= BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !batch.is_empty() {
+            let rows = std::mem::take(&mut batch);
+            let count = rows.len() as u64;
+            let result = store.call(move |conn| store::logs::insert_batch(conn, &rows)).await;
+            depth.fetch_sub(count, Ordering::Relaxed);
+            if let Err(err) = result {
+                tracing::error!("writing {count} request-log rows failed: {err}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        for done in waiters.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}

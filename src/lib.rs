@@ -1,0 +1,15 @@
+//! CodexManager: a pool of ChatGPT (Codex) accounts behind one local gateway, with a native
+//! window, a `serve` mode and a CLI. See DESIGN.md for the map of the modules below.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod logging;
+pub mod paths;
+pub mod rpc;
+pub mod service;
+pub mod store;
+pub mod ui;
+pub mod usage;
+pub mod vault;

@@ -1,0 +1,329 @@
+//! `POST /rpc`: the JSON-RPC 2.0 front door onto the core API, with the original's method
+//! names so its users' scripts keep working.
+//!
+//! Every request must carry the RPC token (`X-CodexManager-Rpc-Token`, or `Authorization:
+//! Bearer`), compared in constant time. Requests a browser marks as cross-site
+//! (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not this machine) are refused before
+//! the token is even looked at, so a web page cannot drive the RPC endpoint.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use crate::core::{AccountPatch, Core, CoreError, NewKey};
+
+pub const TOKEN_HEADER: &str = "x-codexmanager-rpc-token";
+
+/// JSON-RPC error codes used here.
+pub mod code {
+    pub const PARSE_ERROR: i64 = -32700;
+    pub const INVALID_REQUEST: i64 = -32600;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    pub const INVALID_PARAMS: i64 = -32602;
+    pub const INTERNAL: i64 = -32603;
+    pub const SERVER_ERROR: i64 = -32000;
+    pub const UNAUTHORIZED: i64 = -32001;
+    pub const FORBIDDEN: i64 = -32003;
+    pub const NOT_FOUND: i64 = -32004;
+}
+
+#[derive(Clone)]
+pub struct RpcState {
+    pub core: Core,
+    pub token: Arc<str>,
+}
+
+struct RpcError {
+    code: i64,
+    message: String,
+}
+
+impl RpcError {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        RpcError { code, message: message.into() }
+    }
+}
+
+impl From<CoreError> for RpcError {
+    fn from(err: CoreError) -> Self {
+        let code = match &err {
+            CoreError::Invalid(_) => code::INVALID_PARAMS,
+            CoreError::NotFound(_) => code::NOT_FOUND,
+            _ => code::SERVER_ERROR,
+        };
+        RpcError::new(code, err.to_string())
+    }
+}
+
+fn error_response(status: StatusCode, id: Value, err: RpcError) -> Response {
+    (status, Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": err.code, "message": err.message}})))
+        .into_response()
+}
+
+/// True when a browser says this request comes from another site.
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "same-site" | "none")
+    {
+        return true;
+    }
+    match headers.get("origin").map(|v| v.to_str().unwrap_or("")) {
+        None => false,
+        Some(origin) => !origin_is_local(origin),
+    }
+}
+
+fn origin_is_local(origin: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(origin) else { return false };
+    match url.host() {
+        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or_else(|| {
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+    })
+}
+
+pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: Bytes) -> Response {
+    if is_cross_site(&headers) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            Value::Null,
+            RpcError::new(code::FORBIDDEN, "cross-site requests to /rpc are refused"),
+        );
+    }
+    let authorized = presented_token(&headers)
+        .is_some_and(|token| bool::from(token.trim().as_bytes().ct_eq(state.token.as_bytes())));
+    if !authorized {
+        let message = if presented_token(&headers).is_some() {
+            "wrong RPC token"
+        } else {
+            "missing RPC token: send it in the X-CodexManager-Rpc-Token header (see codexmanager.rpc-token beside the database)"
+        };
+        return error_response(StatusCode::UNAUTHORIZED, Value::Null, RpcError::new(code::UNAUTHORIZED, message));
+    }
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => {
+            return error_response(
+                StatusCode::OK,
+                Value::Null,
+                RpcError::new(code::PARSE_ERROR, format!("parse error: {err}")),
+            );
+        }
+    };
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = request.get("method").and_then(Value::as_str) else {
+        return error_response(
+            StatusCode::OK,
+            id,
+            RpcError::new(code::INVALID_REQUEST, "invalid request: `method` must be a string"),
+        );
+    };
+    if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return error_response(
+            StatusCode::OK,
+            id,
+            RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\""),
+        );
+    }
+    let params = request.get("params").cloned().unwrap_or(Value::Null);
+    match dispatch(&state.core, method, params).await {
+        Ok(result) => Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response(),
+        Err(err) => {
+            if err.code == code::SERVER_ERROR || err.code == code::INTERNAL {
+                tracing::warn!(method, "rpc call failed: {}", err.message);
+            }
+            error_response(StatusCode::OK, id, err)
+        }
+    }
+}
+
+/// Deserialises params, naming the offending field on failure.
+fn params<T: DeserializeOwned>(value: Value) -> Result<T, RpcError> {
+    let value = if value.is_null() { json!({}) } else { value };
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message =
+            if path == "." { format!("invalid params: {inner}") } else { format!("invalid params: `{path}`: {inner}") };
+        RpcError::new(code::INVALID_PARAMS, message)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdParam {
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportParams {
+    #[serde(default)]
+    paths: Vec<PathBuf>,
+    #[serde(default)]
+    contents: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportParams {
+    out: PathBuf,
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelParams {
+    id: String,
+    #[serde(default, alias = "modelSlug")]
+    model: Option<String>,
+}
+
+/// Takes `id` or `ids` out of an object, leaving the rest.
+fn take_ids(params: &mut Value) -> Result<Vec<String>, RpcError> {
+    let object = params
+        .as_object_mut()
+        .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "invalid params: expected an object with `ids`"))?;
+    let mut ids = Vec::new();
+    if let Some(value) = object.remove("ids") {
+        ids = serde_json::from_value(value)
+            .map_err(|e| RpcError::new(code::INVALID_PARAMS, format!("invalid params: `ids`: {e}")))?;
+    }
+    if let Some(value) = object.remove("id") {
+        let id: String = serde_json::from_value(value)
+            .map_err(|e| RpcError::new(code::INVALID_PARAMS, format!("invalid params: `id`: {e}")))?;
+        ids.push(id);
+    }
+    if ids.is_empty() {
+        return Err(RpcError::new(code::INVALID_PARAMS, "invalid params: `ids` (or `id`) is required"));
+    }
+    Ok(ids)
+}
+
+async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Value, RpcError> {
+    let ok = || json!({"ok": true});
+    Ok(match method {
+        "account/list" => {
+            let items = core.list_accounts();
+            json!({"items": items, "total": items.len()})
+        }
+        "account/import" => {
+            let p: ImportParams = params(params_value)?;
+            if p.paths.is_empty() && p.contents.is_empty() {
+                return Err(RpcError::new(code::INVALID_PARAMS, "invalid params: give `paths` or `contents`"));
+            }
+            let mut report = core.import_paths(p.paths).await?;
+            if !p.contents.is_empty() {
+                let texts =
+                    p.contents.into_iter().enumerate().map(|(i, text)| (format!("contents[{i}]"), text)).collect();
+                let more = core.import_texts(texts).await?;
+                report.total += more.total;
+                report.created += more.created;
+                report.updated += more.updated;
+                report.failed.extend(more.failed);
+                report.ids.extend(more.ids);
+            }
+            serde_json::to_value(report).map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
+        }
+        "account/update" => {
+            let mut value = params_value;
+            let ids = take_ids(&mut value)?;
+            let patch: AccountPatch = params(value)?;
+            json!({"updated": core.update_accounts(ids, patch).await?})
+        }
+        "account/delete" => {
+            let mut value = params_value;
+            let ids = take_ids(&mut value)?;
+            json!({"deleted": core.delete_accounts(ids).await?})
+        }
+        "account/export" => {
+            let p: ExportParams = params(params_value)?;
+            serde_json::to_value(core.export_accounts(p.out, p.ids).await?)
+                .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
+        }
+        "apikey/list" => json!({"items": core.list_keys()}),
+        "apikey/create" => {
+            let new: NewKey = params(params_value)?;
+            serde_json::to_value(core.create_key(new).await?)
+                .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
+        }
+        "apikey/disable" | "apikey/enable" => {
+            let p: IdParam = params(params_value)?;
+            core.set_key_enabled(p.id, method == "apikey/enable").await?;
+            ok()
+        }
+        "apikey/delete" => {
+            let p: IdParam = params(params_value)?;
+            core.delete_key(p.id).await?;
+            ok()
+        }
+        "apikey/updateModel" => {
+            let p: ModelParams = params(params_value)?;
+            core.set_key_model(p.id, p.model).await?;
+            ok()
+        }
+        "appSettings/get" => json!(core.settings()),
+        "appSettings/set" => {
+            let patch: serde_json::Map<String, Value> = params(params_value)?;
+            json!(core.set_settings(patch).await?)
+        }
+        other => return Err(RpcError::new(code::METHOD_NOT_FOUND, format!("method not found: {other}"))),
+    })
+}
+
+/// The token `/rpc` accepts: `CODEXMANAGER_RPC_TOKEN`, else a fresh one written (0600) to
+/// `codexmanager.rpc-token` beside the database so local tools can find it.
+pub fn resolve_token(core: &Core) -> std::io::Result<Arc<str>> {
+    let config = core.config();
+    if let Some(token) = &config.rpc_token {
+        return Ok(Arc::from(token.as_str()));
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let token = hex::encode(bytes);
+    crate::paths::write_private_file(&config.paths.rpc_token_file(), token.as_bytes())?;
+    Ok(Arc::from(token.as_str()))
+}
+
+impl IntoResponse for RpcError {
+    fn into_response(self) -> Response {
+        error_response(StatusCode::OK, Value::Null, self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_origins_are_same_machine_and_others_are_cross_site() {
+        assert!(origin_is_local("http://localhost:3000"));
+        assert!(origin_is_local("http://127.0.0.1:48760"));
+        assert!(origin_is_local("http://[::1]:1"));
+        assert!(!origin_is_local("https://evil.example"));
+        assert!(!origin_is_local("null"));
+        let mut headers = HeaderMap::new();
+        headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(is_cross_site(&headers));
+    }
+}

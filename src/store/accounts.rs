@@ -1,0 +1,189 @@
+//! The `accounts` and `account_tokens` tables: account metadata and sealed token blobs.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{StoreError, now_secs};
+
+/// An account's administrative state, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    /// Switched off by the user.
+    Disabled,
+    /// Switched off by the app (dead token, banned), with a reason.
+    Unavailable,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+            AccountStatus::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<AccountStatus> {
+        match value {
+            "active" => Some(AccountStatus::Active),
+            "disabled" => Some(AccountStatus::Disabled),
+            "unavailable" => Some(AccountStatus::Unavailable),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccountRow {
+    pub id: String,
+    pub identity: String,
+    pub label: String,
+    pub email: Option<String>,
+    pub chatgpt_account_id: Option<String>,
+    pub chatgpt_user_id: Option<String>,
+    pub plan: Option<String>,
+    pub group_name: String,
+    pub tags: Vec<String>,
+    pub note: String,
+    pub sort: i64,
+    pub status: AccountStatus,
+    pub status_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_refresh_at: Option<i64>,
+    pub access_expires_at: Option<i64>,
+    pub cooldown_until: Option<i64>,
+}
+
+const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
+     note, sort, status, status_reason, created_at, updated_at, last_refresh_at, access_expires_at, cooldown_until";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
+    let tags: String = row.get(8)?;
+    let status: String = row.get(11)?;
+    Ok(AccountRow {
+        id: row.get(0)?,
+        identity: row.get(1)?,
+        label: row.get(2)?,
+        email: row.get(3)?,
+        chatgpt_account_id: row.get(4)?,
+        chatgpt_user_id: row.get(5)?,
+        plan: row.get(6)?,
+        group_name: row.get(7)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        note: row.get(9)?,
+        sort: row.get(10)?,
+        status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Unavailable),
+        status_reason: row.get(12)?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+        last_refresh_at: row.get(15)?,
+        access_expires_at: row.get(16)?,
+        cooldown_until: row.get(17)?,
+    })
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<AccountRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts ORDER BY sort, created_at, id"))?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<AccountRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
+pub fn find_by_identity(conn: &Connection, identity: &str) -> Result<Option<AccountRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE identity = ?1"))?;
+    Ok(stmt.query_row([identity], from_row).optional()?)
+}
+
+/// Inserts a new account or replaces every column of an existing one (matched by id).
+pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
+    let tags = serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into());
+    conn.prepare_cached(&format!(
+        "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+         ON CONFLICT(id) DO UPDATE SET identity = excluded.identity, label = excluded.label, email = excluded.email,
+           chatgpt_account_id = excluded.chatgpt_account_id, chatgpt_user_id = excluded.chatgpt_user_id,
+           plan = excluded.plan, group_name = excluded.group_name, tags = excluded.tags, note = excluded.note,
+           sort = excluded.sort, status = excluded.status, status_reason = excluded.status_reason,
+           updated_at = excluded.updated_at, last_refresh_at = excluded.last_refresh_at,
+           access_expires_at = excluded.access_expires_at, cooldown_until = excluded.cooldown_until"
+    ))?
+    .execute(params![
+        row.id,
+        row.identity,
+        row.label,
+        row.email,
+        row.chatgpt_account_id,
+        row.chatgpt_user_id,
+        row.plan,
+        row.group_name,
+        tags,
+        row.note,
+        row.sort,
+        row.status.as_str(),
+        row.status_reason,
+        row.created_at,
+        row.updated_at,
+        row.last_refresh_at,
+        row.access_expires_at,
+        row.cooldown_until,
+    ])?;
+    Ok(())
+}
+
+/// Deletes accounts (their tokens and usage go with them); returns how many existed.
+pub fn delete(conn: &mut Connection, ids: &[String]) -> Result<usize, StoreError> {
+    let tx = conn.transaction()?;
+    let mut deleted = 0;
+    {
+        let mut stmt = tx.prepare_cached("DELETE FROM accounts WHERE id = ?1")?;
+        for id in ids {
+            deleted += stmt.execute([id])?;
+        }
+    }
+    tx.commit()?;
+    Ok(deleted)
+}
+
+pub fn max_sort(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(sort), -1) FROM accounts", [], |row| row.get(0))?)
+}
+
+pub fn set_status(conn: &Connection, id: &str, status: AccountStatus, reason: Option<&str>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE accounts SET status = ?2, status_reason = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![id, status.as_str(), reason, now_secs()])?;
+    Ok(())
+}
+
+pub fn set_cooldown(conn: &Connection, id: &str, until: Option<i64>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE accounts SET cooldown_until = ?2 WHERE id = ?1")?.execute(params![id, until])?;
+    Ok(())
+}
+
+/// Stores an account's sealed token blob.
+pub fn put_tokens(conn: &Connection, account_id: &str, sealed: &[u8]) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO account_tokens (account_id, sealed, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(account_id) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
+    )?
+    .execute(params![account_id, sealed, now_secs()])?;
+    Ok(())
+}
+
+pub fn get_tokens(conn: &Connection, account_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT sealed FROM account_tokens WHERE account_id = ?1")?
+        .query_row([account_id], |row| row.get(0))
+        .optional()?)
+}
+
+/// Every account's sealed tokens, for loading the pool into memory.
+pub fn all_tokens(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT account_id, sealed FROM account_tokens")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,145 @@
+//! The `platform_keys` table: gateway keys, stored as a SHA-256 hash plus a display prefix.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreError;
+
+/// Which client protocol a key is set up for; `azure_openai` keys forward to their own
+/// Azure endpoint instead of the account pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyProtocol {
+    Openai,
+    Anthropic,
+    AzureOpenai,
+}
+
+impl KeyProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyProtocol::Openai => "openai",
+            KeyProtocol::Anthropic => "anthropic",
+            KeyProtocol::AzureOpenai => "azure_openai",
+        }
+    }
+
+    /// Accepts our names and the original's (`openai_compat`, `anthropic_native`).
+    pub fn parse(value: &str) -> Option<KeyProtocol> {
+        match value.trim() {
+            "openai" | "openai_compat" => Some(KeyProtocol::Openai),
+            "anthropic" | "anthropic_native" => Some(KeyProtocol::Anthropic),
+            "azure_openai" | "azure" => Some(KeyProtocol::AzureOpenai),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub key_prefix: String,
+    pub protocol: KeyProtocol,
+    pub model: Option<String>,
+    pub azure_endpoint: Option<String>,
+    pub azure_api_version: Option<String>,
+    #[serde(skip)]
+    pub sealed_azure_key: Option<Vec<u8>>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, name, key_hash, key_prefix, protocol, model, azure_endpoint, azure_api_version, \
+     sealed_azure_key, enabled, created_at, last_used_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
+    let protocol: String = row.get(4)?;
+    Ok(KeyRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        key_hash: row.get(2)?,
+        key_prefix: row.get(3)?,
+        protocol: KeyProtocol::parse(&protocol).unwrap_or(KeyProtocol::Openai),
+        model: row.get(5)?,
+        azure_endpoint: row.get(6)?,
+        azure_api_version: row.get(7)?,
+        sealed_azure_key: row.get(8)?,
+        enabled: row.get(9)?,
+        created_at: row.get(10)?,
+        last_used_at: row.get(11)?,
+    })
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<KeyRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM platform_keys ORDER BY created_at, id"))?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<KeyRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM platform_keys WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
+pub fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO platform_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?
+    .execute(params![
+        row.id,
+        row.name,
+        row.key_hash,
+        row.key_prefix,
+        row.protocol.as_str(),
+        row.model,
+        row.azure_endpoint,
+        row.azure_api_version,
+        row.sealed_azure_key,
+        row.enabled,
+        row.created_at,
+        row.last_used_at,
+    ])?;
+    Ok(())
+}
+
+fn require_one(changed: usize, id: &str) -> Result<(), StoreError> {
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("no platform key with id {id:?}")));
+    }
+    Ok(())
+}
+
+pub fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<(), StoreError> {
+    let changed =
+        conn.prepare_cached("UPDATE platform_keys SET enabled = ?2 WHERE id = ?1")?.execute(params![id, enabled])?;
+    require_one(changed, id)
+}
+
+pub fn set_model(conn: &Connection, id: &str, model: Option<&str>) -> Result<(), StoreError> {
+    let changed =
+        conn.prepare_cached("UPDATE platform_keys SET model = ?2 WHERE id = ?1")?.execute(params![id, model])?;
+    require_one(changed, id)
+}
+
+pub fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    let changed = conn.prepare_cached("DELETE FROM platform_keys WHERE id = ?1")?.execute([id])?;
+    require_one(changed, id)
+}
+
+/// Records when keys were last used; batched by the caller, off the request path.
+pub fn touch(conn: &mut Connection, uses: &[(String, i64)]) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE platform_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?2) WHERE id = ?1",
+        )?;
+        for (id, at) in uses {
+            stmt.execute(params![id, at])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

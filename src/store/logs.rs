@@ -1,0 +1,168 @@
+//! The `request_logs` table: one row per gateway request, written in batches, read page by
+//! page (newest first) with filters on time, status class and text.
+
+use rusqlite::{Connection, Row, ToSql, params};
+
+use super::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct LogRow {
+    pub id: i64,
+    /// Unix milliseconds.
+    pub ts: i64,
+    pub key_id: Option<String>,
+    pub account_id: Option<String>,
+    /// What served the request when it was not a pooled account (an Azure endpoint).
+    pub upstream: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub model: Option<String>,
+    pub reasoning_effort: Option<String>,
+    pub status: u16,
+    pub duration_ms: i64,
+    pub first_byte_ms: Option<i64>,
+    pub input_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub reasoning_tokens: Option<i64>,
+    pub attempts: i64,
+    pub error: Option<String>,
+}
+
+/// Which rows a page query returns.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LogFilter {
+    /// Unix milliseconds, inclusive.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// 2, 4 or 5 for 2xx, 4xx, 5xx.
+    pub status_class: Option<u16>,
+    /// Matched against path, model, account, key and error.
+    pub text: Option<String>,
+    pub account_id: Option<String>,
+    pub key_id: Option<String>,
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
+    Ok(LogRow {
+        id: row.get(0)?,
+        ts: row.get(1)?,
+        key_id: row.get(2)?,
+        account_id: row.get(3)?,
+        upstream: row.get(4)?,
+        method: row.get(5)?,
+        path: row.get(6)?,
+        model: row.get(7)?,
+        reasoning_effort: row.get(8)?,
+        status: row.get(9)?,
+        duration_ms: row.get(10)?,
+        first_byte_ms: row.get(11)?,
+        input_tokens: row.get(12)?,
+        cached_tokens: row.get(13)?,
+        output_tokens: row.get(14)?,
+        reasoning_tokens: row.get(15)?,
+        attempts: row.get(16)?,
+        error: row.get(17)?,
+    })
+}
+
+pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO request_logs (ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status,
+               duration_ms, first_byte_ms, input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        )?;
+        for r in rows {
+            stmt.execute(params![
+                r.ts,
+                r.key_id,
+                r.account_id,
+                r.upstream,
+                r.method,
+                r.path,
+                r.model,
+                r.reasoning_effort,
+                r.status,
+                r.duration_ms,
+                r.first_byte_ms,
+                r.input_tokens,
+                r.cached_tokens,
+                r.output_tokens,
+                r.reasoning_tokens,
+                r.attempts,
+                r.error,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn where_clause(filter: &LogFilter) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    if let Some(since) = filter.since {
+        parts.push("ts >= ?");
+        args.push(Box::new(since));
+    }
+    if let Some(until) = filter.until {
+        parts.push("ts <= ?");
+        args.push(Box::new(until));
+    }
+    if let Some(class) = filter.status_class {
+        parts.push("status >= ? AND status < ?");
+        args.push(Box::new(i64::from(class) * 100));
+        args.push(Box::new(i64::from(class) * 100 + 100));
+    }
+    if let Some(account) = &filter.account_id {
+        parts.push("account_id = ?");
+        args.push(Box::new(account.clone()));
+    }
+    if let Some(key) = &filter.key_id {
+        parts.push("key_id = ?");
+        args.push(Box::new(key.clone()));
+    }
+    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        parts.push(
+            "(path LIKE ? ESCAPE '\\' OR model LIKE ? ESCAPE '\\' OR account_id LIKE ? ESCAPE '\\' \
+             OR key_id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR upstream LIKE ? ESCAPE '\\')",
+        );
+        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        for _ in 0..6 {
+            args.push(Box::new(pattern.clone()));
+        }
+    }
+    let clause = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
+    (clause, args)
+}
+
+/// One page of rows, newest first.
+pub fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
+    let (clause, mut args) = where_clause(filter);
+    args.push(Box::new(limit as i64));
+    args.push(Box::new(offset as i64));
+    let sql = format!(
+        "SELECT id, ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status, duration_ms, first_byte_ms,
+                input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error
+         FROM request_logs {clause} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+    let rows = stmt.query_map(refs.as_slice(), from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
+    let (clause, args) = where_clause(filter);
+    let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+    let n: i64 =
+        conn.query_row(&format!("SELECT COUNT(*) FROM request_logs {clause}"), refs.as_slice(), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+pub fn clear(conn: &Connection) -> Result<usize, StoreError> {
+    Ok(conn.execute("DELETE FROM request_logs", [])?)
+}

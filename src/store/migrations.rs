@@ -1,0 +1,217 @@
+//! Embedded, versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each entry moves the schema one version forward inside one transaction, so a failed
+//! migration leaves the file as it was. A database newer than this build is refused before
+//! anything is written.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Version 1: the whole data model. Version 2: the gateway's model cache and persisted
+/// account cooldowns.
+const MIGRATIONS: &[&str] = &[V1, V2];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+CREATE TABLE accounts (
+    id                 TEXT PRIMARY KEY,
+    identity           TEXT NOT NULL UNIQUE,
+    label              TEXT NOT NULL,
+    email              TEXT,
+    chatgpt_account_id TEXT,
+    chatgpt_user_id    TEXT,
+    plan               TEXT,
+    group_name         TEXT NOT NULL DEFAULT 'IMPORT',
+    tags               TEXT NOT NULL DEFAULT '[]',
+    note               TEXT NOT NULL DEFAULT '',
+    sort               INTEGER NOT NULL DEFAULT 0,
+    status             TEXT NOT NULL DEFAULT 'active',
+    status_reason      TEXT,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    last_refresh_at    INTEGER,
+    access_expires_at  INTEGER
+);
+CREATE INDEX accounts_by_sort ON accounts(sort, created_at);
+CREATE INDEX accounts_by_group ON accounts(group_name);
+
+CREATE TABLE account_tokens (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    sealed     BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE usage_snapshots (
+    account_id               TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    captured_at              INTEGER NOT NULL,
+    source                   TEXT NOT NULL,
+    plan                     TEXT,
+    primary_used_percent     REAL,
+    primary_window_minutes   INTEGER,
+    primary_resets_at        INTEGER,
+    secondary_used_percent   REAL,
+    secondary_window_minutes INTEGER,
+    secondary_resets_at      INTEGER,
+    credits_has              INTEGER,
+    credits_unlimited        INTEGER,
+    credits_balance          TEXT,
+    limit_reached            INTEGER
+);
+
+CREATE TABLE platform_keys (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    key_hash          TEXT NOT NULL UNIQUE,
+    key_prefix        TEXT NOT NULL,
+    protocol          TEXT NOT NULL CHECK (protocol IN ('openai', 'anthropic', 'azure_openai')),
+    model             TEXT,
+    azure_endpoint    TEXT,
+    azure_api_version TEXT,
+    sealed_azure_key  BLOB,
+    enabled           INTEGER NOT NULL DEFAULT 1,
+    created_at        INTEGER NOT NULL,
+    last_used_at      INTEGER
+);
+
+CREATE TABLE request_logs (
+    id               INTEGER PRIMARY KEY,
+    ts               INTEGER NOT NULL,
+    key_id           TEXT,
+    account_id       TEXT,
+    upstream         TEXT,
+    method           TEXT NOT NULL,
+    path             TEXT NOT NULL,
+    model            TEXT,
+    reasoning_effort TEXT,
+    status           INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    first_byte_ms    INTEGER,
+    input_tokens     INTEGER,
+    cached_tokens    INTEGER,
+    output_tokens    INTEGER,
+    reasoning_tokens INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 1,
+    error            TEXT
+);
+CREATE INDEX request_logs_by_time ON request_logs(ts);
+CREATE INDEX request_logs_by_account ON request_logs(account_id, ts);
+CREATE INDEX request_logs_by_key ON request_logs(key_id, ts);
+
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+"#;
+
+const V2: &str = r#"
+ALTER TABLE accounts ADD COLUMN cooldown_until INTEGER;
+
+CREATE TABLE model_cache (
+    slug         TEXT PRIMARY KEY,
+    display_name TEXT,
+    raw          TEXT NOT NULL,
+    position     INTEGER NOT NULL,
+    fetched_at   INTEGER NOT NULL
+);
+"#;
+
+/// Refuses a database from a newer build before anything (even the journal mode) is written.
+pub(super) fn refuse_newer(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+    }
+    Ok(())
+}
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    refuse_newer(conn, path)?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let version = index as i64 + 1;
+        let step = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()
+        };
+        step(conn).map_err(|source| StoreError::Migration { version, source })?;
+        tracing::info!(version, "database schema migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_migrates_to_the_current_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let store = crate::store::Store::open(&path).unwrap();
+        let version: i64 = store.with(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = store.with(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn previous_version_migrates_forward_keeping_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO accounts (id, identity, label, created_at, updated_at) VALUES ('a1', 'i1', 'kept', 1, 1)",
+                [],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO account_tokens VALUES ('a1', x'0102', 1)", []).unwrap();
+        }
+        let store = crate::store::Store::open(&path).unwrap();
+        let (label, cooldown): (String, Option<i64>) = store
+            .with(|c| {
+                Ok(c.query_row("SELECT label, cooldown_until FROM accounts WHERE id='a1'", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?)
+            })
+            .unwrap();
+        assert_eq!(label, "kept");
+        assert_eq!(cooldown, None);
+        let sealed: Vec<u8> =
+            store.with(|c| Ok(c.query_row("SELECT sealed FROM account_tokens", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(sealed, vec![1, 2]);
+    }
+
+    #[test]
+    fn newer_database_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE future (x); INSERT INTO future VALUES (42);").unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+        }
+        let err = crate::store::Store::open(&path).err().expect("must refuse");
+        let message = err.to_string();
+        assert!(message.contains("newer CodexManager"), "{message}");
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION + 5);
+        let x: i64 = conn.query_row("SELECT x FROM future", [], |r| r.get(0)).unwrap();
+        assert_eq!(x, 42);
+    }
+}

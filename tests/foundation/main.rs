@@ -1,0 +1,10 @@
+//! Foundation tests: import/export, the vault, the CLI, `/rpc` and `serve`, all against the
+//! real binary, real files and real sockets.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod import_export;
+mod rpc;
+mod serve;
+mod vault;
