@@ -86,7 +86,8 @@ impl Service {
 
 fn router(core: Core, token: std::sync::Arc<str>) -> Router {
     let health_core = core.clone();
-    Router::new()
+    let gateway = crate::gateway::Gateway::new(core.clone());
+    crate::gateway::routes(gateway)
         .route(
             "/health",
             get(move || {

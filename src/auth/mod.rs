@@ -3,4 +3,5 @@
 
 pub mod claims;
 pub mod import;
+pub mod refresh;
 pub mod tokens;

@@ -26,14 +26,16 @@ pub struct LogQueue {
     tx: mpsc::Sender<Message>,
     depth: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
+    busy: Arc<AtomicU64>,
 }
 
 impl LogQueue {
     pub fn spawn(store: Store) -> LogQueue {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let depth = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(store, rx, depth.clone()));
-        LogQueue { tx, depth, dropped: Arc::new(AtomicU64::new(0)) }
+        let busy = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(store, rx, depth.clone(), busy.clone()));
+        LogQueue { tx, depth, dropped: Arc::new(AtomicU64::new(0)), busy }
     }
 
     /// Queues a row without waiting; a full queue drops the row (counted in `dropped`).
@@ -60,9 +62,14 @@ impl LogQueue {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// Batches that failed because SQLite was busy or locked.
+    pub fn db_busy(&self) -> u64 {
+        self.busy.load(Ordering::Relaxed)
+    }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64>) {
+async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64>, busy: Arc<AtomicU64>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -83,6 +90,10 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64
             let result = store.call(move |conn| store::logs::insert_batch(conn, &rows)).await;
             depth.fetch_sub(count, Ordering::Relaxed);
             if let Err(err) = result {
+                let text = err.to_string();
+                if text.contains("locked") || text.contains("busy") {
+                    busy.fetch_add(1, Ordering::Relaxed);
+                }
                 tracing::error!("writing {count} request-log rows failed: {err}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

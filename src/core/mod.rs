@@ -9,7 +9,11 @@ mod accounts;
 mod error;
 mod keys;
 pub mod logwriter;
+mod models;
+pub mod pool;
+mod refresh;
 mod settings;
+mod usage_live;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,9 +24,12 @@ use serde::Serialize;
 
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
-pub use keys::{CreatedKey, NewKey};
+pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, NewKey, hash_key};
+pub use models::ModelInfo;
+pub use refresh::RefreshError;
 pub use settings::SettingView;
 
+use crate::auth::tokens::Tokens;
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
 use crate::paths::DataPaths;
 use crate::store::accounts::AccountRow;
@@ -48,13 +55,31 @@ pub struct Snapshot {
     pub keys: Vec<KeyRow>,
 }
 
+/// A platform key as the gateway checks it: looked up by the hash of what the client sent.
+#[derive(Debug)]
+pub struct GatewayKey {
+    pub row: KeyRow,
+    /// The Azure API key of an `azure_openai` key, opened from the vault at load time.
+    pub azure_api_key: Option<String>,
+}
+
+/// Platform keys by SHA-256 hash (hex) of the full key.
+pub type KeyTable = HashMap<String, Arc<GatewayKey>>;
+
 struct Inner {
     env: Env,
     config: ArcSwap<Config>,
     store: Store,
     vault: Vault,
     snapshot: ArcSwap<Snapshot>,
+    pool: ArcSwap<pool::Pool>,
+    slots: pool::SlotSignal,
+    keys: ArcSwap<KeyTable>,
+    models: ArcSwap<Vec<ModelInfo>>,
+    http: reqwest::Client,
     logs: logwriter::LogQueue,
+    usage_queue: usage_live::UsageQueue,
+    key_uses: usage_live::KeyUseQueue,
     changed: tokio::sync::watch::Sender<u64>,
 }
 
@@ -85,7 +110,11 @@ impl Core {
         let stored = store.with(|conn| store::settings::all(conn))?;
         let (config, warnings) = Resolver::new(&env, &stored).resolve(paths);
         let vault = unlock_vault(&store, &config, keyring)?;
+        let http = http_client(&config);
         let logs = logwriter::LogQueue::spawn(store.clone());
+        let usage_queue = usage_live::UsageQueue::spawn(store.clone());
+        let key_uses = usage_live::KeyUseQueue::spawn(store.clone());
+        let models = store.with(|conn| models::load(conn))?;
         let (changed, _) = tokio::sync::watch::channel(0);
         let core = Core {
             inner: Arc::new(Inner {
@@ -94,7 +123,14 @@ impl Core {
                 store,
                 vault,
                 snapshot: ArcSwap::from_pointee(Snapshot::default()),
+                pool: ArcSwap::from_pointee(pool::Pool::default()),
+                slots: pool::SlotSignal::default(),
+                keys: ArcSwap::from_pointee(KeyTable::new()),
+                models: ArcSwap::from_pointee(models),
+                http,
                 logs,
+                usage_queue,
+                key_uses,
                 changed,
             }),
         };
@@ -118,6 +154,26 @@ impl Core {
         &self.inner.logs
     }
 
+    /// The account pool as routing reads it.
+    pub fn pool(&self) -> Arc<pool::Pool> {
+        self.inner.pool.load_full()
+    }
+
+    /// In-flight slots: taking one, and waiting for one to be freed.
+    pub fn slots(&self) -> &pool::SlotSignal {
+        &self.inner.slots
+    }
+
+    /// Platform keys by hash, for the gateway's key check (memory only).
+    pub fn keys(&self) -> Arc<KeyTable> {
+        self.inner.keys.load_full()
+    }
+
+    /// The one HTTP client for every upstream call (connection reuse, HTTP/2 where offered).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// A receiver that changes whenever the snapshot is replaced (the window repaints on it).
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.changed.subscribe()
@@ -134,10 +190,14 @@ impl Core {
     }
 
     fn reload_blocking(&self) -> Result<(), CoreError> {
-        let (accounts, usage, keys) = self
-            .inner
-            .store
-            .with(|conn| Ok((store::accounts::list(conn)?, store::usage::all(conn)?, store::keys::list(conn)?)))?;
+        let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
+            Ok((
+                store::accounts::list(conn)?,
+                store::usage::all(conn)?,
+                store::keys::list(conn)?,
+                store::accounts::all_tokens(conn)?,
+            ))
+        })?;
         let mut usage: HashMap<String, UsageSnapshot> = usage.into_iter().map(|u| (u.account_id.clone(), u)).collect();
         let now = store::now_secs();
         let accounts = accounts
@@ -148,10 +208,45 @@ impl Core {
                     Availability::of(account.status, account.status_reason.as_deref(), usage.as_ref(), now);
                 AccountView { account, usage, availability }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let tokens = self.open_tokens(sealed);
+        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, tokens);
+        self.inner.pool.store(Arc::new(pool));
+        self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
         self.inner.changed.send_modify(|version| *version += 1);
         Ok(())
+    }
+
+    /// Opens every account's sealed tokens; an account whose blob does not open is logged
+    /// and left without tokens (routing then skips it).
+    fn open_tokens(&self, sealed: Vec<(String, Vec<u8>)>) -> HashMap<String, Tokens> {
+        let vault = &self.inner.vault;
+        sealed
+            .into_iter()
+            .filter_map(|(id, blob)| {
+                let opened = vault
+                    .open(&Tokens::seal_purpose(&id), &blob)
+                    .ok()
+                    .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok());
+                if opened.is_none() {
+                    tracing::error!(account = %id, "the account's sealed tokens do not open; it will not be used");
+                }
+                opened.map(|tokens| (id, tokens))
+            })
+            .collect()
+    }
+
+    fn key_table(&self, keys: &[KeyRow]) -> KeyTable {
+        keys.iter()
+            .map(|row| {
+                let azure_api_key = row.sealed_azure_key.as_ref().and_then(|blob| {
+                    let opened = self.inner.vault.open(&keys::azure_purpose(&row.id), blob).ok();
+                    opened.and_then(|plain| String::from_utf8(plain).ok())
+                });
+                (row.key_hash.clone(), Arc::new(GatewayKey { row: row.clone(), azure_api_key }))
+            })
+            .collect()
     }
 
     /// Polls SQLite's `data_version` once a second and reloads when another process committed.
@@ -179,12 +274,30 @@ impl Core {
     /// Writes everything queued (request logs) before the process exits.
     pub async fn shutdown(&self) {
         self.inner.logs.flush().await;
+        self.inner.usage_queue.flush().await;
+        self.inner.key_uses.flush().await;
     }
 
     /// The merged environment the core was opened with.
     pub fn env(&self) -> &Env {
         &self.inner.env
     }
+}
+
+/// The shared upstream client: rustls, HTTP/2 where the server offers it, kept-alive
+/// connections, a connect timeout and no overall timeout (streams last as long as they do).
+fn http_client(config: &Config) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(config.upstream_connect_timeout_secs.max(1)))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .http2_adaptive_window(true)
+        .build()
+        .unwrap_or_else(|err| {
+            tracing::error!("building the HTTP client with its settings failed ({err}); using defaults");
+            reqwest::Client::new()
+        })
 }
 
 fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {

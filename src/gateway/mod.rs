@@ -1,7 +1,71 @@
 //! The gateway: the OpenAI, Anthropic and Azure OpenAI front doors onto the account pool.
 //!
-//! Where a change belongs: `protocol/` translates request and answer shapes and nothing
-//! else; `sse` frames and parses event streams.
+//! Where a change belongs: `keys` checks platform keys; `body` reads request bodies;
+//! `routing` orders accounts; `dispatch` sends with failover; `upstream` builds upstream
+//! requests; `stream` answers streaming and non-streaming clients; `protocol/` translates
+//! shapes and nothing else; `record`, `trace` and `metrics` observe. Nothing here touches
+//! SQLite or the keyring: state comes from the core's in-memory pool and key table, and log
+//! rows go to the core's writer queue.
 
+mod body;
+mod dispatch;
+pub mod errors;
+mod handlers;
+mod keys;
+mod metrics;
 pub mod protocol;
+mod record;
+mod routing;
 pub mod sse;
+mod stream;
+mod trace;
+mod upstream;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::core::Core;
+
+/// Everything the request handlers share.
+pub struct Gateway {
+    core: Core,
+    router: routing::Router,
+    trace: trace::Trace,
+    metrics: metrics::Metrics,
+    upstream: upstream::Upstream,
+    admission: Arc<tokio::sync::Semaphore>,
+    next_id: AtomicU64,
+}
+
+impl Gateway {
+    pub fn new(core: Core) -> Arc<Gateway> {
+        let config = core.config();
+        Arc::new(Gateway {
+            router: routing::Router::default(),
+            trace: trace::Trace::spawn(config.paths.trace_file()),
+            metrics: metrics::Metrics::default(),
+            upstream: upstream::Upstream::from_config(&config),
+            admission: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1))),
+            next_id: AtomicU64::new(1),
+            core,
+        })
+    }
+
+    fn upstream(&self) -> &upstream::Upstream {
+        &self.upstream
+    }
+}
+
+/// The gateway's routes, to be merged into the service's router.
+pub fn routes(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/v1/responses", post(handlers::responses))
+        .route("/v1/models", get(handlers::models))
+        .route("/api/codex/usage", get(handlers::pool_usage))
+        .route("/backend-api/wham/usage", get(handlers::pool_usage))
+        .route("/metrics", get(handlers::metrics))
+        .with_state(gateway)
+}

@@ -187,3 +187,12 @@ pub fn all_tokens(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>, StoreErro
     let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+/// Records a token refresh: when it happened and the new access token's expiry.
+pub fn note_refresh(conn: &Connection, id: &str, at: i64, access_expires_at: Option<i64>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE accounts SET last_refresh_at = ?2, access_expires_at = ?3, updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, at, access_expires_at])?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod keys;
 pub mod logs;
 mod migrations;
+pub mod models;
 pub mod settings;
 pub mod usage;
 

@@ -2,3 +2,4 @@
 //! them whether an account can serve.
 
 pub mod availability;
+pub mod headers;

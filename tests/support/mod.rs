@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use base64::Engine;
 use serde_json::{Value, json};
 
+pub mod harness;
+pub mod mock;
 pub mod serve;
 
 /// A data folder of its own, with the file vault (no keyring needed).

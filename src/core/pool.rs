@@ -1,0 +1,182 @@
+//! The account pool in memory: what routing reads on every request without touching SQLite
+//! or the keyring.
+//!
+//! Each account's static description is rebuilt from the snapshot on every reload; its live
+//! part (tokens, in-flight count, cooldown, latest usage) is shared across reloads so that a
+//! reload never resets a cooldown or loses a request in flight.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Notify;
+
+use crate::auth::tokens::Tokens;
+use crate::store::accounts::AccountStatus;
+use crate::store::usage::UsageSnapshot;
+use crate::usage::availability::Availability;
+
+/// Live state of one account, kept across reloads.
+#[derive(Debug, Default)]
+pub struct Live {
+    inflight: AtomicU32,
+    /// Unix milliseconds until which the account is skipped; 0 when not cooling down.
+    cooldown_until_ms: AtomicI64,
+    /// Consecutive cooldowns without a success, for escalating backoff.
+    strikes: AtomicU32,
+    tokens: RwLock<Option<Arc<Tokens>>>,
+    usage: RwLock<Option<UsageSnapshot>>,
+    /// Held while this account's tokens are being refreshed (single flight).
+    pub refresh: tokio::sync::Mutex<()>,
+}
+
+/// One account as routing sees it.
+#[derive(Debug)]
+pub struct PoolAccount {
+    pub id: String,
+    pub label: String,
+    pub sort: i64,
+    pub chatgpt_account_id: Option<String>,
+    pub status: AccountStatus,
+    pub status_reason: Option<String>,
+    pub access_expires_at: Option<i64>,
+    pub live: Arc<Live>,
+}
+
+impl PoolAccount {
+    pub fn tokens(&self) -> Option<Arc<Tokens>> {
+        self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_tokens(&self, tokens: Arc<Tokens>) {
+        *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) = Some(tokens);
+    }
+
+    pub fn usage(&self) -> Option<UsageSnapshot> {
+        self.live.usage.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_usage(&self, usage: UsageSnapshot) {
+        *self.live.usage.write().unwrap_or_else(|p| p.into_inner()) = Some(usage);
+    }
+
+    /// Availability from the account's status and its latest known usage.
+    pub fn availability(&self, now_secs: i64) -> Availability {
+        Availability::of(self.status, self.status_reason.as_deref(), self.usage().as_ref(), now_secs)
+    }
+
+    pub fn inflight(&self) -> u32 {
+        self.live.inflight.load(Ordering::Relaxed)
+    }
+
+    /// Unix milliseconds the cooldown lasts until, when it is still running at `now_ms`.
+    pub fn cooling_until(&self, now_ms: i64) -> Option<i64> {
+        let until = self.live.cooldown_until_ms.load(Ordering::Relaxed);
+        (until > now_ms).then_some(until)
+    }
+
+    /// Cools the account down until `until_ms`; returns the number of cooldowns in a row.
+    pub fn cool_down_until(&self, until_ms: i64) -> u32 {
+        self.live.cooldown_until_ms.fetch_max(until_ms, Ordering::Relaxed);
+        self.live.strikes.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Consecutive cooldowns so far (0 after a success).
+    pub fn strikes(&self) -> u32 {
+        self.live.strikes.load(Ordering::Relaxed)
+    }
+
+    /// A request succeeded: the escalation starts over.
+    pub fn note_success(&self) {
+        self.live.strikes.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Marks one request in flight on an account until dropped.
+pub struct InflightGuard {
+    account: Arc<PoolAccount>,
+    freed: Arc<Notify>,
+}
+
+impl InflightGuard {
+    pub fn account(&self) -> &Arc<PoolAccount> {
+        &self.account
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.account.live.inflight.fetch_sub(1, Ordering::AcqRel);
+        self.freed.notify_waiters();
+    }
+}
+
+/// The whole pool, in routing order (by `sort`).
+#[derive(Debug, Default)]
+pub struct Pool {
+    pub accounts: Vec<Arc<PoolAccount>>,
+    pub by_id: HashMap<String, Arc<PoolAccount>>,
+}
+
+/// Shared by every pool generation: wakes requests waiting for a free slot.
+#[derive(Debug, Default)]
+pub struct SlotSignal {
+    pub freed: Arc<Notify>,
+}
+
+impl SlotSignal {
+    /// Takes a slot on `account` if it has fewer than `max` in flight (`max` 0 = unlimited).
+    pub fn try_acquire(&self, account: &Arc<PoolAccount>, max: u32) -> Option<InflightGuard> {
+        let live = &account.live;
+        let mut current = live.inflight.load(Ordering::Acquire);
+        loop {
+            if max > 0 && current >= max {
+                return None;
+            }
+            match live.inflight.compare_exchange_weak(current, current + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(InflightGuard { account: account.clone(), freed: self.freed.clone() }),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+/// Builds the next pool generation, reusing each account's live state from `previous`.
+pub fn rebuild(previous: &Pool, accounts: &[super::AccountView], mut tokens: HashMap<String, Tokens>) -> Pool {
+    let mut pool = Pool::default();
+    for view in accounts {
+        let a = &view.account;
+        let live = previous.by_id.get(&a.id).map(|old| old.live.clone()).unwrap_or_else(|| {
+            let live = Arc::new(Live::default());
+            if let Some(until) = a.cooldown_until {
+                live.cooldown_until_ms.store((until * 1000).max(0), Ordering::Relaxed);
+            }
+            live
+        });
+        if let Some(fresh) = tokens.remove(&a.id) {
+            let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).as_deref() == Some(&fresh);
+            if !same {
+                *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fresh));
+            }
+        }
+        if let Some(usage) = &view.usage {
+            let mut current = live.usage.write().unwrap_or_else(|p| p.into_inner());
+            if current.as_ref().is_none_or(|c| c.captured_at <= usage.captured_at) {
+                *current = Some(usage.clone());
+            }
+        }
+        let account = Arc::new(PoolAccount {
+            id: a.id.clone(),
+            label: a.label.clone(),
+            sort: a.sort,
+            chatgpt_account_id: a.chatgpt_account_id.clone(),
+            status: a.status,
+            status_reason: a.status_reason.clone(),
+            access_expires_at: a.access_expires_at,
+            live,
+        });
+        pool.by_id.insert(account.id.clone(), account.clone());
+        pool.accounts.push(account);
+    }
+    pool
+}

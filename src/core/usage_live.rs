@@ -1,0 +1,105 @@
+//! Write-behind queues for what the gateway learns on the request path: usage from response
+//! headers and when each platform key was last used. Memory is updated at once; SQLite is
+//! written by one task every second, latest value per account or key.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::Core;
+use crate::store::usage::UsageSnapshot;
+use crate::store::{self, Store};
+
+enum Message<T> {
+    Item(String, T),
+    Flush(oneshot::Sender<()>),
+}
+
+/// A latest-value-wins queue drained into SQLite by one background task.
+pub struct Queue<T> {
+    tx: mpsc::UnboundedSender<Message<T>>,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    fn start<F>(store: Store, write: F) -> Queue<T>
+    where
+        F: Fn(&mut rusqlite::Connection, Vec<(String, T)>) -> Result<(), store::StoreError>
+            + Send
+            + Sync
+            + Copy
+            + 'static,
+    {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Message<T>>();
+        tokio::spawn(async move {
+            let mut pending: HashMap<String, T> = HashMap::new();
+            let mut waiters = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    message = rx.recv() => match message {
+                        Some(Message::Item(key, value)) => { pending.insert(key, value); continue; }
+                        Some(Message::Flush(done)) => waiters.push(done),
+                        None => break,
+                    },
+                    _ = tick.tick() => {}
+                }
+                if !pending.is_empty() {
+                    let batch: Vec<(String, T)> = pending.drain().collect();
+                    if let Err(err) = store.call(move |conn| write(conn, batch)).await {
+                        tracing::warn!("write-behind update failed: {err}");
+                    }
+                }
+                for done in waiters.drain(..) {
+                    let _ = done.send(());
+                }
+            }
+        });
+        Queue { tx }
+    }
+
+    fn push(&self, key: String, value: T) {
+        let _ = self.tx.send(Message::Item(key, value));
+    }
+
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+pub type UsageQueue = Queue<UsageSnapshot>;
+pub type KeyUseQueue = Queue<i64>;
+
+impl UsageQueue {
+    pub fn spawn(store: Store) -> UsageQueue {
+        Queue::start(store, |conn, batch| {
+            let snapshots: Vec<UsageSnapshot> = batch.into_iter().map(|(_, s)| s).collect();
+            store::usage::put_many(conn, &snapshots)
+        })
+    }
+}
+
+impl KeyUseQueue {
+    pub fn spawn(store: Store) -> KeyUseQueue {
+        Queue::start(store, |conn, batch: Vec<(String, i64)>| store::keys::touch(conn, &batch))
+    }
+}
+
+impl Core {
+    /// Records an account's usage as just observed: routing sees it at once; SQLite within
+    /// a second.
+    pub fn record_usage(&self, snapshot: UsageSnapshot) {
+        if let Some(account) = self.pool().by_id.get(&snapshot.account_id) {
+            account.set_usage(snapshot.clone());
+        }
+        self.inner.usage_queue.push(snapshot.account_id.clone(), snapshot);
+    }
+
+    /// Notes that a platform key was used now (persisted off the request path).
+    pub fn note_key_used(&self, key_id: &str) {
+        self.inner.key_uses.push(key_id.to_string(), store::now_secs());
+    }
+}

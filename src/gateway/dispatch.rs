@@ -1,0 +1,524 @@
+//! Sending one request to the pool: try candidates in routing order and move on, before the
+//! client has seen a byte, when an account fails — connect error or timeout, 5xx, 429 (the
+//! account cools down), 401 (one refresh, one retry), 403, or an error event at the head of
+//! a 200 stream. A request error (400, 404, …) goes back to the client as it is.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
+
+use super::Gateway;
+use super::errors::GatewayError;
+use super::protocol::UpstreamEvent;
+use super::protocol::responses::{Outcome, failure_of};
+use super::sse;
+use crate::core::pool::{InflightGuard, PoolAccount};
+use crate::store::now_millis;
+
+/// How long an upstream stream may stay silent before it is cut.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// What to send: the upstream body and what routing needs.
+pub struct Outgoing {
+    pub id: u64,
+    pub body: Bytes,
+    pub model: String,
+    pub key_id: String,
+    pub session: Option<String>,
+    pub client_headers: HeaderMap,
+}
+
+/// A stream that has started on an account and passed its head.
+pub struct Started {
+    pub guard: InflightGuard,
+    /// Raw bytes already read from the upstream (the stream's head), in order.
+    pub head: Vec<Bytes>,
+    /// Events parsed from `head`.
+    pub events: Vec<UpstreamEvent>,
+    pub parser: sse::Parser,
+    pub rest: ByteStream,
+    pub attempts: u32,
+}
+
+impl Started {
+    pub fn account(&self) -> &Arc<PoolAccount> {
+        self.guard.account()
+    }
+}
+
+/// The result of one attempt that did not start a stream.
+enum Failure {
+    /// Try the next account.
+    Next { status: u16, code: Option<String>, message: String },
+    /// Retry the same account after refreshing its token.
+    Unauthorized { message: String },
+    /// The request itself is wrong: tell the client.
+    Client(GatewayError),
+}
+
+/// The best error to show when every candidate failed.
+#[derive(Default)]
+struct Worst {
+    limited: Option<(Option<String>, String)>,
+    other: Option<(u16, Option<String>, String)>,
+}
+
+impl Gateway {
+    /// Finds an account that starts the stream, failing over as needed.
+    pub async fn dispatch(&self, out: &Outgoing) -> Result<Started, GatewayError> {
+        let config = self.core.config();
+        let deadline = Instant::now() + Duration::from_millis(config.request_gate_wait_timeout_ms);
+        let rotation_key = format!("{}|{}", out.key_id, out.model);
+        let mut attempts = 0u32;
+        let mut worst = Worst::default();
+        let mut tried: Vec<String> = Vec::new();
+        loop {
+            let pool = self.core.pool();
+            let now = now_millis();
+            let mut plan = self.router.plan(
+                &pool.accounts,
+                config.route_strategy,
+                &rotation_key,
+                out.session.as_deref(),
+                config.account_max_inflight,
+                now,
+            );
+            plan.candidates.retain(|a| !tried.contains(&a.id));
+            if attempts == 0 {
+                let order: Vec<&str> = plan.candidates.iter().map(|a| a.id.as_str()).collect();
+                self.trace.line(
+                    "CANDIDATE_POOL",
+                    out.id,
+                    format_args!("model={} order={}", out.model, order.join(",")),
+                );
+                for (account, skip) in &plan.skipped {
+                    self.trace.line("CANDIDATE_SKIP", out.id, format_args!("account={} reason={skip}", account.id));
+                }
+            }
+            if plan.candidates.is_empty() {
+                if plan.only_busy() && Instant::now() < deadline && tried.is_empty() {
+                    let freed = self.core.slots().freed.clone();
+                    let _ = tokio::time::timeout_at(deadline.into(), freed.notified()).await;
+                    continue;
+                }
+                return Err(self.no_account_error(&plan, &worst, attempts));
+            }
+            for account in &plan.candidates {
+                tried.push(account.id.clone());
+                let Some(guard) = self.core.slots().try_acquire(account, config.account_max_inflight) else {
+                    self.trace.line(
+                        "CANDIDATE_SKIP",
+                        out.id,
+                        format_args!("account={} reason=max_inflight", account.id),
+                    );
+                    continue;
+                };
+                attempts += 1;
+                if attempts > 1 {
+                    self.metrics.failovers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.trace.line("CANDIDATE_START", out.id, format_args!("account={} attempt={attempts}", account.id));
+                match self.attempt(out, guard).await {
+                    Ok(mut started) => {
+                        started.attempts = attempts;
+                        return Ok(started);
+                    }
+                    Err(Failure::Client(error)) => return Err(error),
+                    Err(failure) => self.note_failure(out.id, account, failure, &mut worst),
+                }
+            }
+        }
+    }
+
+    fn note_failure(&self, id: u64, account: &PoolAccount, failure: Failure, worst: &mut Worst) {
+        let (status, code, message) = match failure {
+            Failure::Next { status, code, message } => (status, code, message),
+            Failure::Unauthorized { message } => (401, Some("unauthorized".to_string()), message),
+            Failure::Client(_) => return,
+        };
+        self.trace.line(
+            "CANDIDATE_FAIL",
+            id,
+            format_args!("account={} status={status} code={}", account.id, code.as_deref().unwrap_or("-")),
+        );
+        if status == 429 {
+            worst.limited = Some((code, message));
+        } else {
+            worst.other = Some((status, code, message));
+        }
+    }
+
+    /// One account, with at most one token refresh on 401.
+    async fn attempt(&self, out: &Outgoing, guard: InflightGuard) -> Result<Started, Failure> {
+        let account = guard.account().clone();
+        let mut tokens = account.tokens().ok_or(Failure::Next {
+            status: 401,
+            code: Some("no_token".into()),
+            message: "the account has no token".into(),
+        })?;
+        if account.access_expires_at.is_some_and(|exp| exp * 1000 <= now_millis() + 60_000) {
+            if let Ok(fresh) = self.core.refresh_account(&account.id, Some(&tokens)).await {
+                tokens = fresh;
+            }
+        }
+        let mut refreshed = false;
+        loop {
+            match self.send(out, &account, &tokens).await {
+                Err(Failure::Unauthorized { message }) if !refreshed => {
+                    refreshed = true;
+                    self.metrics.refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    match self.core.refresh_account(&account.id, Some(&tokens)).await {
+                        Ok(fresh) => tokens = fresh,
+                        Err(err) => {
+                            return Err(Failure::Next {
+                                status: 401,
+                                code: Some("token_refresh_failed".into()),
+                                message: format!("{message}; {err}"),
+                            });
+                        }
+                    }
+                }
+                Err(failure) => return Err(failure),
+                Ok((head, events, parser, rest)) => {
+                    account.note_success();
+                    return Ok(Started { guard, head, events, parser, rest, attempts: 0 });
+                }
+            }
+        }
+    }
+
+    /// Sends to the primary upstream, and to the fallback when one is set and the primary
+    /// could not be reached or answered 5xx.
+    async fn send(
+        &self,
+        out: &Outgoing,
+        account: &Arc<PoolAccount>,
+        tokens: &Arc<crate::auth::tokens::Tokens>,
+    ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+        let upstream = self.upstream();
+        let primary = self.send_to(&upstream.base, out, account, tokens).await;
+        match (&primary, &upstream.fallback) {
+            (Err(Failure::Next { status, .. }), Some(fallback)) if *status == 0 || *status >= 500 => {
+                self.send_to(fallback, out, account, tokens).await
+            }
+            _ => primary,
+        }
+    }
+
+    async fn send_to(
+        &self,
+        base: &str,
+        out: &Outgoing,
+        account: &Arc<PoolAccount>,
+        tokens: &Arc<crate::auth::tokens::Tokens>,
+    ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+        let upstream = self.upstream();
+        let started = Instant::now();
+        let request = upstream.responses(
+            self.core.http(),
+            base,
+            account,
+            tokens,
+            out.body.clone(),
+            out.session.as_deref(),
+            &out.client_headers,
+        );
+        let response = match tokio::time::timeout(IDLE_TIMEOUT, request.send()).await {
+            Err(_) => {
+                return Err(Failure::Next {
+                    status: 0,
+                    code: Some("timeout".into()),
+                    message: "the upstream did not answer in time".into(),
+                });
+            }
+            Ok(Err(err)) => {
+                let kind =
+                    if err.is_connect() { "cannot connect to the upstream" } else { "the upstream request failed" };
+                return Err(Failure::Next {
+                    status: 0,
+                    code: Some("connect_error".into()),
+                    message: format!("{kind}: {err}"),
+                });
+            }
+            Ok(Ok(response)) => response,
+        };
+        self.metrics.upstream_latency.observe(started.elapsed());
+        if let Some(usage) = crate::usage::headers::from_headers(&account.id, response.headers(), now_millis() / 1000) {
+            self.core.record_usage(usage);
+        }
+        let status = response.status();
+        if status == StatusCode::OK {
+            return self.read_head(account, response).await;
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(self.classify_status(account, status, &body))
+    }
+
+    /// Reads the stream until its first real output (or its failure).
+    async fn read_head(
+        &self,
+        account: &Arc<PoolAccount>,
+        response: reqwest::Response,
+    ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+        let mut rest: ByteStream = Box::pin(response.bytes_stream());
+        let mut parser = sse::Parser::new();
+        let mut head = Vec::new();
+        let mut events = Vec::new();
+        loop {
+            let chunk = match tokio::time::timeout(IDLE_TIMEOUT, rest.next()).await {
+                Err(_) => {
+                    return Err(Failure::Next {
+                        status: 0,
+                        code: Some("idle_timeout".into()),
+                        message: "the upstream stream stayed silent".into(),
+                    });
+                }
+                Ok(None) => {
+                    let tail = parser.finish().and_then(|raw| UpstreamEvent::parse(&raw.data));
+                    events.extend(tail);
+                    return match self.head_verdict(account, &events) {
+                        Some(failure) => Err(failure),
+                        None => Err(Failure::Next {
+                            status: 502,
+                            code: Some("stream_ended".into()),
+                            message: "the upstream closed the stream before answering".into(),
+                        }),
+                    };
+                }
+                Ok(Some(Err(err))) => {
+                    return Err(Failure::Next {
+                        status: 0,
+                        code: Some("stream_error".into()),
+                        message: format!("the upstream stream broke: {err}"),
+                    });
+                }
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            let new_events: Vec<UpstreamEvent> =
+                parser.feed(&chunk).into_iter().filter_map(|raw| UpstreamEvent::parse(&raw.data)).collect();
+            head.push(chunk);
+            let started_output =
+                new_events.iter().any(|e| !matches!(e.kind.as_str(), "response.created" | "response.in_progress"));
+            events.extend(new_events);
+            if let Some(failure) = self.head_verdict(account, &events) {
+                return Err(failure);
+            }
+            if started_output {
+                return Ok((head, events, parser, rest));
+            }
+        }
+    }
+
+    /// A failure at the head of a 200 stream, if there is one.
+    fn head_verdict(&self, account: &Arc<PoolAccount>, events: &[UpstreamEvent]) -> Option<Failure> {
+        let event = events.iter().find(|e| matches!(e.kind.as_str(), "response.failed" | "error"))?;
+        let Outcome::Failed { code, message } = failure_of(&event.data) else { return None };
+        let code_text = code.clone().unwrap_or_default();
+        if matches!(
+            code_text.as_str(),
+            "rate_limit_exceeded" | "usage_limit_reached" | "insufficient_quota" | "usage_not_included"
+        ) {
+            let until = retry_delay_ms(&message).map(|delay| now_millis() + delay);
+            self.cool_down(account, until);
+            return Some(Failure::Next { status: 429, code, message });
+        }
+        if matches!(
+            code_text.as_str(),
+            "context_length_exceeded"
+                | "invalid_prompt"
+                | "invalid_request_error"
+                | "invalid_encrypted_content"
+                | "cyber_policy"
+        ) || code_text.starts_with("invalid_")
+        {
+            return Some(Failure::Client(GatewayError {
+                param: None,
+                ..GatewayError::new(StatusCode::BAD_REQUEST, &code_text, message)
+            }));
+        }
+        Some(Failure::Next { status: 502, code, message })
+    }
+
+    fn classify_status(&self, account: &Arc<PoolAccount>, status: StatusCode, body: &[u8]) -> Failure {
+        let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let message = upstream_message(&json, body);
+        let code = json
+            .pointer("/error/type")
+            .or_else(|| json.pointer("/error/code"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match status.as_u16() {
+            401 => Failure::Unauthorized { message },
+            429 => {
+                let now = now_millis();
+                let until = json
+                    .pointer("/error/resets_at")
+                    .and_then(Value::as_i64)
+                    .map(|at| at * 1000)
+                    .or_else(|| {
+                        json.pointer("/error/resets_in_seconds").and_then(Value::as_i64).map(|s| now + s * 1000)
+                    })
+                    .or_else(|| retry_delay_ms(&message).map(|d| now + d));
+                let until = self.cool_down(account, until);
+                self.settle_exhausted_resets(account, until / 1000);
+                Failure::Next { status: 429, code: code.or(Some("rate_limited".into())), message }
+            }
+            403 => {
+                self.cool_down(account, Some(now_millis() + 5 * 60_000));
+                Failure::Next { status: 403, code, message }
+            }
+            s if s >= 500 => Failure::Next { status: s, code, message },
+            s => Failure::Client(GatewayError {
+                status,
+                code: code.or(Some("upstream_rejected".into())),
+                message: format!("the upstream rejected the request ({s}): {message}"),
+                param: json.pointer("/error/param").and_then(Value::as_str).map(str::to_string),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Cools an account down until `until_ms`, else for an escalating backoff (30 s × 2ⁿ,
+    /// at most 30 minutes).
+    fn cool_down(&self, account: &Arc<PoolAccount>, until_ms: Option<i64>) -> i64 {
+        let strikes = account.strikes().min(6);
+        let until = until_ms.unwrap_or_else(|| now_millis() + 30_000 * (1i64 << strikes));
+        account.cool_down_until(until);
+        self.metrics.cooldowns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.core.persist_cooldown(&account.id, until / 1000);
+        until
+    }
+
+    /// A 429's headers often say a window is at 100 % without saying when it resets; the
+    /// cooldown's end is the best known reset, so the account comes back without a usage poll.
+    fn settle_exhausted_resets(&self, account: &PoolAccount, until_secs: i64) {
+        let Some(mut usage) = account.usage() else { return };
+        let mut changed = false;
+        for window in [&mut usage.primary, &mut usage.secondary].into_iter().flatten() {
+            if window.used_percent >= 100.0 && window.resets_at.is_none() {
+                window.resets_at = Some(until_secs);
+                changed = true;
+            }
+        }
+        if changed {
+            self.core.record_usage(usage);
+        }
+    }
+
+    fn no_account_error(&self, plan: &super::routing::Plan, worst: &Worst, attempts: u32) -> GatewayError {
+        if let Some((code, message)) = &worst.limited {
+            let next = plan.earliest_cooldown_end().or_else(|| self.earliest_cooldown());
+            let retry = next.map(|at| ((at - now_millis()) / 1000).max(1) as u64).unwrap_or(60);
+            return GatewayError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code.as_deref().unwrap_or("usage_limit_reached"),
+                format!(
+                    "every account hit its usage limit (last: {message}); the next one is free in about {}",
+                    human(retry)
+                ),
+            )
+            .with_retry_after(retry);
+        }
+        if let Some((_, code, message)) = &worst.other {
+            return GatewayError::new(
+                StatusCode::BAD_GATEWAY,
+                code.as_deref().unwrap_or("upstream_error"),
+                format!("the upstream failed on {attempts} account(s); last error: {message}"),
+            );
+        }
+        if plan.only_busy() {
+            return GatewayError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "accounts_busy",
+                "every usable account is at its in-flight limit (CODEXMANAGER_ACCOUNT_MAX_INFLIGHT); retry shortly",
+            )
+            .with_retry_after(1);
+        }
+        if let Some(until) = plan.earliest_cooldown_end() {
+            let retry = ((until - now_millis()) / 1000).max(1) as u64;
+            return GatewayError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "usage_limit_reached",
+                format!(
+                    "every account is cooling down or out of quota; the next one is free in about {}",
+                    human(retry)
+                ),
+            )
+            .with_retry_after(retry);
+        }
+        let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for (_, skip) in &plan.skipped {
+            let reason = match skip {
+                super::routing::Skip::NotActive(status) => status.clone(),
+                super::routing::Skip::NoToken => "no token".into(),
+                super::routing::Skip::Exhausted { reason, .. } => reason.clone(),
+                super::routing::Skip::CoolingDown { .. } => "cooling down".into(),
+                super::routing::Skip::Busy => "busy".into(),
+            };
+            *reasons.entry(reason).or_default() += 1;
+        }
+        let detail = if reasons.is_empty() {
+            "the pool has no accounts; add one in the app or with `codexmanager account import`".to_string()
+        } else {
+            reasons.iter().map(|(reason, n)| format!("{n} {reason}")).collect::<Vec<_>>().join(", ")
+        };
+        GatewayError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_available_account",
+            format!("no account can serve this request: {detail}"),
+        )
+        .with_retry_after(30)
+    }
+
+    fn earliest_cooldown(&self) -> Option<i64> {
+        let now = now_millis();
+        self.core.pool().accounts.iter().filter_map(|a| a.cooling_until(now)).min()
+    }
+}
+
+/// "try again in 20s" / "in 350ms" → milliseconds.
+fn retry_delay_ms(message: &str) -> Option<i64> {
+    let lower = message.to_ascii_lowercase();
+    let rest = &lower[lower.find("try again in ")? + "try again in ".len()..];
+    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let value: f64 = number.parse().ok()?;
+    let unit = &rest[number.len()..];
+    Some(if unit.starts_with("ms") { value as i64 } else { (value * 1000.0) as i64 })
+}
+
+fn upstream_message(json: &Value, body: &[u8]) -> String {
+    json.pointer("/error/message")
+        .or_else(|| json.get("detail"))
+        .or_else(|| json.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string())
+}
+
+fn human(seconds: u64) -> String {
+    match seconds {
+        s if s < 90 => format!("{s} s"),
+        s if s < 5400 => format!("{} min", s.div_ceil(60)),
+        s => format!("{:.1} h", s as f64 / 3600.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_hints_are_read_from_messages() {
+        assert_eq!(retry_delay_ms("Rate limit reached. Please try again in 20s."), Some(20_000));
+        assert_eq!(retry_delay_ms("try again in 350ms"), Some(350));
+        assert_eq!(retry_delay_ms("try again in 1.5s"), Some(1_500));
+        assert_eq!(retry_delay_ms("nothing"), None);
+    }
+}

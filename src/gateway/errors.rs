@@ -1,0 +1,117 @@
+//! Gateway errors, answered in the caller's protocol: OpenAI's
+//! `{"error":{"message","type","code","param"}}` (also used for Azure), or Anthropic's
+//! `{"type":"error","error":{"type","message"}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Which error shape the caller expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    OpenAi,
+    Anthropic,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayError {
+    pub status: StatusCode,
+    /// OpenAI-style `code` (e.g. `invalid_api_key`, `usage_limit_reached`).
+    pub code: Option<String>,
+    pub message: String,
+    pub param: Option<String>,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
+}
+
+impl GatewayError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> GatewayError {
+        GatewayError { status, code: Some(code.to_string()), message: message.into(), param: None, retry_after: None }
+    }
+
+    pub fn bad_request(param: Option<String>, message: impl Into<String>) -> GatewayError {
+        GatewayError { param, ..GatewayError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message) }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> GatewayError {
+        GatewayError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", message)
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> GatewayError {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// OpenAI's `type` for the status.
+    fn openai_type(&self) -> &'static str {
+        match self.status.as_u16() {
+            400 | 404 | 413 | 415 | 422 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            429 => "rate_limit_error",
+            503 | 529 => "server_overloaded",
+            _ => "api_error",
+        }
+    }
+
+    /// Anthropic's error `type` for the status.
+    pub fn anthropic_type(&self) -> &'static str {
+        match self.status.as_u16() {
+            400 | 415 | 422 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            503 | 529 => "overloaded_error",
+            _ => "api_error",
+        }
+    }
+
+    pub fn into_dialect(self, dialect: Dialect) -> Response {
+        let body = match dialect {
+            Dialect::OpenAi => json!({"error": {
+                "message": self.message, "type": self.openai_type(), "code": self.code, "param": self.param,
+            }}),
+            Dialect::Anthropic => {
+                json!({"type": "error", "error": {"type": self.anthropic_type(), "message": self.message}})
+            }
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_dialect_has_its_shape_and_status() {
+        let err =
+            GatewayError::new(StatusCode::TOO_MANY_REQUESTS, "usage_limit_reached", "all accounts are cooling down")
+                .with_retry_after(30);
+        let response = err.clone().into_dialect(Dialect::Anthropic);
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "30");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["type"], "rate_limit_error");
+        let response = err.into_dialect(Dialect::OpenAi);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "usage_limit_reached");
+        assert_eq!(body["error"]["type"], "rate_limit_error");
+    }
+}

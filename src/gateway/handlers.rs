@@ -1,0 +1,255 @@
+//! The HTTP handlers: each reads its request, asks `dispatch` for a started stream and
+//! answers through `stream`, in its own protocol's shape.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::dispatch::Outgoing;
+use super::errors::{Dialect, GatewayError};
+use super::protocol::responses::normalize_request;
+use super::record::Record;
+use super::stream::{self, Passthrough};
+use super::{Gateway, body, keys};
+use crate::core::{GatewayKey, ModelInfo};
+use crate::store::now_secs;
+
+/// Answers an error in the caller's shape and logs the request.
+pub(super) fn fail(gateway: &Arc<Gateway>, record: Record, error: GatewayError, dialect: Dialect) -> Response {
+    record.finish(gateway, error.status.as_u16(), Some(error.message.clone()));
+    error.into_dialect(dialect)
+}
+
+/// Takes an admission slot (`CODEXMANAGER_MAX_CONCURRENT_REQUESTS`) for the request's life.
+pub(super) fn admit(gateway: &Gateway) -> Result<tokio::sync::OwnedSemaphorePermit, GatewayError> {
+    gateway.admission.clone().try_acquire_owned().map_err(|_| {
+        GatewayError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "the gateway is at CODEXMANAGER_MAX_CONCURRENT_REQUESTS; retry shortly",
+        )
+        .with_retry_after(1)
+    })
+}
+
+/// The session a request belongs to, for stickiness: `prompt_cache_key`, else the
+/// `session_id` or `conversation_id` header.
+pub(super) fn session_of(body: &Map<String, Value>, headers: &HeaderMap) -> Option<String> {
+    body.get("prompt_cache_key")
+        .and_then(Value::as_str)
+        .or_else(|| headers.get("session_id").and_then(|v| v.to_str().ok()))
+        .or_else(|| headers.get("conversation_id").and_then(|v| v.to_str().ok()))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Applies the key's model binding and returns the model to use.
+pub(super) fn bind_model(key: &GatewayKey, body: &mut Map<String, Value>) -> Result<String, GatewayError> {
+    if let Some(model) = &key.row.model {
+        body.insert("model".into(), Value::String(model.clone()));
+    }
+    body.get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| GatewayError::bad_request(Some("model".into()), "`model` is required"))
+}
+
+pub async fn responses(State(gateway): State<Arc<Gateway>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let id = gateway.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut record = Record::new(id, "/v1/responses", uri.path());
+    let permit = match admit(&gateway) {
+        Ok(permit) => permit,
+        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
+    };
+    let prepared = async {
+        let key = keys::authenticate(&gateway.core, &headers)?;
+        record.key_id = Some(key.row.id.clone());
+        let limit = gateway.core.config().front_proxy_max_body_bytes;
+        let mut body = body::read_object(body, &headers, limit).await?;
+        let model = bind_model(&key, &mut body)?;
+        let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+        record.model = Some(model.clone());
+        record.reasoning_effort =
+            body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
+        record.session = session_of(&body, &headers);
+        normalize_request(&mut body);
+        let bytes = serde_json::to_vec(&body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
+        Ok::<_, GatewayError>((
+            Outgoing {
+                id,
+                body: bytes.into(),
+                model,
+                key_id: key.row.id.clone(),
+                session: record.session.clone(),
+                client_headers: headers.clone(),
+            },
+            stream,
+        ))
+    }
+    .await;
+    let (outgoing, streaming) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
+    };
+    let started = match gateway.dispatch(&outgoing).await {
+        Ok(started) => started,
+        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
+    };
+    record.permit = Some(permit);
+    if streaming {
+        return stream::respond_streaming(gateway.clone(), started, Passthrough, true, record);
+    }
+    match stream::collect(&gateway, started, &mut record).await {
+        Ok((response, _)) => {
+            record.finish(&gateway, 200, None);
+            axum::Json(response).into_response()
+        }
+        Err(error) => fail(&gateway, record, error, Dialect::OpenAi),
+    }
+}
+
+pub async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    let anthropic = headers.contains_key("anthropic-version");
+    let dialect = if anthropic { Dialect::Anthropic } else { Dialect::OpenAi };
+    if let Err(error) = keys::authenticate(&gateway.core, &headers) {
+        return error.into_dialect(dialect);
+    }
+    let mut models = gateway.core.models();
+    if models.is_empty() {
+        if let Err(error) = gateway.refresh_models().await {
+            return error.into_dialect(dialect);
+        }
+        models = gateway.core.models();
+    }
+    let listed = models.iter().filter(|m| m.raw.get("visibility").and_then(Value::as_str) != Some("hide"));
+    if anthropic {
+        let data: Vec<Value> = listed
+            .map(|m| {
+                json!({"type": "model", "id": m.slug, "display_name": m.display_name.clone().unwrap_or_else(|| m.slug.clone()),
+                    "created_at": "2025-01-01T00:00:00Z"})
+            })
+            .collect();
+        let first = data.first().and_then(|m| m.get("id")).cloned();
+        let last = data.last().and_then(|m| m.get("id")).cloned();
+        return axum::Json(json!({"data": data, "has_more": false, "first_id": first, "last_id": last}))
+            .into_response();
+    }
+    let data: Vec<Value> =
+        listed.map(|m| json!({"id": m.slug, "object": "model", "created": 0, "owned_by": "openai"})).collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+impl Gateway {
+    /// Fetches the model list with the first account that has a token, and caches it.
+    pub async fn refresh_models(&self) -> Result<(), GatewayError> {
+        let pool = self.core.pool();
+        let now = now_secs();
+        let account = pool
+            .accounts
+            .iter()
+            .find(|a| a.tokens().is_some() && a.availability(now).is_routable())
+            .cloned()
+            .ok_or_else(|| {
+                GatewayError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no_available_account",
+                    "no account is available to fetch the model list",
+                )
+            })?;
+        let tokens = account.tokens().ok_or_else(|| {
+            GatewayError::new(StatusCode::SERVICE_UNAVAILABLE, "no_available_account", "the account lost its token")
+        })?;
+        let unavailable = |message: String| GatewayError::new(StatusCode::BAD_GATEWAY, "upstream_error", message);
+        let response = self
+            .upstream()
+            .models(self.core.http(), &account, &tokens)
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("fetching the model list failed: {e}")))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!(
+                "fetching the model list failed: the upstream answered {}",
+                response.status()
+            )));
+        }
+        let body: Value = response.json().await.map_err(|e| unavailable(format!("the model list is not JSON: {e}")))?;
+        let models: Vec<ModelInfo> = body
+            .get("models")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let slug = item.get("slug").and_then(Value::as_str)?.to_string();
+                        let display_name = item.get("display_name").and_then(Value::as_str).map(str::to_string);
+                        Some(ModelInfo { slug, display_name, raw: item.clone() })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if models.is_empty() {
+            return Err(unavailable("the upstream returned an empty model list".into()));
+        }
+        self.core.set_models(models).await.map_err(|e| unavailable(e.to_string()))
+    }
+}
+
+/// `GET /api/codex/usage`: the pool as one account, for Codex CLI's usage display.
+///
+/// Each window's `used_percent` is the average over the accounts that can still be routed
+/// to (active, token present), an account with no usage yet counting as 0 %: it says how
+/// much of the pool's total capacity is used. `reset_at` is the soonest reset among those
+/// accounts; `limit_reached` is true when no account can take a request.
+pub async fn pool_usage(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if let Err(error) = keys::authenticate(&gateway.core, &headers) {
+        return error.into_dialect(Dialect::OpenAi);
+    }
+    let now = now_secs();
+    let pool = gateway.core.pool();
+    let active: Vec<_> = pool
+        .accounts
+        .iter()
+        .filter(|a| a.status == crate::store::accounts::AccountStatus::Active && a.tokens().is_some())
+        .collect();
+    let window = |pick: fn(&crate::store::usage::UsageSnapshot) -> Option<crate::store::usage::Window>,
+                  seconds: i64| {
+        if active.is_empty() {
+            return Value::Null;
+        }
+        let windows: Vec<Option<crate::store::usage::Window>> =
+            active.iter().map(|a| a.usage().as_ref().and_then(pick)).collect();
+        let used: f64 = windows
+            .iter()
+            .map(|w| {
+                w.map_or(0.0, |w| if w.resets_at.is_some_and(|r| r <= now) { 0.0 } else { w.used_percent.min(100.0) })
+            })
+            .sum::<f64>()
+            / windows.len() as f64;
+        let reset_at = windows.iter().filter_map(|w| w.and_then(|w| w.resets_at)).filter(|r| *r > now).min();
+        json!({"used_percent": used.round() as i64, "limit_window_seconds": seconds,
+            "reset_after_seconds": reset_at.map(|r| r - now), "reset_at": reset_at})
+    };
+    let routable = active.iter().any(|a| a.availability(now).is_routable());
+    axum::Json(json!({
+        "plan_type": "pro",
+        "rate_limit": {
+            "allowed": routable,
+            "limit_reached": !routable,
+            "primary_window": window(|u| u.primary, 18_000),
+            "secondary_window": window(|u| u.secondary, 604_800),
+        },
+        "credits": null,
+    }))
+    .into_response()
+}
+
+pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+    let logs = gateway.core.logs();
+    let text = gateway.metrics.render(logs.depth(), logs.dropped(), logs.db_busy());
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

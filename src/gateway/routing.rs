@@ -1,0 +1,167 @@
+//! Which accounts a request may use, in which order: the original's rules.
+//!
+//! `ordered` walks accounts by `sort`; `balanced` rotates the starting account per key +
+//! model. An account is skipped when it is not active, has no token, its usage says it is
+//! exhausted, it is cooling down, or it is at `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT`. An account
+//! whose usage is not known yet is usable. A request carrying a session goes first to the
+//! account that served that session, while it stays usable.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::config::RouteStrategy;
+use crate::core::pool::PoolAccount;
+
+/// Sessions remembered at most; the oldest half is forgotten when full.
+const MAX_SESSIONS: usize = 50_000;
+
+/// Why an account was not tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    NotActive(String),
+    NoToken,
+    /// Out of quota; `until_ms` is when its exhausted windows reset, when known.
+    Exhausted {
+        reason: String,
+        until_ms: Option<i64>,
+    },
+    CoolingDown {
+        until_ms: i64,
+    },
+    Busy,
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::NotActive(status) => write!(f, "status:{status}"),
+            Skip::NoToken => f.write_str("no_token"),
+            Skip::Exhausted { reason, .. } => write!(f, "usage:{}", reason.replace(' ', "_")),
+            Skip::CoolingDown { until_ms } => write!(f, "cooldown_until:{until_ms}"),
+            Skip::Busy => f.write_str("max_inflight"),
+        }
+    }
+}
+
+/// The accounts to try, in order, and those left out with the reason.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub candidates: Vec<Arc<PoolAccount>>,
+    pub skipped: Vec<(Arc<PoolAccount>, Skip)>,
+}
+
+impl Plan {
+    /// True when the only thing keeping accounts out is that they are all busy.
+    pub fn only_busy(&self) -> bool {
+        self.candidates.is_empty() && self.skipped.iter().any(|(_, s)| *s == Skip::Busy)
+    }
+
+    /// The earliest moment an account that is cooling down or out of quota comes back.
+    pub fn earliest_cooldown_end(&self) -> Option<i64> {
+        self.skipped
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Skip::CoolingDown { until_ms } => Some(*until_ms),
+                Skip::Exhausted { until_ms, .. } => *until_ms,
+                _ => None,
+            })
+            .min()
+    }
+}
+
+/// Routing state shared by all requests: rotation counters and session stickiness.
+#[derive(Debug, Default)]
+pub struct Router {
+    rotation: RwLock<HashMap<String, Arc<AtomicUsize>>>,
+    sessions: RwLock<HashMap<String, String>>,
+}
+
+impl Router {
+    /// Orders the pool for one request.
+    pub fn plan(
+        &self,
+        accounts: &[Arc<PoolAccount>],
+        strategy: RouteStrategy,
+        rotation_key: &str,
+        session: Option<&str>,
+        max_inflight: u32,
+        now_ms: i64,
+    ) -> Plan {
+        let mut plan = Plan::default();
+        for account in accounts {
+            match usable(account, max_inflight, now_ms) {
+                Ok(()) => plan.candidates.push(account.clone()),
+                Err(skip) => plan.skipped.push((account.clone(), skip)),
+            }
+        }
+        if strategy == RouteStrategy::Balanced && !plan.candidates.is_empty() {
+            let start = self.next_start(rotation_key) % plan.candidates.len();
+            plan.candidates.rotate_left(start);
+        }
+        if let Some(sticky) = session.and_then(|s| self.session_account(s))
+            && let Some(position) = plan.candidates.iter().position(|a| a.id == sticky)
+        {
+            let account = plan.candidates.remove(position);
+            plan.candidates.insert(0, account);
+        }
+        plan
+    }
+
+    /// Remembers which account served a session.
+    pub fn remember(&self, session: &str, account_id: &str) {
+        if self.session_account(session).as_deref() == Some(account_id) {
+            return;
+        }
+        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if sessions.len() >= MAX_SESSIONS {
+            let forget: Vec<String> = sessions.keys().take(MAX_SESSIONS / 2).cloned().collect();
+            for key in forget {
+                sessions.remove(&key);
+            }
+        }
+        sessions.insert(session.to_string(), account_id.to_string());
+    }
+
+    fn session_account(&self, session: &str) -> Option<String> {
+        self.sessions.read().unwrap_or_else(|p| p.into_inner()).get(session).cloned()
+    }
+
+    fn next_start(&self, key: &str) -> usize {
+        if let Some(counter) = self.rotation.read().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return counter.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut rotation = self.rotation.write().unwrap_or_else(|p| p.into_inner());
+        rotation.entry(key.to_string()).or_default().fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The skip rules, in the original's order.
+fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), Skip> {
+    use crate::store::accounts::AccountStatus;
+    if account.status != AccountStatus::Active {
+        return Err(Skip::NotActive(account.status.as_str().to_string()));
+    }
+    if account.tokens().is_none() {
+        return Err(Skip::NoToken);
+    }
+    if let crate::usage::availability::Availability::Unavailable(reason) = account.availability(now_ms / 1000) {
+        let until_ms = account.usage().and_then(|usage| {
+            [usage.primary, usage.secondary]
+                .into_iter()
+                .flatten()
+                .filter(|w| w.used_percent >= 100.0)
+                .map(|w| w.resets_at.map(|at| at * 1000))
+                .collect::<Option<Vec<i64>>>()
+                .and_then(|resets| resets.into_iter().max())
+        });
+        return Err(Skip::Exhausted { reason, until_ms });
+    }
+    if let Some(until_ms) = account.cooling_until(now_ms) {
+        return Err(Skip::CoolingDown { until_ms });
+    }
+    if max_inflight > 0 && account.inflight() >= max_inflight {
+        return Err(Skip::Busy);
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Answering from a started upstream stream: passing events to a streaming client as they
+//! arrive (raw for Responses clients, translated for Chat and Messages clients), or
+//! collecting them into one answer for a non-streaming client.
+//!
+//! While the upstream is silent the client gets a keep-alive every 15 s; after 300 s of
+//! silence, or when the upstream breaks or closes early, the client's stream ends with a
+//! proper error event. A client that goes away stops the pump, which drops the upstream
+//! request and frees the account's in-flight slot.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::Gateway;
+use super::dispatch::{IDLE_TIMEOUT, Started};
+use super::errors::GatewayError;
+use super::protocol::UpstreamEvent;
+use super::protocol::responses::{Aggregator, Outcome, Usage};
+use super::record::Record;
+
+/// How often a silent stream gets a keep-alive.
+pub const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// A client protocol's streaming translation.
+pub trait ClientStream: Send + 'static {
+    fn on_event(&mut self, event: &UpstreamEvent, out: &mut String);
+    /// The upstream failed after the stream began: end the client's stream with an error.
+    fn on_error(&mut self, message: &str, code: Option<&str>, out: &mut String);
+    fn keepalive(&self, out: &mut String);
+}
+
+/// The Responses API passed through: raw upstream bytes go to the client unchanged.
+pub struct Passthrough;
+
+impl ClientStream for Passthrough {
+    fn on_event(&mut self, _: &UpstreamEvent, _: &mut String) {}
+
+    fn on_error(&mut self, message: &str, code: Option<&str>, out: &mut String) {
+        let data = json!({"type": "response.failed", "response": {"status": "failed",
+            "error": {"code": code.unwrap_or("upstream_error"), "message": message}}});
+        super::sse::write_named(out, "response.failed", &data.to_string());
+    }
+
+    fn keepalive(&self, out: &mut String) {
+        out.push_str(": keep-alive\n\n");
+    }
+}
+
+/// Watches the events for what the log needs: usage and how the stream ended.
+#[derive(Default)]
+struct Tracker {
+    usage: Option<Usage>,
+    finished: bool,
+    failure: Option<(Option<String>, String)>,
+}
+
+impl Tracker {
+    fn observe(&mut self, event: &UpstreamEvent) {
+        match event.kind.as_str() {
+            "response.completed" | "response.incomplete" => {
+                self.finished = true;
+                if let Some(usage) = event.data.pointer("/response/usage") {
+                    self.usage = Some(Usage::of(usage));
+                }
+            }
+            "response.failed" | "error" => {
+                self.finished = true;
+                if let Outcome::Failed { code, message } = super::protocol::responses::failure_of(&event.data) {
+                    self.failure = Some((code, message));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Starts the pump and returns the streaming response.
+pub fn respond_streaming<S: ClientStream>(
+    gateway: Arc<Gateway>,
+    started: Started,
+    translator: S,
+    raw: bool,
+    record: Record,
+) -> Response {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(pump(gateway, started, translator, raw, record, tx));
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|bytes| (Ok::<_, Infallible>(bytes), rx))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+async fn pump<S: ClientStream>(
+    gateway: Arc<Gateway>,
+    mut started: Started,
+    mut translator: S,
+    raw: bool,
+    mut record: Record,
+    tx: mpsc::Sender<Bytes>,
+) {
+    record.account_id = Some(started.account().id.clone());
+    record.attempts = started.attempts;
+    let mut tracker = Tracker::default();
+    let mut out = String::new();
+    for event in &started.events {
+        tracker.observe(event);
+        translator.on_event(event, &mut out);
+    }
+    let head: Vec<Bytes> =
+        if raw { std::mem::take(&mut started.head) } else { vec![Bytes::from(std::mem::take(&mut out))] };
+    record.first_byte(&gateway);
+    for chunk in head {
+        if tx.send(chunk).await.is_err() {
+            return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+        }
+    }
+    let mut silent = Duration::ZERO;
+    let error = loop {
+        let next = tokio::time::timeout(KEEPALIVE, started.rest.next()).await;
+        let chunk = match next {
+            Err(_) => {
+                silent += KEEPALIVE;
+                if silent >= IDLE_TIMEOUT {
+                    break Some(("the upstream sent nothing for 300 s".to_string(), Some("idle_timeout".to_string())));
+                }
+                translator.keepalive(&mut out);
+                if tx.send(Bytes::from(std::mem::take(&mut out))).await.is_err() {
+                    return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+                }
+                continue;
+            }
+            Ok(None) => {
+                let tail = started.parser.finish().and_then(|raw_event| UpstreamEvent::parse(&raw_event.data));
+                if let Some(event) = tail {
+                    tracker.observe(&event);
+                    translator.on_event(&event, &mut out);
+                }
+                if tracker.finished {
+                    break None;
+                }
+                break Some((
+                    "the upstream closed the stream before the answer was complete".into(),
+                    Some("stream_incomplete".into()),
+                ));
+            }
+            Ok(Some(Err(err))) => {
+                break Some((format!("the upstream stream broke: {err}"), Some("stream_error".into())));
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        silent = Duration::ZERO;
+        for raw_event in started.parser.feed(&chunk) {
+            if let Some(event) = UpstreamEvent::parse(&raw_event.data) {
+                tracker.observe(&event);
+                translator.on_event(&event, &mut out);
+            }
+        }
+        let piece = if raw { chunk } else { Bytes::from(std::mem::take(&mut out)) };
+        if !piece.is_empty() && tx.send(piece).await.is_err() {
+            return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+        }
+    };
+    if let Some((message, code)) = &error {
+        translator.on_error(message, code.as_deref(), &mut out);
+    }
+    if !out.is_empty() {
+        let _ = tx.send(Bytes::from(out)).await;
+    }
+    record.usage = tracker.usage;
+    let (status, error) = match (error, tracker.failure) {
+        (Some((message, _)), _) => (502, Some(message)),
+        (None, Some((code, message))) => (502, Some(format!("{}: {message}", code.unwrap_or_else(|| "failed".into())))),
+        (None, None) => (200, None),
+    };
+    record.finish(&gateway, status, error);
+}
+
+/// Reads the whole stream into its final outcome, for a non-streaming client.
+pub async fn collect(
+    gateway: &Gateway,
+    mut started: Started,
+    record: &mut Record,
+) -> Result<(Value, bool), GatewayError> {
+    record.account_id = Some(started.account().id.clone());
+    record.attempts = started.attempts;
+    let mut aggregator = Aggregator::new();
+    for event in &started.events {
+        aggregator.on_event(event);
+    }
+    while !aggregator.is_done() {
+        match tokio::time::timeout(IDLE_TIMEOUT, started.rest.next()).await {
+            Err(_) => return Err(upstream_broke("the upstream sent nothing for 300 s")),
+            Ok(Some(Err(err))) => return Err(upstream_broke(&format!("the upstream stream broke: {err}"))),
+            Ok(Some(Ok(chunk))) => {
+                for raw_event in started.parser.feed(&chunk) {
+                    if let Some(event) = UpstreamEvent::parse(&raw_event.data) {
+                        aggregator.on_event(&event);
+                    }
+                }
+            }
+            Ok(None) => {
+                if let Some(event) = started.parser.finish().and_then(|raw_event| UpstreamEvent::parse(&raw_event.data))
+                {
+                    aggregator.on_event(&event);
+                }
+                break;
+            }
+        }
+    }
+    record.first_byte(gateway);
+    match aggregator.finish() {
+        Some(Outcome::Completed(response)) => {
+            record.usage = response.get("usage").map(Usage::of);
+            Ok((response, false))
+        }
+        Some(Outcome::Incomplete(response)) => {
+            record.usage = response.get("usage").map(Usage::of);
+            Ok((response, true))
+        }
+        Some(Outcome::Failed { code, message }) => Err(GatewayError::new(
+            StatusCode::BAD_GATEWAY,
+            code.as_deref().unwrap_or("upstream_error"),
+            format!("the upstream failed while answering: {message}"),
+        )),
+        None => Err(upstream_broke("the upstream closed the stream before the answer was complete")),
+    }
+}
+
+fn upstream_broke(message: &str) -> GatewayError {
+    GatewayError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
+}

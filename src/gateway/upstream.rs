@@ -1,0 +1,118 @@
+//! Requests to the Codex backend: the URL, the headers the backend expects (reference §2.2)
+//! and the client headers worth passing on. One shared `reqwest::Client` (the core's).
+
+use axum::http::HeaderMap;
+use bytes::Bytes;
+
+use crate::auth::tokens::Tokens;
+use crate::config::Config;
+use crate::core::pool::PoolAccount;
+
+/// The Codex CLI version we present when the client is not Codex CLI itself.
+pub const CLIENT_VERSION: &str = "0.144.1";
+
+/// Client headers forwarded as they are (Codex CLI's own metadata).
+const PASSTHROUGH: [&str; 10] = [
+    "x-openai-subagent",
+    "x-codex-beta-features",
+    "x-codex-turn-metadata",
+    "x-client-request-id",
+    "thread-id",
+    "x-codex-window-id",
+    "x-codex-installation-id",
+    "openai-beta",
+    "x-openai-fedramp",
+    "version",
+];
+
+/// Where and how to reach the upstream, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub base: String,
+    pub fallback: Option<String>,
+    originator: String,
+    cookie: Option<String>,
+    user_agent: String,
+}
+
+impl Upstream {
+    pub fn from_config(config: &Config) -> Upstream {
+        let user_agent = format!(
+            "{}/{CLIENT_VERSION} ({}; {}) CodexManager/{}",
+            config.originator,
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            env!("CARGO_PKG_VERSION")
+        );
+        Upstream {
+            base: config.upstream_base_url.clone(),
+            fallback: config.upstream_fallback_base_url.clone(),
+            originator: config.originator.clone(),
+            cookie: config.upstream_cookie.clone(),
+            user_agent,
+        }
+    }
+
+    /// `POST {base}/responses` for one account.
+    pub fn responses(
+        &self,
+        http: &reqwest::Client,
+        base: &str,
+        account: &PoolAccount,
+        tokens: &Tokens,
+        body: Bytes,
+        session: Option<&str>,
+        client: &HeaderMap,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .authorized(http.post(format!("{base}/responses")), account, tokens, client)
+            .header("accept", "text/event-stream")
+            .header("content-type", "application/json");
+        for name in PASSTHROUGH {
+            if let Some(value) = client.get(name) {
+                request = request.header(name, value.clone());
+            }
+        }
+        let session = client.get("session_id").and_then(|v| v.to_str().ok()).or(session);
+        if let Some(session) = session {
+            request = request.header("session_id", session);
+        }
+        request.body(body)
+    }
+
+    /// `GET {base}/models?client_version=…` for the model list.
+    pub fn models(&self, http: &reqwest::Client, account: &PoolAccount, tokens: &Tokens) -> reqwest::RequestBuilder {
+        self.authorized(
+            http.get(format!("{}/models?client_version={CLIENT_VERSION}", self.base)),
+            account,
+            tokens,
+            &HeaderMap::new(),
+        )
+        .header("accept", "application/json")
+    }
+
+    fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+        account: &PoolAccount,
+        tokens: &Tokens,
+        client: &HeaderMap,
+    ) -> reqwest::RequestBuilder {
+        let user_agent = client
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|ua| ua.starts_with("codex_") || ua.starts_with("codex-"))
+            .unwrap_or(&self.user_agent);
+        let mut request = request
+            .bearer_auth(&tokens.access_token)
+            .header("originator", &self.originator)
+            .header("user-agent", user_agent);
+        if let Some(account_id) = &account.chatgpt_account_id {
+            request = request.header("chatgpt-account-id", account_id);
+        }
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request
+    }
+}

@@ -1,0 +1,444 @@
+//! A mock of the upstream on 127.0.0.1 (reference §7): the Codex `/responses` backend with
+//! its validation rules and SSE sequences, the issuer's token endpoint with rotating refresh
+//! tokens, the models and usage endpoints. Behaviour is scripted per ChatGPT account id, and
+//! every request is recorded so tests can assert which account served what.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// What the mock does with one `/responses` request of an account.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// A normal streamed answer with this text.
+    Text(String),
+    /// Reasoning summary, then text.
+    Reasoning { summary: String, text: String },
+    /// Function calls (name, JSON arguments), in parallel when several.
+    Tools(Vec<(String, String)>),
+    /// 429 `usage_limit_reached` with `resets_in_seconds`.
+    UsageLimit { resets_in: i64 },
+    /// A plain HTTP status with an error body.
+    Status(u16),
+    /// 200, then `response.failed` at the head of the stream.
+    Failed { code: String, message: String },
+    /// 200, some text deltas, then the connection is cut.
+    CutAfterDeltas(usize),
+    /// Wait before the first byte, then answer with text.
+    SlowFirstByte { millis: u64, text: String },
+    /// `deltas` text deltas, one every `interval_ms`.
+    Slow { deltas: usize, interval_ms: u64 },
+    /// A normal answer that goes silent for `millis` after its first text delta.
+    PauseMidway { millis: u64, text: String },
+    /// `response.completed` carrying an empty `output` (items only in output_item.done).
+    EmptyCompletedOutput(String),
+    /// `response.incomplete` with reason max_output_tokens.
+    Incomplete(String),
+}
+
+/// One request the mock received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub path: String,
+    pub account: Option<String>,
+    pub authorization: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Default)]
+pub struct MockState {
+    pub requests: Mutex<Vec<Recorded>>,
+    scripts: Mutex<HashMap<String, VecDeque<Script>>>,
+    /// Access tokens the backend answers 401 to.
+    rejected: Mutex<HashSet<String>>,
+    /// Refresh tokens already used (rotation): reuse fails with `refresh_token_reused`.
+    used_refresh: Mutex<HashSet<String>>,
+    /// Refresh tokens that fail for good.
+    dead_refresh: Mutex<HashSet<String>>,
+    pub refresh_calls: AtomicUsize,
+    /// Delay of each refresh answer (to let concurrent triggers pile up).
+    pub refresh_delay_ms: AtomicUsize,
+    issued: AtomicUsize,
+    pub inflight: AtomicUsize,
+    pub max_inflight: AtomicUsize,
+    /// Per account: (primary used %, secondary used %) sent in `x-codex-*` headers.
+    usage: Mutex<HashMap<String, (f64, f64)>>,
+    pub models_calls: AtomicUsize,
+}
+
+pub struct Mock {
+    pub base: String,
+    pub state: Arc<MockState>,
+}
+
+impl Mock {
+    pub async fn start() -> Mock {
+        let state = Arc::new(MockState::default());
+        let app = Router::new()
+            .route("/backend-api/codex/responses", post(responses))
+            .route("/backend-api/codex/models", get(models))
+            .route("/oauth/token", post(token))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Mock { base: format!("http://{addr}"), state }
+    }
+
+    /// `CODEXMANAGER_UPSTREAM_BASE_URL` for this mock.
+    pub fn upstream(&self) -> String {
+        format!("{}/backend-api/codex", self.base)
+    }
+
+    /// Queues behaviours for an account's next requests (then the default text answer).
+    pub fn script(&self, account: &str, scripts: impl IntoIterator<Item = Script>) {
+        self.state.scripts.lock().unwrap().entry(account.to_string()).or_default().extend(scripts);
+    }
+
+    pub fn reject_access_token(&self, token: &str) {
+        self.state.rejected.lock().unwrap().insert(token.to_string());
+    }
+
+    pub fn kill_refresh_token(&self, token: &str) {
+        self.state.dead_refresh.lock().unwrap().insert(token.to_string());
+    }
+
+    pub fn set_usage(&self, account: &str, primary: f64, secondary: f64) {
+        self.state.usage.lock().unwrap().insert(account.to_string(), (primary, secondary));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The account of each `/responses` request, in order.
+    pub fn served_by(&self) -> Vec<String> {
+        self.requests().into_iter().filter(|r| r.path == "responses").filter_map(|r| r.account).collect()
+    }
+
+    pub fn used_refresh_tokens(&self) -> HashSet<String> {
+        self.state.used_refresh.lock().unwrap().clone()
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn detail(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"detail": message}))).into_response()
+}
+
+/// Decrements the in-flight count when the answer (or its stream) is dropped.
+struct InflightGuard(Arc<MockState>);
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let account = header(&headers, "chatgpt-account-id");
+    let authorization = header(&headers, "authorization");
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.requests.lock().unwrap().push(Recorded {
+        path: "responses".into(),
+        account: account.clone(),
+        authorization: authorization.clone(),
+        headers: headers.clone(),
+        body: body.clone(),
+    });
+    let Some(token) = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")) else {
+        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+    };
+    let Some(account) = account else { return detail(StatusCode::BAD_REQUEST, "Missing ChatGPT-Account-ID") };
+    if state.rejected.lock().unwrap().contains(token) {
+        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    if !body.get("instructions").is_some_and(Value::is_string) {
+        return detail(StatusCode::BAD_REQUEST, "Instructions are required");
+    }
+    if body.get("store") != Some(&Value::Bool(false)) {
+        return detail(StatusCode::BAD_REQUEST, "Store must be set to false");
+    }
+    if body.get("stream") != Some(&Value::Bool(true)) {
+        return detail(StatusCode::BAD_REQUEST, "Stream must be set to true");
+    }
+    if body.get("max_output_tokens").is_some() {
+        return detail(StatusCode::BAD_REQUEST, "Unsupported parameter: max_output_tokens");
+    }
+    let script = state.scripts.lock().unwrap().get_mut(&account).and_then(VecDeque::pop_front);
+    let script = script.unwrap_or_else(|| Script::Text(format!("hello from {account}")));
+    let (primary, secondary) = state.usage.lock().unwrap().get(&account).copied().unwrap_or((12.0, 3.0));
+    let now = chrono::Utc::now().timestamp();
+    let usage_headers = [
+        ("x-codex-primary-used-percent", primary.to_string()),
+        ("x-codex-primary-window-minutes", "300".to_string()),
+        ("x-codex-primary-reset-at", (now + 3600).to_string()),
+        ("x-codex-secondary-used-percent", secondary.to_string()),
+        ("x-codex-secondary-window-minutes", "10080".to_string()),
+        ("x-codex-secondary-reset-at", (now + 86_400).to_string()),
+    ];
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("gpt-5.5").to_string();
+    let events = match script {
+        Script::UsageLimit { resets_in } => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(
+                    json!({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
+                    "plan_type": "plus", "resets_at": now + resets_in, "resets_in_seconds": resets_in}}),
+                ),
+            )
+                .into_response();
+            response.headers_mut().insert("x-codex-primary-used-percent", "100".parse().unwrap());
+            return response;
+        }
+        Script::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            return (
+                status,
+                axum::Json(json!({"error": {"message": format!("scripted {code}"), "type": "server_error"}})),
+            )
+                .into_response();
+        }
+        Script::Text(text) => text_events(&model, None, &text, true),
+        Script::Reasoning { summary, text } => text_events(&model, Some(&summary), &text, true),
+        Script::EmptyCompletedOutput(text) => text_events(&model, None, &text, false),
+        Script::Tools(calls) => tool_events(&model, &calls),
+        Script::Failed { code, message } => vec![
+            created(&model),
+            ev(json!({"type": "response.failed", "response": {"id": "resp_mock", "status": "failed",
+                "error": {"code": code, "message": message}}})),
+        ],
+        Script::CutAfterDeltas(n) => {
+            let mut events = text_events(&model, None, &"x".repeat(n), true);
+            events.truncate(4 + n);
+            let delays = vec![Duration::from_millis(20); events.len()];
+            return stream_response(state, events, delays, &usage_headers, false);
+        }
+        Script::SlowFirstByte { millis, text } => {
+            let delays = vec![Duration::from_millis(millis)];
+            return stream_response(state, text_events(&model, None, &text, true), delays, &usage_headers, true);
+        }
+        Script::Slow { deltas, interval_ms } => {
+            let events = text_events(&model, None, &"y".repeat(deltas), true);
+            let delays = vec![Duration::from_millis(interval_ms); events.len()];
+            return stream_response(state, events, delays, &usage_headers, true);
+        }
+        Script::PauseMidway { millis, text } => {
+            let events = text_events(&model, None, &text, true);
+            let mut delays = vec![Duration::ZERO; 5];
+            delays.push(Duration::from_millis(millis));
+            return stream_response(state, events, delays, &usage_headers, true);
+        }
+        Script::Incomplete(text) => {
+            let mut events = text_events(&model, None, &text, true);
+            events.pop();
+            events.push(ev(
+                json!({"type": "response.incomplete", "response": {"id": "resp_mock", "status": "incomplete",
+                "incomplete_details": {"reason": "max_output_tokens"}, "output": [], "usage": usage_json()}}),
+            ));
+            events
+        }
+    };
+    stream_response(state, events, Vec::new(), &usage_headers, true)
+}
+
+fn stream_response(
+    state: Arc<MockState>,
+    events: Vec<String>,
+    delays: Vec<Duration>,
+    headers: &[(&'static str, String)],
+    complete: bool,
+) -> Response {
+    let now = state.inflight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_inflight.fetch_max(now, Ordering::SeqCst);
+    let guard = InflightGuard(state);
+    let items: Vec<(String, Duration)> =
+        events.into_iter().enumerate().map(|(i, e)| (e, delays.get(i).copied().unwrap_or_default())).collect();
+    let stream = futures_util::stream::unfold((items.into_iter(), Some(guard)), move |(mut it, guard)| async move {
+        let guard = guard?;
+        match it.next() {
+            Some((event, delay)) => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Some((Ok::<_, std::io::Error>(Bytes::from(event)), (it, Some(guard))))
+            }
+            None if complete => None,
+            None => Some((Err(std::io::Error::other("connection cut by the mock")), (it, None))),
+        }
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
+    for (name, value) in headers {
+        response.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    response
+}
+
+fn ev(data: Value) -> String {
+    format!("event: {}\ndata: {}\n\n", data["type"].as_str().unwrap_or("message"), data)
+}
+
+fn created(model: &str) -> String {
+    ev(
+        json!({"type": "response.created", "response": {"id": "resp_mock", "object": "response", "created_at": 1767000000,
+        "status": "in_progress", "model": model, "output": []}}),
+    )
+}
+
+fn usage_json() -> Value {
+    json!({"input_tokens": 120, "input_tokens_details": {"cached_tokens": 100}, "output_tokens": 30,
+        "output_tokens_details": {"reasoning_tokens": 8}, "total_tokens": 150})
+}
+
+fn text_events(model: &str, summary: Option<&str>, text: &str, with_output: bool) -> Vec<String> {
+    let mut events = vec![created(model), ev(json!({"type": "response.in_progress", "response": {"id": "resp_mock"}}))];
+    let mut output = Vec::new();
+    let mut index = 0;
+    if let Some(summary) = summary {
+        let item = json!({"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": summary}],
+            "encrypted_content": "gAAAAmockencrypted"});
+        events.push(ev(json!({"type": "response.output_item.added", "output_index": 0,
+            "item": {"id": "rs_1", "type": "reasoning", "summary": [], "encrypted_content": "gAAAAmockencrypted"}})));
+        events.push(ev(json!({"type": "response.reasoning_summary_part.added", "item_id": "rs_1", "output_index": 0, "summary_index": 0,
+            "part": {"type": "summary_text", "text": ""}})));
+        events.push(ev(json!({"type": "response.reasoning_summary_text.delta", "item_id": "rs_1", "output_index": 0, "summary_index": 0, "delta": summary})));
+        events.push(ev(json!({"type": "response.reasoning_summary_text.done", "item_id": "rs_1", "output_index": 0, "summary_index": 0, "text": summary})));
+        events.push(ev(json!({"type": "response.output_item.done", "output_index": 0, "item": item})));
+        output.push(item);
+        index = 1;
+    }
+    events.push(ev(json!({"type": "response.output_item.added", "output_index": index,
+        "item": {"id": "msg_1", "type": "message", "role": "assistant", "status": "in_progress", "content": []}})));
+    events.push(ev(
+        json!({"type": "response.content_part.added", "item_id": "msg_1", "output_index": index, "content_index": 0,
+        "part": {"type": "output_text", "text": ""}}),
+    ));
+    for piece in text.chars() {
+        events.push(ev(
+            json!({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": index, "content_index": 0,
+            "delta": piece.to_string()}),
+        ));
+    }
+    events.push(ev(json!({"type": "response.output_text.done", "item_id": "msg_1", "output_index": index, "content_index": 0, "text": text})));
+    let item = json!({"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]});
+    events.push(ev(json!({"type": "response.output_item.done", "output_index": index, "item": item})));
+    output.push(item);
+    let output = if with_output { Value::Array(output) } else { json!([]) };
+    events.push(ev(json!({"type": "response.completed", "response": {"id": "resp_mock", "object": "response",
+        "created_at": 1767000000, "status": "completed", "model": model, "output": output, "usage": usage_json()}})));
+    events
+}
+
+fn tool_events(model: &str, calls: &[(String, String)]) -> Vec<String> {
+    let mut events = vec![created(model)];
+    let mut output = Vec::new();
+    for (i, (name, args)) in calls.iter().enumerate() {
+        let id = format!("fc_{i}");
+        let call_id = format!("call_{i}");
+        events.push(ev(json!({"type": "response.output_item.added", "output_index": i,
+            "item": {"id": id, "type": "function_call", "call_id": call_id, "name": name, "arguments": "", "status": "in_progress"}})));
+        let (a, b) = args.split_at(args.len() / 2);
+        for part in [a, b] {
+            events.push(ev(json!({"type": "response.function_call_arguments.delta", "item_id": id, "output_index": i, "delta": part})));
+        }
+        events.push(ev(json!({"type": "response.function_call_arguments.done", "item_id": id, "output_index": i, "arguments": args})));
+        let item = json!({"id": id, "type": "function_call", "call_id": call_id, "name": name, "arguments": args, "status": "completed"});
+        events.push(ev(json!({"type": "response.output_item.done", "output_index": i, "item": item})));
+        output.push(item);
+    }
+    events.push(ev(json!({"type": "response.completed", "response": {"id": "resp_mock", "object": "response",
+        "created_at": 1767000000, "status": "completed", "model": model, "output": output, "usage": usage_json()}})));
+    events
+}
+
+async fn models(State(state): State<Arc<MockState>>, headers: HeaderMap) -> Response {
+    state.models_calls.fetch_add(1, Ordering::SeqCst);
+    if header(&headers, "authorization").is_none() {
+        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    axum::Json(json!({"models": [
+        {"slug": "gpt-5.5", "display_name": "GPT-5.5", "visibility": "list", "supported_in_api": true, "priority": 1},
+        {"slug": "gpt-5.4-mini", "display_name": "GPT-5.4 mini", "visibility": "list", "supported_in_api": true, "priority": 2},
+        {"slug": "codex-auto-review", "display_name": "Auto review", "visibility": "hide", "supported_in_api": false, "priority": 9}
+    ]}))
+    .into_response()
+}
+
+/// An unsigned JWT for an account, with an expiry `exp_in` seconds from now.
+pub fn access_jwt(account: &str, serial: usize, exp_in: i64) -> String {
+    super::jwt(&json!({"exp": chrono::Utc::now().timestamp() + exp_in, "serial": serial,
+        "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_plan_type": "plus"}}))
+}
+
+async fn token(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = header(&headers, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let params: HashMap<String, String> = if form {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    } else {
+        serde_json::from_slice::<HashMap<String, Value>>(&body)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect()
+    };
+    if params.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "unsupported_grant_type"}))).into_response();
+    }
+    state.refresh_calls.fetch_add(1, Ordering::SeqCst);
+    let delay = state.refresh_delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+    }
+    let Some(refresh) = params.get("refresh_token").cloned() else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request"}))).into_response();
+    };
+    if state.dead_refresh.lock().unwrap().contains(&refresh) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"code": "refresh_token_expired", "message": "expired"}})),
+        )
+            .into_response();
+    }
+    if !state.used_refresh.lock().unwrap().insert(refresh.clone()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"code": "refresh_token_reused", "message": "reused"}})),
+        )
+            .into_response();
+    }
+    let serial = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
+    let account = refresh.split("_for_").nth(1).map(|s| s.split("_n").next().unwrap_or(s).to_string());
+    let account = account.unwrap_or_else(|| {
+        refresh
+            .strip_prefix("rt_refresh_token_")
+            .and_then(|rest| rest.split('_').next())
+            .map(|n| format!("acct-{n}"))
+            .unwrap_or_default()
+    });
+    axum::Json(json!({
+        "access_token": access_jwt(&account, serial, 3600),
+        "refresh_token": format!("rt_rotated_for_{account}_n{serial}"),
+        "id_token": super::jwt(&json!({"email": format!("{account}@example.com"),
+            "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_plan_type": "plus"}})),
+        "token_type": "Bearer",
+        "expires_in": 3600
+    }))
+    .into_response()
+}
