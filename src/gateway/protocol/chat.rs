@@ -482,7 +482,12 @@ fn format_of(request: &Map<String, Value>) -> Result<Option<Value>, RequestError
 }
 
 fn json_schema_format(format: &Value) -> Result<Value, RequestError> {
-    let spec = format.get("json_schema").unwrap_or(&Value::Null);
+    let Some(spec) = format.get("json_schema").filter(|spec| spec.is_object()) else {
+        return Err(RequestError::new(
+            "response_format.json_schema",
+            "A `json_schema` response format needs a `json_schema` object with `name` and `schema`.",
+        ));
+    };
     let Some(schema) = spec.get("schema").filter(|schema| schema.is_object()) else {
         return Err(RequestError::new(
             "response_format.json_schema.schema",
@@ -711,11 +716,7 @@ impl ChatStream {
                 self.item_done(index as i64, item, out);
             }
         }
-        let reason = match incomplete {
-            true => incomplete_reason(response),
-            false if self.calls.is_empty() => "stop",
-            false => "tool_calls",
-        };
+        let reason = finish_reason(response, incomplete, !self.calls.is_empty());
         let chunk = self.chunk(json!({}), Value::String(reason.to_string()));
         write_data(out, &chunk.to_string());
         if self.context.include_usage {
@@ -758,11 +759,7 @@ impl ChatStream {
 /// with `response.incomplete`.
 pub fn completion_from_response(response: &Value, incomplete: bool, context: &ChatContext) -> Value {
     let message = message_of(items_of(response, "output"), &context.tool_names);
-    let finish_reason = match incomplete {
-        true => incomplete_reason(response),
-        false if message.contains_key("tool_calls") => "tool_calls",
-        false => "stop",
-    };
+    let finish_reason = finish_reason(response, incomplete, message.contains_key("tool_calls"));
     json!({
         "id": str_of(response, "id"),
         "object": "chat.completion",
@@ -823,11 +820,18 @@ fn message_of(output: &[Value], names: &ToolNames) -> Map<String, Value> {
     message
 }
 
-/// The Chat finish reason for a `response.incomplete`.
-fn incomplete_reason(response: &Value) -> &'static str {
-    match response.pointer("/incomplete_details/reason").and_then(Value::as_str) {
-        Some("content_filter") => "content_filter",
-        _ => "length",
+/// The Chat finish reason: for `response.incomplete` why it stopped (`content_filter`, else
+/// `length`); otherwise `tool_calls` when the model called a tool, else `stop`.
+fn finish_reason(response: &Value, incomplete: bool, called_tools: bool) -> &'static str {
+    let reason = response.pointer("/incomplete_details/reason").and_then(Value::as_str);
+    if incomplete && reason == Some("content_filter") {
+        "content_filter"
+    } else if incomplete {
+        "length"
+    } else if called_tools {
+        "tool_calls"
+    } else {
+        "stop"
     }
 }
 
@@ -1226,6 +1230,11 @@ mod tests {
                 ),
                 "response_format.json_schema.schema",
             ),
+            (
+                with(chat(hi.clone()), json!({"response_format": {"type": "json_schema"}})),
+                "response_format.json_schema",
+            ),
+            (with(chat(hi.clone()), json!({"tool_choice": {"type": "allowed_tools"}})), "tool_choice"),
         ];
         for (body, param) in cases {
             let error = refused(body.clone());
