@@ -81,3 +81,58 @@ impl Estimate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn count(extra: Value) -> u64 {
+        let mut body = json!({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hello there"}]});
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        count_tokens(&body).unwrap()
+    }
+
+    #[test]
+    fn the_estimate_grows_with_the_input() {
+        let base = count(json!({}));
+        assert_eq!(base, 4 + 3);
+        let long = count(json!({"messages": [{"role": "user", "content": "word ".repeat(400)}]}));
+        assert_eq!(long, 4 + 500);
+        let with_system = count(json!({"system": "You are terse."}));
+        assert!(with_system > base);
+        let image = json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}});
+        let with_image =
+            count(json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "Hello there"},
+            image]}]}));
+        assert_eq!(with_image, base + ATTACHMENT_TOKENS);
+        let tool = json!({"name": "bash", "description": "Run a shell command",
+            "input_schema": {"type": "object", "properties": {"cmd": {"type": "string"}}}});
+        let with_tool = count(json!({"tools": [tool]}));
+        assert!(with_tool > base + TOOL_TOKENS);
+    }
+
+    #[test]
+    fn tool_calls_and_results_are_counted() {
+        let turn = |output: Value| {
+            count(json!({"messages": [
+                {"role": "user", "content": "list"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "ls", "input": {"dir": "."}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": output}]}]}))
+        };
+        let short = turn(json!("a"));
+        assert!(turn(json!("a".repeat(400))) >= short + 99);
+        let image = json!({"type": "image", "source": {"type": "url", "url": "https://example.com/x.png"}});
+        assert_eq!(turn(json!([{"type": "text", "text": "a"}, image])), short + ATTACHMENT_TOKENS);
+    }
+
+    #[test]
+    fn invalid_bodies_fail_like_messages_requests() {
+        let error = count_tokens(&json!({"model": "claude-sonnet-4-5"})).unwrap_err();
+        assert_eq!(error.param.as_deref(), Some("messages"));
+        let error = count_tokens(&json!({"model": "m", "messages": [{"role": "robot", "content": "x"}]})).unwrap_err();
+        assert_eq!(error.param.as_deref(), Some("messages.0.role"));
+    }
+}

@@ -113,3 +113,54 @@ pub(super) fn usage_of(response: &Value) -> Value {
         "cache_read_input_tokens": usage.cached,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::protocol::tool_names::ToolNames;
+
+    fn context() -> MessagesContext {
+        MessagesContext { model: "claude-sonnet-4-5".into(), tool_names: ToolNames::default() }
+    }
+
+    #[test]
+    fn a_final_response_becomes_a_message() {
+        let response = json!({"id": "resp_1", "status": "completed", "output": [
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Plan"},
+                {"type": "summary_text", "text": "Act"}], "encrypted_content": "gAAAAABsig"},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Checking "},
+                {"type": "output_text", "text": "now."}]},
+            {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+            {"type": "function_call", "call_id": "call:2", "name": "get_time", "arguments": "{\"tz\":"},
+            {"type": "web_search_call", "status": "completed"}],
+            "usage": {"input_tokens": 300, "input_tokens_details": {"cached_tokens": 100}, "output_tokens": 40}});
+        assert_eq!(
+            message_from_response(&response, false, &context()),
+            json!({
+            "id": "resp_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [
+                {"type": "thinking", "thinking": "Plan\n\nAct", "signature": "gAAAAABsig"},
+                {"type": "text", "text": "Checking now."},
+                {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {}}],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 200, "output_tokens": 40, "cache_read_input_tokens": 100}})
+        );
+    }
+
+    #[test]
+    fn stop_reasons_and_missing_usage() {
+        let text = json!([{"type": "message", "content": [{"type": "output_text", "text": "x"}]}]);
+        let message = |response: Value, incomplete: bool| message_from_response(&response, incomplete, &context());
+        let done = message(json!({"output": text}), false);
+        assert_eq!(done["stop_reason"], "end_turn");
+        assert_eq!(done["id"], FALLBACK_ID);
+        assert_eq!(done["usage"], json!({"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0}));
+        let cut = json!({"output": text, "incomplete_details": {"reason": "max_output_tokens"}});
+        assert_eq!(message(cut, true)["stop_reason"], "max_tokens");
+        let filtered = json!({"output": [], "incomplete_details": {"reason": "content_filter"}});
+        let filtered = message(filtered, true);
+        assert_eq!(filtered["stop_reason"], "refusal");
+        assert_eq!(filtered["content"], json!([]));
+    }
+}
