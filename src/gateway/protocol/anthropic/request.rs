@@ -38,7 +38,7 @@ pub struct MessagesRequest {
 ///   `x-anthropic-billing-header:` system block is dropped;
 /// - messages → `message` items, with `tool_use` → `function_call`, `tool_result` →
 ///   `function_call_output` (results without an earlier `tool_use` are dropped, the upstream
-///   rejects them) and replayable thinking → `reasoning` (see [`is_upstream_signature`]);
+///   rejects them) and replayable thinking → `reasoning` (see `is_upstream_signature`);
 /// - `tools`, `tool_choice`, `thinking`/`output_config.effort` → `tools`, `tool_choice`,
 ///   `parallel_tool_calls`, `reasoning`; `speed: "fast"` → `service_tier: "priority"`.
 ///
@@ -83,7 +83,7 @@ pub fn translate_request(body: Value) -> Result<MessagesRequest, RequestError> {
 }
 
 /// `messages`: a non-empty array.
-pub(super) fn messages_of(body: &Map<String, Value>) -> Result<&[Value], RequestError> {
+fn messages_of(body: &Map<String, Value>) -> Result<&[Value], RequestError> {
     match body.get("messages") {
         None | Some(Value::Null) => Err(RequestError::new("messages", "`messages` is required")),
         Some(Value::Array(messages)) if messages.is_empty() => {
@@ -453,7 +453,7 @@ fn reasoning_replay(block: &Value) -> Option<Value> {
 /// (version byte 0x80 and a timestamp's leading zeros). Claude's own signatures are standard
 /// base64 of a protobuf and begin `E` (`Eq…`, `Er…`), and may contain `+` and `/`; sending
 /// one upstream would fail the request, so anything else is dropped.
-pub(super) fn is_upstream_signature(signature: &str) -> bool {
+fn is_upstream_signature(signature: &str) -> bool {
     signature.starts_with("gAAAA")
         && signature.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='))
 }
@@ -461,7 +461,7 @@ pub(super) fn is_upstream_signature(signature: &str) -> bool {
 /// Call ids within the upstream's 64 characters pass; longer ones become their first 47
 /// characters, `_` and 16 hex digits of their SHA-256 — the same for a `tool_use` and the
 /// `tool_result` that answers it.
-pub(super) fn upstream_call_id(id: &str) -> String {
+fn upstream_call_id(id: &str) -> String {
     if id.len() <= MAX_CALL_ID {
         return id.to_string();
     }
