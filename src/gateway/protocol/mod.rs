@@ -2,6 +2,8 @@
 //! each client protocol's answer out. Pure functions and state machines: no I/O, no
 //! routing, no knowledge of accounts.
 
+pub mod anthropic;
+pub mod chat;
 pub mod responses;
 pub mod tool_names;
 
