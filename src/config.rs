@@ -135,6 +135,8 @@ pub enum Check {
     AtLeast(u64),
     OneOf(&'static [&'static str]),
     RouteStrategy,
+    /// Comma-separated `pattern=model` pairs.
+    ModelMapping,
 }
 
 /// Every stored setting. Settings not listed here are rejected by `appSettings/set`.
@@ -200,12 +202,23 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: "4096",
         check: Check::AtLeast(1),
     },
+    SettingSpec {
+        key: "modelMapping",
+        env: Some("CODEXMANAGER_MODEL_MAPPING"),
+        default: DEFAULT_MODEL_MAPPING,
+        check: Check::ModelMapping,
+    },
     SettingSpec { key: "locale", env: None, default: "", check: Check::OneOf(&["", "zh-CN", "en"]) },
     SettingSpec { key: "theme", env: None, default: "system", check: Check::OneOf(&["system", "light", "dark"]) },
     SettingSpec { key: "closeToTray", env: None, default: "true", check: Check::Bool },
 ];
 
 pub const DEFAULT_UPSTREAM: &str = "https://chatgpt.com/backend-api/codex";
+
+/// Claude model names (and any other client model name) to Codex models: `pattern=model`
+/// pairs, first match wins, `*` matches any run of characters. Names that match nothing are
+/// sent as they are.
+pub const DEFAULT_MODEL_MAPPING: &str = "*opus*=gpt-5.5,*sonnet*=gpt-5.5,*haiku*=gpt-5.4-mini,claude-*=gpt-5.5";
 
 /// Variables of the original that sized a blocking thread pool; accepted, without effect.
 pub const IGNORED_VARS: [&str; 4] = [
@@ -229,6 +242,7 @@ pub fn validate_setting(spec: &SettingSpec, value: &str) -> Result<String, Strin
         Check::AtLeast(min) => value.parse::<u64>().is_ok_and(|n| n >= *min),
         Check::OneOf(options) => options.contains(&value),
         Check::RouteStrategy => RouteStrategy::parse(value).is_some(),
+        Check::ModelMapping => parse_model_mapping(value).is_some(),
     };
     if ok {
         Ok(value.to_string())
@@ -245,7 +259,22 @@ fn describe(check: &Check) -> String {
         Check::AtLeast(min) => format!("a whole number of at least {min}"),
         Check::OneOf(options) => format!("one of {options:?}"),
         Check::RouteStrategy => "ordered, balanced, round_robin or rr".into(),
+        Check::ModelMapping => "comma-separated pattern=model pairs, e.g. *sonnet*=gpt-5.5".into(),
     }
+}
+
+/// Parses `pattern=model,pattern=model`; `None` when a pair is malformed.
+pub fn parse_model_mapping(value: &str) -> Option<Vec<(String, String)>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (pattern, model) = pair.split_once('=')?;
+            let (pattern, model) = (pattern.trim(), model.trim());
+            (!pattern.is_empty() && !model.is_empty()).then(|| (pattern.to_string(), model.to_string()))
+        })
+        .collect()
 }
 
 pub fn parse_bool(value: &str) -> Option<bool> {
@@ -283,6 +312,7 @@ pub struct Config {
     pub trace_body_preview_max_bytes: usize,
     pub front_proxy_max_body_bytes: usize,
     pub max_concurrent_requests: usize,
+    pub model_mapping: Vec<(String, String)>,
     pub secret_store: SecretStoreChoice,
     /// The effective value and origin of every stored setting, for `appSettings/get`.
     pub settings: Vec<(&'static str, String, Source)>,
@@ -367,6 +397,7 @@ impl<'a> Resolver<'a> {
             front_proxy_max_body_bytes: self.number("CODEXMANAGER_FRONT_PROXY_MAX_BODY_BYTES", 16 * 1024 * 1024, 1024)
                 as usize,
             max_concurrent_requests: number("maxConcurrentRequests") as usize,
+            model_mapping: parse_model_mapping(&value("modelMapping")).unwrap_or_default(),
             secret_store,
             paths,
             settings,

@@ -1,20 +1,16 @@
-//! The HTTP handlers: each reads its request, asks `dispatch` for a started stream and
-//! answers through `stream`, in its own protocol's shape.
+//! What every handler shares (admission, errors, model binding, sessions), and the small
+//! handlers: models, the pool's usage, metrics.
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::dispatch::Outgoing;
 use super::errors::{Dialect, GatewayError};
-use super::protocol::responses::normalize_request;
 use super::record::Record;
-use super::stream::{self, Passthrough};
-use super::{Gateway, body, keys};
+use super::{Gateway, keys};
 use crate::core::{GatewayKey, ModelInfo};
 use crate::store::now_secs;
 
@@ -47,70 +43,37 @@ pub(super) fn session_of(body: &Map<String, Value>, headers: &HeaderMap) -> Opti
         .map(str::to_string)
 }
 
-/// Applies the key's model binding and returns the model to use.
-pub(super) fn bind_model(key: &GatewayKey, body: &mut Map<String, Value>) -> Result<String, GatewayError> {
-    if let Some(model) = &key.row.model {
-        body.insert("model".into(), Value::String(model.clone()));
-    }
-    body.get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.trim().is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| GatewayError::bad_request(Some("model".into()), "`model` is required"))
+/// Decides the upstream model (the key's binding, else the mapping table, else the name
+/// sent), writes it into the body and returns it.
+pub(super) fn bind_model(
+    gateway: &Gateway,
+    key: &GatewayKey,
+    body: &mut Map<String, Value>,
+) -> Result<String, GatewayError> {
+    let requested = body.get("model").and_then(Value::as_str).filter(|m| !m.trim().is_empty());
+    let model = match (requested, key.row.model.as_deref()) {
+        (None, None) => return Err(GatewayError::bad_request(Some("model".into()), "`model` is required")),
+        (requested, binding) => {
+            super::model_map::resolve(requested.unwrap_or_default(), binding, &gateway.core.config().model_mapping)
+        }
+    };
+    body.insert("model".into(), Value::String(model.clone()));
+    Ok(model)
 }
 
-pub async fn responses(State(gateway): State<Arc<Gateway>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+/// A translator's refusal of a request, as a 400 naming the field.
+pub(super) fn request_error(error: super::protocol::RequestError) -> GatewayError {
+    GatewayError::bad_request(error.param, error.message)
+}
+
+/// Starts a request's record and takes its admission slot.
+pub(super) fn begin(
+    gateway: &Gateway,
+    route: &'static str,
+    uri: &Uri,
+) -> (Record, Result<tokio::sync::OwnedSemaphorePermit, GatewayError>) {
     let id = gateway.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut record = Record::new(id, "/v1/responses", uri.path());
-    let permit = match admit(&gateway) {
-        Ok(permit) => permit,
-        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
-    };
-    let prepared = async {
-        let key = keys::authenticate(&gateway.core, &headers)?;
-        record.key_id = Some(key.row.id.clone());
-        let limit = gateway.core.config().front_proxy_max_body_bytes;
-        let mut body = body::read_object(body, &headers, limit).await?;
-        let model = bind_model(&key, &mut body)?;
-        let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-        record.model = Some(model.clone());
-        record.reasoning_effort =
-            body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
-        record.session = session_of(&body, &headers);
-        normalize_request(&mut body);
-        let bytes = serde_json::to_vec(&body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
-        Ok::<_, GatewayError>((
-            Outgoing {
-                id,
-                body: bytes.into(),
-                model,
-                key_id: key.row.id.clone(),
-                session: record.session.clone(),
-                client_headers: headers.clone(),
-            },
-            stream,
-        ))
-    }
-    .await;
-    let (outgoing, streaming) = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
-    };
-    let started = match gateway.dispatch(&outgoing).await {
-        Ok(started) => started,
-        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
-    };
-    record.permit = Some(permit);
-    if streaming {
-        return stream::respond_streaming(gateway.clone(), started, Passthrough, true, record);
-    }
-    match stream::collect(&gateway, started, &mut record).await {
-        Ok((response, _)) => {
-            record.finish(&gateway, 200, None);
-            axum::Json(response).into_response()
-        }
-        Err(error) => fail(&gateway, record, error, Dialect::OpenAi),
-    }
+    (Record::new(id, route, uri.path()), admit(gateway))
 }
 
 pub async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {

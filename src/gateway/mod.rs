@@ -2,17 +2,23 @@
 //!
 //! Where a change belongs: `keys` checks platform keys; `body` reads request bodies;
 //! `routing` orders accounts; `dispatch` sends with failover; `upstream` builds upstream
-//! requests; `stream` answers streaming and non-streaming clients; `protocol/` translates
+//! requests; `openai`, `anthropic` and `azure` are the front doors and the Azure upstream;
+//! `model_map` picks the Codex model; `stream` answers streaming and non-streaming clients;
+//! `protocol/` translates
 //! shapes and nothing else; `record`, `trace` and `metrics` observe. Nothing here touches
 //! SQLite or the keyring: state comes from the core's in-memory pool and key table, and log
 //! rows go to the core's writer queue.
 
+mod anthropic;
+mod azure;
 mod body;
 mod dispatch;
 pub mod errors;
 mod handlers;
 mod keys;
 mod metrics;
+mod model_map;
+mod openai;
 pub mod protocol;
 mod record;
 mod routing;
@@ -62,8 +68,17 @@ impl Gateway {
 /// The gateway's routes, to be merged into the service's router.
 pub fn routes(gateway: Arc<Gateway>) -> Router {
     Router::new()
-        .route("/v1/responses", post(handlers::responses))
+        .route("/v1/responses", post(openai::responses))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/v1/models", get(handlers::models))
+        .route("/openai/deployments/{deployment}/chat/completions", post(openai::azure_deployment_chat))
+        .route("/openai/deployments/{deployment}/responses", post(openai::azure_deployment_responses))
+        .route("/openai/responses", post(openai::responses))
+        .route("/openai/v1/responses", post(openai::responses))
+        .route("/openai/v1/chat/completions", post(openai::chat_completions))
+        .route("/openai/v1/models", get(handlers::models))
         .route("/api/codex/usage", get(handlers::pool_usage))
         .route("/backend-api/wham/usage", get(handlers::pool_usage))
         .route("/metrics", get(handlers::metrics))

@@ -243,3 +243,31 @@ pub async fn collect(
 fn upstream_broke(message: &str) -> GatewayError {
     GatewayError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
 }
+
+impl ClientStream for super::protocol::chat::ChatStream {
+    fn on_event(&mut self, event: &UpstreamEvent, out: &mut String) {
+        super::protocol::chat::ChatStream::on_event(self, event, out);
+    }
+
+    fn on_error(&mut self, message: &str, code: Option<&str>, out: &mut String) {
+        super::protocol::chat::ChatStream::on_error(self, message, code, out);
+    }
+
+    fn keepalive(&self, out: &mut String) {
+        out.push_str(": keep-alive\n\n");
+    }
+}
+
+impl ClientStream for super::protocol::anthropic::MessagesStream {
+    fn on_event(&mut self, event: &UpstreamEvent, out: &mut String) {
+        super::protocol::anthropic::MessagesStream::on_event(self, event, out);
+    }
+
+    fn on_error(&mut self, message: &str, _code: Option<&str>, out: &mut String) {
+        super::protocol::anthropic::MessagesStream::on_error(self, "api_error", message, out);
+    }
+
+    fn keepalive(&self, out: &mut String) {
+        self.ping(out);
+    }
+}

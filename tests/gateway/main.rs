@@ -3,6 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod azure;
+mod chat;
 mod failover;
+mod messages;
 mod responses;
 mod routing;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -89,6 +89,8 @@ impl Mock {
             .route("/backend-api/codex/responses", post(responses))
             .route("/backend-api/codex/models", get(models))
             .route("/oauth/token", post(token))
+            .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
+            .route("/openai/responses", post(azure_responses))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -440,5 +442,97 @@ async fn token(State(state): State<Arc<MockState>>, headers: HeaderMap, body: By
         "token_type": "Bearer",
         "expires_in": 3600
     }))
+    .into_response()
+}
+
+/// The Azure API key the mock's Azure endpoint accepts.
+pub const AZURE_KEY: &str = "azure-secret-key";
+
+fn azure_check(
+    state: &MockState,
+    path: String,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &Value,
+) -> Option<Response> {
+    state.requests.lock().unwrap().push(Recorded {
+        path,
+        account: None,
+        authorization: header(headers, "api-key"),
+        headers: headers.clone(),
+        body: body.clone(),
+    });
+    if header(headers, "api-key").as_deref() != Some(AZURE_KEY) {
+        return Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(
+                    json!({"error": {"code": "401", "message": "Access denied due to invalid subscription key."}}),
+                ),
+            )
+                .into_response(),
+        );
+    }
+    if !query.contains_key("api-version") {
+        return Some(
+            (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"code": "404", "message": "Resource not found"}})))
+                .into_response(),
+        );
+    }
+    None
+}
+
+async fn azure_chat(
+    State(state): State<Arc<MockState>>,
+    Path(deployment): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(rejected) = azure_check(&state, format!("azure-chat:{deployment}"), &headers, &query, &body) {
+        return rejected;
+    }
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        let chunk = |delta: Value, finish: Value| {
+            format!(
+                "data: {}\n\n",
+                json!({"id": "chatcmpl-az", "object": "chat.completion.chunk",
+            "created": 1, "model": deployment, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            )
+        };
+        let text = format!(
+            "{}{}{}data: [DONE]\n\n",
+            chunk(json!({"role": "assistant", "content": "from azure"}), Value::Null),
+            chunk(json!({}), json!("stop")),
+            format!(
+                "data: {}\n\n",
+                json!({"id": "chatcmpl-az", "object": "chat.completion.chunk", "created": 1, "model": deployment,
+                "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}})
+            )
+        );
+        let mut response = Response::new(Body::from(text));
+        response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
+        return response;
+    }
+    axum::Json(json!({"id": "chatcmpl-az", "object": "chat.completion", "created": 1, "model": deployment,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "from azure"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}))
+    .into_response()
+}
+
+async fn azure_responses(
+    State(state): State<Arc<MockState>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(rejected) = azure_check(&state, "azure-responses".into(), &headers, &query, &body) {
+        return rejected;
+    }
+    axum::Json(json!({"id": "resp_az", "object": "response", "status": "completed", "model": body["model"],
+        "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "from azure"}]}],
+        "usage": {"input_tokens": 4, "output_tokens": 2, "total_tokens": 6}}))
     .into_response()
 }
