@@ -28,6 +28,7 @@ pub fn init(env: &Env, paths: &DataPaths, stderr_default: &str) -> LogGuard {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_filter(filter(stderr_default));
+    let _ = std::fs::create_dir_all(paths.log_dir());
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("codexmanager")

@@ -16,7 +16,7 @@ use super::protocol::anthropic;
 use super::protocol::responses::normalize_request;
 use super::stream;
 use super::{Gateway, body, keys};
-use crate::store::keys::KeyProtocol;
+use crate::core::KeyProtocol;
 
 pub async fn messages(State(gateway): State<Arc<Gateway>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let (mut record, permit) = begin(&gateway, "/v1/messages", &uri);

@@ -17,8 +17,8 @@ use super::errors::GatewayError;
 use super::protocol::UpstreamEvent;
 use super::protocol::responses::{Outcome, failure_of};
 use super::sse;
+use crate::core::now_millis;
 use crate::core::pool::{InflightGuard, PoolAccount};
-use crate::store::now_millis;
 
 /// How long an upstream stream may stay silent before it is cut.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::errors::{Dialect, GatewayError};
 use super::record::Record;
 use super::{Gateway, keys};
+use crate::core::now_secs;
 use crate::core::{GatewayKey, ModelInfo};
-use crate::store::now_secs;
 
 /// Answers an error in the caller's shape and logs the request.
 pub(super) fn fail(gateway: &Arc<Gateway>, record: Record, error: GatewayError, dialect: Dialect) -> Response {
@@ -177,14 +177,13 @@ pub async fn pool_usage(State(gateway): State<Arc<Gateway>>, headers: HeaderMap)
     let active: Vec<_> = pool
         .accounts
         .iter()
-        .filter(|a| a.status == crate::store::accounts::AccountStatus::Active && a.tokens().is_some())
+        .filter(|a| a.status == crate::core::AccountStatus::Active && a.tokens().is_some())
         .collect();
-    let window = |pick: fn(&crate::store::usage::UsageSnapshot) -> Option<crate::store::usage::Window>,
-                  seconds: i64| {
+    let window = |pick: fn(&crate::core::UsageSnapshot) -> Option<crate::core::Window>, seconds: i64| {
         if active.is_empty() {
             return Value::Null;
         }
-        let windows: Vec<Option<crate::store::usage::Window>> =
+        let windows: Vec<Option<crate::core::Window>> =
             active.iter().map(|a| a.usage().as_ref().and_then(pick)).collect();
         let used: f64 = windows
             .iter()

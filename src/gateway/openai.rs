@@ -20,7 +20,7 @@ use super::record::Record;
 use super::stream::{self, Passthrough};
 use super::{Gateway, azure, body, keys};
 use crate::core::GatewayKey;
-use crate::store::keys::KeyProtocol;
+use crate::core::KeyProtocol;
 
 /// Checks the key and reads the body; the deployment of an Azure path becomes the model.
 async fn open_request(

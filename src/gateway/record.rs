@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use super::Gateway;
 use super::protocol::responses::Usage;
-use crate::store::logs::LogRow;
-use crate::store::now_millis;
+use crate::core::LogRow;
+use crate::core::now_millis;
 
 pub struct Record {
     pub id: u64,

@@ -138,7 +138,7 @@ impl Router {
 
 /// The skip rules, in the original's order.
 fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), Skip> {
-    use crate::store::accounts::AccountStatus;
+    use crate::core::AccountStatus;
     if account.status != AccountStatus::Active {
         return Err(Skip::NotActive(account.status.as_str().to_string()));
     }

@@ -1,0 +1,37 @@
+//! The import rules of DESIGN.md, checked on the source: the gateway's request path cannot
+//! reach SQLite because no gateway file names the store module; the UI never names the
+//! store or the gateway. A change that breaks the rule fails here with the offending line.
+
+use std::path::Path;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn offending_lines(folder: &str, forbidden: &[&str]) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(folder), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if forbidden.iter().any(|f| line.contains(f)) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_gateway_never_touches_the_store_or_the_keyring() {
+    let found = offending_lines("gateway", &["crate::store", "rusqlite", "keyring_core", "crate::vault"]);
+    assert!(found.is_empty(), "the gateway must go through the core's in-memory state:\n{}", found.join("\n"));
+}
