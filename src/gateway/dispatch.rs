@@ -101,6 +101,11 @@ impl Gateway {
                 for (account, skip) in &plan.skipped {
                     self.trace.line("CANDIDATE_SKIP", out.id, format_args!("account={} reason={skip}", account.id));
                 }
+                let preview = config.trace_body_preview_max_bytes.min(out.body.len());
+                if preview > 0 {
+                    let text = String::from_utf8_lossy(&out.body[..preview]);
+                    self.trace.line("BODY_PREVIEW", out.id, format_args!("bytes={} preview={text:?}", out.body.len()));
+                }
             }
             if plan.candidates.is_empty() {
                 if plan.only_busy() && Instant::now() < deadline && tried.is_empty() {

@@ -39,6 +39,18 @@ async fn streaming_passes_upstream_events_through_and_logs_usage() {
     for event in ["CANDIDATE_POOL", "CANDIDATE_START", "REQUEST_FINAL"] {
         assert!(trace.contains(event), "{event} missing from trace:\n{trace}");
     }
+    assert!(!trace.contains("BODY_PREVIEW") && !trace.contains("input_text"), "no body in the trace by default");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn body_previews_go_to_the_trace_only_when_asked() {
+    let h = Harness::start(1, &[("CODEXMANAGER_TRACE_BODY_PREVIEW_MAX_BYTES", "24")]).await;
+    h.post("/v1/responses").json(&body(false)).send().await.unwrap();
+    let trace = h.trace().await;
+    let line = trace.lines().find(|l| l.contains("BODY_PREVIEW")).expect("a preview line");
+    assert!(line.contains("bytes=") && line.contains("preview=\"{\\\"input\\\":[{"), "{line}");
+    let preview = line.split("preview=").nth(1).unwrap();
+    assert!(preview.len() <= 2 + 24 * 2, "at most 24 bytes of body: {preview}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
