@@ -37,7 +37,6 @@ pub use crate::store::logs::{LogFilter, LogRow};
 pub use crate::store::usage::{UsageSnapshot, Window};
 pub use crate::store::{now_millis, now_secs};
 
-use crate::auth::tokens::Tokens;
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
 use crate::paths::DataPaths;
 use crate::store::accounts::AccountRow;
@@ -216,32 +215,12 @@ impl Core {
                 AccountView { account, usage, availability }
             })
             .collect::<Vec<_>>();
-        let tokens = self.open_tokens(sealed);
-        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, tokens);
+        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault);
         self.inner.pool.store(Arc::new(pool));
         self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
         self.inner.changed.send_modify(|version| *version += 1);
         Ok(())
-    }
-
-    /// Opens every account's sealed tokens; an account whose blob does not open is logged
-    /// and left without tokens (routing then skips it).
-    fn open_tokens(&self, sealed: Vec<(String, Vec<u8>)>) -> HashMap<String, Tokens> {
-        let vault = &self.inner.vault;
-        sealed
-            .into_iter()
-            .filter_map(|(id, blob)| {
-                let opened = vault
-                    .open(&Tokens::seal_purpose(&id), &blob)
-                    .ok()
-                    .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok());
-                if opened.is_none() {
-                    tracing::error!(account = %id, "the account's sealed tokens do not open; it will not be used");
-                }
-                opened.map(|tokens| (id, tokens))
-            })
-            .collect()
     }
 
     fn key_table(&self, keys: &[KeyRow]) -> KeyTable {

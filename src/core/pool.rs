@@ -4,6 +4,9 @@
 //! Each account's static description is rebuilt from the snapshot on every reload; its live
 //! part (tokens, in-flight count, cooldown, latest usage) is shared across reloads so that a
 //! reload never resets a cooldown or loses a request in flight.
+//!
+//! Tokens are held sealed and opened the first time an account is used, so start-up with
+//! thousands of accounts decrypts nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -15,6 +18,28 @@ use crate::auth::tokens::Tokens;
 use crate::store::accounts::AccountStatus;
 use crate::store::usage::UsageSnapshot;
 use crate::usage::availability::Availability;
+use crate::vault::Vault;
+
+/// An account's tokens: sealed as stored, or opened (with the blob they came from).
+#[derive(Debug, Default)]
+enum TokenSlot {
+    #[default]
+    Missing,
+    Sealed(Arc<[u8]>),
+    Open {
+        tokens: Arc<Tokens>,
+        sealed: Arc<[u8]>,
+    },
+}
+
+impl TokenSlot {
+    fn sealed(&self) -> Option<&Arc<[u8]>> {
+        match self {
+            TokenSlot::Missing => None,
+            TokenSlot::Sealed(sealed) | TokenSlot::Open { sealed, .. } => Some(sealed),
+        }
+    }
+}
 
 /// Live state of one account, kept across reloads.
 #[derive(Debug, Default)]
@@ -24,7 +49,7 @@ pub struct Live {
     cooldown_until_ms: AtomicI64,
     /// Consecutive cooldowns without a success, for escalating backoff.
     strikes: AtomicU32,
-    tokens: RwLock<Option<Arc<Tokens>>>,
+    tokens: RwLock<TokenSlot>,
     usage: RwLock<Option<UsageSnapshot>>,
     /// Held while this account's tokens are being refreshed (single flight).
     pub refresh: tokio::sync::Mutex<()>,
@@ -41,15 +66,47 @@ pub struct PoolAccount {
     pub status_reason: Option<String>,
     pub access_expires_at: Option<i64>,
     pub live: Arc<Live>,
+    vault: Vault,
 }
 
 impl PoolAccount {
+    /// The account's tokens, opened from their sealed form on first use. A blob that does
+    /// not open is logged once and the account is left without tokens.
     pub fn tokens(&self) -> Option<Arc<Tokens>> {
-        self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).clone()
+        let sealed = match &*self.live.tokens.read().unwrap_or_else(|p| p.into_inner()) {
+            TokenSlot::Missing => return None,
+            TokenSlot::Open { tokens, .. } => return Some(tokens.clone()),
+            TokenSlot::Sealed(sealed) => sealed.clone(),
+        };
+        let opened = self
+            .vault
+            .open(&Tokens::seal_purpose(&self.id), &sealed)
+            .ok()
+            .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok())
+            .map(Arc::new);
+        let mut slot = self.live.tokens.write().unwrap_or_else(|p| p.into_inner());
+        match opened {
+            Some(tokens) => {
+                *slot = TokenSlot::Open { tokens: tokens.clone(), sealed };
+                Some(tokens)
+            }
+            None => {
+                tracing::error!(account = %self.id, "the account's sealed tokens do not open; it will not be used");
+                *slot = TokenSlot::Missing;
+                None
+            }
+        }
     }
 
-    pub fn set_tokens(&self, tokens: Arc<Tokens>) {
-        *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) = Some(tokens);
+    /// Whether the account has tokens at all (without opening them).
+    pub fn has_tokens(&self) -> bool {
+        !matches!(*self.live.tokens.read().unwrap_or_else(|p| p.into_inner()), TokenSlot::Missing)
+    }
+
+    /// Installs tokens that were just persisted as `sealed`.
+    pub fn set_tokens(&self, tokens: Arc<Tokens>, sealed: Vec<u8>) {
+        *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) =
+            TokenSlot::Open { tokens, sealed: Arc::from(sealed) };
     }
 
     pub fn usage(&self) -> Option<UsageSnapshot> {
@@ -141,8 +198,14 @@ impl SlotSignal {
     }
 }
 
-/// Builds the next pool generation, reusing each account's live state from `previous`.
-pub fn rebuild(previous: &Pool, accounts: &[super::AccountView], mut tokens: HashMap<String, Tokens>) -> Pool {
+/// Builds the next pool generation, reusing each account's live state from `previous`;
+/// `sealed` holds every account's sealed token blob as stored.
+pub fn rebuild(
+    previous: &Pool,
+    accounts: &[super::AccountView],
+    mut sealed: HashMap<String, Vec<u8>>,
+    vault: &Vault,
+) -> Pool {
     let mut pool = Pool::default();
     for view in accounts {
         let a = &view.account;
@@ -153,11 +216,14 @@ pub fn rebuild(previous: &Pool, accounts: &[super::AccountView], mut tokens: Has
             }
             live
         });
-        if let Some(fresh) = tokens.remove(&a.id) {
-            let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).as_deref() == Some(&fresh);
-            if !same {
-                *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fresh));
+        match sealed.remove(&a.id) {
+            Some(blob) => {
+                let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().is_some_and(|s| **s == *blob);
+                if !same {
+                    *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Sealed(Arc::from(blob));
+                }
             }
+            None => *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Missing,
         }
         if let Some(usage) = &view.usage {
             let mut current = live.usage.write().unwrap_or_else(|p| p.into_inner());
@@ -174,6 +240,7 @@ pub fn rebuild(previous: &Pool, accounts: &[super::AccountView], mut tokens: Has
             status_reason: a.status_reason.clone(),
             access_expires_at: a.access_expires_at,
             live,
+            vault: vault.clone(),
         });
         pool.by_id.insert(account.id.clone(), account.clone());
         pool.accounts.push(account);

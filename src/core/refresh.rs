@@ -44,8 +44,9 @@ impl Core {
                     id_token: response.id_token.or_else(|| current.id_token.clone()),
                 };
                 let tokens = Arc::new(tokens);
-                self.persist_tokens(id, &tokens).await.map_err(|e| RefreshError::Transient(e.to_string()))?;
-                account.set_tokens(tokens.clone());
+                let sealed =
+                    self.persist_tokens(id, &tokens).await.map_err(|e| RefreshError::Transient(e.to_string()))?;
+                account.set_tokens(tokens.clone(), sealed);
                 tracing::info!(account = %id, "tokens refreshed");
                 Ok(tokens)
             }
@@ -61,19 +62,20 @@ impl Core {
         }
     }
 
-    /// Seals and stores a new token set with its refresh time and expiry.
-    async fn persist_tokens(&self, id: &str, tokens: &Tokens) -> Result<(), CoreError> {
+    /// Seals and stores a new token set with its refresh time and expiry; returns the blob.
+    async fn persist_tokens(&self, id: &str, tokens: &Tokens) -> Result<Vec<u8>, CoreError> {
         let sealed =
             self.vault().seal(&Tokens::seal_purpose(id), &serde_json::to_vec(tokens).expect("token set serialises"));
         let expires = Claims::from_tokens(tokens).access_expires_at;
         let id = id.to_string();
+        let stored = sealed.clone();
         self.store()
             .call(move |conn| {
-                rows::put_tokens(conn, &id, &sealed)?;
+                rows::put_tokens(conn, &id, &stored)?;
                 rows::note_refresh(conn, &id, now_secs(), expires)
             })
             .await?;
-        Ok(())
+        Ok(sealed)
     }
 
     /// Takes an account out of routing with a reason the user sees.

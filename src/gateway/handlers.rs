@@ -112,18 +112,16 @@ impl Gateway {
     pub async fn refresh_models(&self) -> Result<(), GatewayError> {
         let pool = self.core.pool();
         let now = now_secs();
-        let account = pool
-            .accounts
-            .iter()
-            .find(|a| a.tokens().is_some() && a.availability(now).is_routable())
-            .cloned()
-            .ok_or_else(|| {
-                GatewayError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_available_account",
-                    "no account is available to fetch the model list",
-                )
-            })?;
+        let account =
+            pool.accounts.iter().find(|a| a.has_tokens() && a.availability(now).is_routable()).cloned().ok_or_else(
+                || {
+                    GatewayError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "no_available_account",
+                        "no account is available to fetch the model list",
+                    )
+                },
+            )?;
         let tokens = account.tokens().ok_or_else(|| {
             GatewayError::new(StatusCode::SERVICE_UNAVAILABLE, "no_available_account", "the account lost its token")
         })?;
@@ -174,11 +172,8 @@ pub async fn pool_usage(State(gateway): State<Arc<Gateway>>, headers: HeaderMap)
     }
     let now = now_secs();
     let pool = gateway.core.pool();
-    let active: Vec<_> = pool
-        .accounts
-        .iter()
-        .filter(|a| a.status == crate::core::AccountStatus::Active && a.tokens().is_some())
-        .collect();
+    let active: Vec<_> =
+        pool.accounts.iter().filter(|a| a.status == crate::core::AccountStatus::Active && a.has_tokens()).collect();
     let window = |pick: fn(&crate::core::UsageSnapshot) -> Option<crate::core::Window>, seconds: i64| {
         if active.is_empty() {
             return Value::Null;

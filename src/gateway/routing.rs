@@ -142,7 +142,7 @@ fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), S
     if account.status != AccountStatus::Active {
         return Err(Skip::NotActive(account.status.as_str().to_string()));
     }
-    if account.tokens().is_none() {
+    if !account.has_tokens() {
         return Err(Skip::NoToken);
     }
     if let crate::usage::availability::Availability::Unavailable(reason) = account.availability(now_ms / 1000) {
