@@ -35,6 +35,7 @@ pub struct Service {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Service {
@@ -54,7 +55,9 @@ impl Service {
             );
         }
         let token = rpc::resolve_token(&core).map_err(ServiceError::Token)?;
-        let app = router(core, token);
+        let gateway = crate::gateway::Gateway::new(core.clone());
+        let background = vec![gateway.spawn_model_refresher()];
+        let app = router(core, &gateway, token);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -65,7 +68,7 @@ impl Service {
             }
         });
         tracing::info!(%addr, "service listening");
-        Ok(Service { addr, stop: Some(stop), task })
+        Ok(Service { addr, stop: Some(stop), task, background })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -74,6 +77,9 @@ impl Service {
 
     /// Stops accepting connections and waits (up to 30 s) for in-flight requests to finish.
     pub async fn stop(mut self) {
+        for task in self.background.drain(..) {
+            task.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -84,9 +90,8 @@ impl Service {
     }
 }
 
-fn router(core: Core, token: std::sync::Arc<str>) -> Router {
+fn router(core: Core, gateway: &std::sync::Arc<crate::gateway::Gateway>, token: std::sync::Arc<str>) -> Router {
     let health_core = core.clone();
-    let gateway = crate::gateway::Gateway::new(core.clone());
     crate::gateway::routes(gateway)
         .route(
             "/health",

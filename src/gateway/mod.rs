@@ -63,10 +63,27 @@ impl Gateway {
     fn upstream(&self) -> &upstream::Upstream {
         &self.upstream
     }
+
+    /// Keeps the model cache fresh: fetched shortly after start, then every
+    /// `CODEXMANAGER_GATEWAY_KEEPALIVE_INTERVAL_SECS`. `/v1/models` never waits for this; it
+    /// fetches at once only when the cache is empty.
+    pub fn spawn_model_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            loop {
+                if let Err(error) = gateway.refresh_models().await {
+                    tracing::debug!("background model list refresh skipped: {}", error.message);
+                }
+                let interval = gateway.core.config().gateway_keepalive_interval_secs.max(30);
+                tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+            }
+        })
+    }
 }
 
 /// The gateway's routes, to be merged into the service's router.
-pub fn routes(gateway: Arc<Gateway>) -> Router {
+pub fn routes(gateway: &Arc<Gateway>) -> Router {
     Router::new()
         .route("/v1/responses", post(openai::responses))
         .route("/v1/chat/completions", post(openai::chat_completions))
@@ -82,5 +99,5 @@ pub fn routes(gateway: Arc<Gateway>) -> Router {
         .route("/api/codex/usage", get(handlers::pool_usage))
         .route("/backend-api/wham/usage", get(handlers::pool_usage))
         .route("/metrics", get(handlers::metrics))
-        .with_state(gateway)
+        .with_state(gateway.clone())
 }

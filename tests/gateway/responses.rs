@@ -187,10 +187,24 @@ async fn models_are_fetched_once_then_served_from_cache() {
     let ids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["gpt-5.5", "gpt-5.4-mini"], "hidden models are not listed");
     assert_eq!(list["object"], "list");
+    let calls = h.mock.state.models_calls.load(std::sync::atomic::Ordering::SeqCst);
     let anthropic: Value =
         h.get("/v1/models").header("anthropic-version", "2023-06-01").send().await.unwrap().json().await.unwrap();
     assert_eq!(anthropic["data"][0]["type"], "model");
-    assert_eq!(h.mock.state.models_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(h.mock.state.models_calls.load(std::sync::atomic::Ordering::SeqCst), calls, "served from the cache");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_model_cache_is_filled_in_the_background_and_kept_in_the_database() {
+    let h = Harness::start(1, &[]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.core.models().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no background model refresh");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let conn = rusqlite::Connection::open(h.home.db()).unwrap();
+    let cached: i64 = conn.query_row("SELECT COUNT(*) FROM model_cache", [], |r| r.get(0)).unwrap();
+    assert_eq!(cached, 3, "the list is kept in the database for the next start");
 }
 
 #[tokio::test(flavor = "multi_thread")]
