@@ -119,7 +119,8 @@ impl PoolAccount {
 
     /// Availability from the account's status and its latest known usage.
     pub fn availability(&self, now_secs: i64) -> Availability {
-        Availability::of(self.status, self.status_reason.as_deref(), self.usage().as_ref(), now_secs)
+        let usage = self.live.usage.read().unwrap_or_else(|p| p.into_inner());
+        Availability::of(self.status, self.status_reason.as_deref(), usage.as_ref(), now_secs)
     }
 
     pub fn inflight(&self) -> u32 {
