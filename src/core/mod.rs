@@ -8,8 +8,11 @@
 mod accounts;
 mod error;
 mod keys;
+pub mod logs;
 pub mod logwriter;
 mod settings;
+pub mod stats;
+mod usage_records;
 
 use std::collections::HashMap;
 use std::sync::Arc;
