@@ -273,12 +273,14 @@ impl AccountsPage {
                 None => T::AllGroups.fill(&[&total]),
                 Some(g) => format!("{g} ({})", groups.get(g).copied().unwrap_or(0)),
             };
-            egui::ComboBox::from_id_salt("group_filter").selected_text(current).width(170.0).show_ui(ui, |ui| {
-                ui.selectable_value(&mut self.group, None, T::AllGroups.fill(&[&total]));
-                for (group, count) in &groups {
-                    ui.selectable_value(&mut self.group, Some(group.clone()), format!("{group} ({count})"));
-                }
-            });
+            let combo =
+                egui::ComboBox::from_id_salt("group_filter").selected_text(current).width(170.0).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.group, None, T::AllGroups.fill(&[&total]));
+                    for (group, count) in &groups {
+                        ui.selectable_value(&mut self.group, Some(group.clone()), format!("{group} ({count})"));
+                    }
+                });
+            theme::name_widget(&combo.response, egui::Role::ComboBox, T::GroupFilter.tr());
             theme::segmented(
                 ui,
                 &mut self.filter,
@@ -360,14 +362,14 @@ impl AccountsPage {
     }
 
     fn sort_header(&mut self, ui: &mut egui::Ui, label: &str, key: SortKey) {
-        let arrow = match (self.sort == key, self.ascending) {
-            (true, true) => " ↑",
-            (true, false) => " ↓",
-            (false, _) => "",
-        };
-        let text = RichText::new(format!("{label}{arrow}")).strong().color(theme::weak(ui));
-        if ui.add(egui::Button::new(text).frame(false)).on_hover_text(T::SortBy.fill(&[&label])).clicked() {
-            if self.sort == key {
+        let active = self.sort == key;
+        let text = RichText::new(label).strong().color(if active { theme::accent(ui) } else { theme::weak(ui) });
+        let response = ui.add(egui::Button::new(text).frame(false)).on_hover_text(T::SortBy.fill(&[&label]));
+        if active {
+            sort_arrow(ui, self.ascending);
+        }
+        if response.clicked() {
+            if active {
                 self.ascending = !self.ascending;
             } else {
                 self.sort = key;
@@ -390,7 +392,7 @@ impl AccountsPage {
             empty_state(ui, T::NoMatches.tr(), T::NoMatchesHint.tr());
             return;
         }
-        let wide = ui.available_width() >= 1150.0;
+        let wide = ui.available_width() >= 1050.0;
         let now = crate::store::now_secs();
         let all_selected = rows.iter().all(|&i| self.selected.contains(&snapshot.accounts[i].account.id));
         let mut table = TableBuilder::new(ui)
@@ -399,14 +401,11 @@ impl AccountsPage {
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::exact(28.0))
             .column(Column::initial(230.0).at_least(150.0).clip(true))
-            .column(Column::initial(100.0).at_least(60.0).clip(true));
-        if wide {
-            table = table.column(Column::initial(120.0).at_least(60.0).clip(true));
-        }
+            .column(Column::initial(120.0).at_least(70.0).clip(true));
         table = table
-            .column(Column::initial(60.0).at_least(44.0).clip(true))
-            .column(Column::initial(270.0).at_least(200.0))
-            .column(Column::initial(170.0).at_least(110.0).clip(true))
+            .column(Column::initial(56.0).at_least(44.0).clip(true))
+            .column(Column::initial(250.0).at_least(200.0))
+            .column(Column::initial(160.0).at_least(110.0).clip(true))
             .column(Column::exact(52.0));
         if wide {
             table = table.column(Column::remainder().at_least(80.0).clip(true));
@@ -431,12 +430,7 @@ impl AccountsPage {
                     }
                 });
                 header.col(|ui| self.sort_header(ui, T::Account.tr(), SortKey::Label));
-                header.col(|ui| self.sort_header(ui, T::Group.tr(), SortKey::Group));
-                if wide {
-                    header.col(|ui| {
-                        ui.label(RichText::new(T::Tags.tr()).strong().color(theme::weak(ui)));
-                    });
-                }
+                header.col(|ui| self.sort_header(ui, T::GroupTags.tr(), SortKey::Group));
                 header.col(|ui| self.sort_header(ui, T::Plan.tr(), SortKey::Plan));
                 header.col(|ui| {
                     self.sort_header(ui, T::Window5h.tr(), SortKey::Primary);
@@ -488,13 +482,15 @@ impl AccountsPage {
                         });
                     });
                     row.col(|ui| {
-                        ui.add(egui::Label::new(&a.group_name).truncate());
-                    });
-                    if wide {
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(RichText::new(a.tags.join(", ")).size(12.5)).truncate());
+                        ui.vertical(|ui| {
+                            ui.spacing_mut().item_spacing.y = 2.0;
+                            ui.add(egui::Label::new(&a.group_name).truncate());
+                            if !a.tags.is_empty() {
+                                let tags = RichText::new(a.tags.join(" · ")).size(11.5).color(theme::accent(ui));
+                                ui.add(egui::Label::new(tags).truncate());
+                            }
                         });
-                    }
+                    });
                     row.col(|ui| {
                         ui.label(a.plan.as_deref().unwrap_or("–"));
                     });
@@ -576,13 +572,29 @@ fn usage_cell(ui: &mut egui::Ui, view: &AccountView, now: i64) {
             (T::Window7d.tr(), usage.and_then(|u| u.secondary.as_ref())),
         ] {
             ui.horizontal(|ui| {
-                theme::usage_bar(ui, caption, window.map(|w| w.used_percent), 160.0);
+                theme::usage_bar(ui, caption, window.map(|w| w.used_percent), 140.0);
                 if let Some(at) = window.and_then(|w| w.resets_at) {
                     ui.label(RichText::new(fmt::resets_in(ui.ctx(), at, now)).size(11.0).color(theme::weak(ui)));
                 }
             });
         }
     });
+}
+
+/// A small triangle pointing up (ascending) or down, drawn so no font needs the glyph.
+fn sort_arrow(ui: &mut egui::Ui, ascending: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 8.0), egui::Sense::hover());
+    let c = rect.center();
+    let points = if ascending {
+        vec![
+            egui::pos2(c.x, rect.top()),
+            egui::pos2(rect.right(), rect.bottom()),
+            egui::pos2(rect.left(), rect.bottom()),
+        ]
+    } else {
+        vec![egui::pos2(rect.left(), rect.top()), egui::pos2(rect.right(), rect.top()), egui::pos2(c.x, rect.bottom())]
+    };
+    ui.painter().add(egui::Shape::convex_polygon(points, theme::accent(ui), egui::Stroke::NONE));
 }
 
 /// A centred message for an empty table.

@@ -282,10 +282,10 @@ fn axis_label(
     let starts: Vec<i64> = buckets.iter().map(|b| b.start_ms).collect();
     move |mark, _| {
         let index = mark.value + (starts.len() as f64 - 1.0);
-        if mark.value.fract().abs() > f64::EPSILON || index < 0.0 {
+        if (mark.value - mark.value.round()).abs() > 1e-6 || index < 0.0 {
             return String::new();
         }
-        let Some(start) = starts.get(index as usize) else { return String::new() };
+        let Some(start) = starts.get(index.round() as usize) else { return String::new() };
         let text = fmt::datetime_ms(*start);
         if hourly {
             text.get(11..16).unwrap_or_default().to_string()

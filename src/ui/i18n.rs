@@ -157,6 +157,7 @@ table! {
 
     SearchAccounts => "Search label, email, id, tag…", "搜索账号名 / 邮箱 / ID / 标签…";
     AllGroups => "All groups ({})", "全部分组 ({})";
+    GroupFilter => "Group filter", "分组筛选";
     All => "All", "全部";
     AddAccount => "Add account", "添加账号";
     SelectedN => "{} selected", "已选 {} 个";
@@ -183,6 +184,7 @@ table! {
     Account => "Account", "账号";
     Group => "Group", "分组";
     Tags => "Tags", "标签";
+    GroupTags => "Group · tags", "分组 · 标签";
     Plan => "Plan", "套餐";
     Window5h => "5h", "5小时";
     Window7d => "7d", "7天";
@@ -264,6 +266,7 @@ table! {
     SnippetPlaceholderNote => "Replace <your key> with the key shown when it was created.", "请将 <your key> 替换为创建时显示的 Key。";
 
     AllTime => "All time", "全部时间";
+    TimeRangeLabel => "Time range", "时间范围";
     Last30Min => "30 minutes", "30 分钟";
     Last2Hours => "2 hours", "2 小时";
     TodayRange => "Today", "今天";

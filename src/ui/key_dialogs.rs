@@ -209,7 +209,7 @@ impl CreateKeyDialog {
                 ui.add(egui::TextEdit::singleline(&mut self.name).hint_text(T::KeyNameHint.tr()).desired_width(360.0));
                 ui.end_row();
                 ui.label(T::Protocol.tr());
-                egui::ComboBox::from_id_salt("key_protocol")
+                let combo = egui::ComboBox::from_id_salt("key_protocol")
                     .selected_text(protocol_name(self.protocol))
                     .width(360.0)
                     .show_ui(ui, |ui| {
@@ -217,6 +217,7 @@ impl CreateKeyDialog {
                             ui.selectable_value(&mut self.protocol, protocol, protocol_name(protocol));
                         }
                     });
+                theme::name_widget(&combo.response, egui::Role::ComboBox, T::Protocol.tr());
                 ui.end_row();
                 ui.label(T::ModelBinding.tr());
                 ui.add(egui::TextEdit::singleline(&mut self.model).hint_text(T::ModelHint.tr()).desired_width(360.0));

@@ -123,19 +123,19 @@ impl KeysPage {
             empty_state(ui, T::NoKeysYet.tr(), T::NoKeysHint.tr());
             return;
         }
-        let wide = ui.available_width() >= 1000.0;
+        let wide = ui.available_width() >= 1100.0;
         let busy = self.action.is_some();
         let mut table = TableBuilder::new(ui)
             .id_salt("keys_table")
             .striped(true)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(160.0).at_least(110.0).clip(true))
-            .column(Column::initial(130.0).at_least(100.0).clip(true))
-            .column(Column::initial(120.0).at_least(90.0).clip(true))
-            .column(Column::initial(150.0).at_least(110.0).clip(true))
-            .column(Column::initial(80.0).at_least(70.0));
+            .column(Column::initial(140.0).at_least(100.0).clip(true))
+            .column(Column::initial(110.0).at_least(90.0).clip(true))
+            .column(Column::initial(125.0).at_least(90.0).clip(true))
+            .column(Column::initial(135.0).at_least(100.0).clip(true))
+            .column(Column::initial(76.0).at_least(70.0));
         if wide {
-            table = table.column(Column::initial(150.0).at_least(120.0)).column(Column::initial(100.0).at_least(80.0));
+            table = table.column(Column::initial(132.0).at_least(120.0)).column(Column::initial(92.0).at_least(80.0));
         }
         table
             .column(Column::remainder().at_least(3.0 * theme::BUTTON_MIN_WIDTH + 24.0))
@@ -228,7 +228,7 @@ impl KeysPage {
     fn model_cell(&mut self, ui: &mut egui::Ui, key: &KeyRow, busy: bool) {
         let current = key.model.clone().unwrap_or_else(|| T::AnyModel.tr().to_string());
         ui.add_enabled_ui(!busy, |ui| {
-            let response = ui.menu_button(format!("{current} ✎"), |ui| {
+            let response = ui.menu_button(current, |ui| {
                 ui.set_min_width(260.0);
                 ui.label(RichText::new(T::BindModelHelp.tr()).color(theme::weak(ui)));
                 ui.add(egui::TextEdit::singleline(&mut self.model_text).hint_text(T::ModelHint.tr()));

@@ -370,11 +370,13 @@ impl LogsPage {
                 (TimeRange::Custom, T::CustomRange.tr()),
             ];
             let current = ranges.iter().find(|(r, _)| *r == self.range).map_or("", |(_, label)| *label);
-            egui::ComboBox::from_id_salt("log_range").selected_text(current).width(150.0).show_ui(ui, |ui| {
-                for (range, label) in ranges {
-                    ui.selectable_value(&mut self.range, range, label);
-                }
-            });
+            let combo =
+                egui::ComboBox::from_id_salt("log_range").selected_text(current).width(150.0).show_ui(ui, |ui| {
+                    for (range, label) in ranges {
+                        ui.selectable_value(&mut self.range, range, label);
+                    }
+                });
+            theme::name_widget(&combo.response, egui::Role::ComboBox, T::TimeRangeLabel.tr());
             if self.range == TimeRange::Custom {
                 ui.add(egui::TextEdit::singleline(&mut self.from).hint_text(T::From.tr()).desired_width(130.0));
                 ui.label("–");

@@ -100,7 +100,6 @@ fn visuals(theme: Theme) -> egui::Visuals {
     v.widgets.open.corner_radius = radius;
     v.window_corner_radius = CornerRadius::same(12);
     v.menu_corner_radius = radius;
-    v.striped = true;
     v
 }
 
@@ -174,15 +173,27 @@ pub fn danger_button(ui: &mut egui::Ui, enabled: bool, text: &str) -> egui::Resp
     ui.add_enabled(enabled, sized(egui::Button::new(RichText::new(text).color(fg)).fill(bg)))
 }
 
-/// A small rounded label that states a status.
+/// Gives a widget without visible caption (a combo box, a bare checkbox) the name that
+/// screen readers and tests know it by.
+pub fn name_widget(response: &egui::Response, role: egui::Role, name: &str) {
+    response.widget_info(|| egui::WidgetInfo::labeled(role, true, name));
+}
+
+/// A small rounded label that states a status; sized to its text whatever the layout.
 pub fn pill(ui: &mut egui::Ui, text: &str, tone: Tone) -> egui::Response {
     let (fg, bg) = tone_colors(is_dark(ui), tone);
-    egui::Frame::new()
-        .fill(bg)
-        .corner_radius(CornerRadius::same(10))
-        .inner_margin(Margin::symmetric(8, 2))
-        .show(ui, |ui| ui.add(egui::Label::new(RichText::new(text).color(fg).size(12.0).strong()).selectable(false)))
-        .inner
+    let galley = egui::WidgetText::from(RichText::new(text).size(12.0).strong()).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Extend),
+        f32::INFINITY,
+        egui::TextStyle::Body,
+    );
+    let size = galley.size() + Vec2::new(16.0, 5.0);
+    let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+    ui.painter().rect_filled(rect, CornerRadius::same(10), bg);
+    ui.painter().galley(rect.center() - galley.size() / 2.0, galley, fg);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, text));
+    response
 }
 
 /// A horizontal bar of `used_percent` with a caption on its left, e.g. "5h 62%".
