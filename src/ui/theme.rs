@@ -82,7 +82,8 @@ fn visuals(theme: Theme) -> egui::Visuals {
     } else {
         v.panel_fill = Color32::from_rgb(0xf7, 0xf3, 0xec);
         v.window_fill = Color32::from_rgb(0xff, 0xfd, 0xf9);
-        v.extreme_bg_color = Color32::WHITE;
+        v.extreme_bg_color = Color32::from_rgb(0xfb, 0xf8, 0xf3);
+        v.widgets.inactive.bg_stroke = Stroke::new(1.0, Color32::from_rgb(0xe3, 0xd7, 0xc4));
         v.faint_bg_color = Color32::from_rgb(0xfa, 0xf6, 0xef);
         v.widgets.noninteractive.bg_stroke = Stroke::new(1.0, Color32::from_rgb(0xe6, 0xdc, 0xcc));
         v.widgets.inactive.weak_bg_fill = Color32::from_rgb(0xf1, 0xe9, 0xdc);
@@ -163,7 +164,7 @@ pub fn button_enabled(ui: &mut egui::Ui, enabled: bool, text: &str) -> egui::Res
 /// The page's main action: filled with the accent.
 pub fn primary_button(ui: &mut egui::Ui, enabled: bool, text: &str) -> egui::Response {
     let fill = if enabled { accent(ui) } else { ui.visuals().widgets.inactive.weak_bg_fill };
-    let label = RichText::new(text).color(Color32::WHITE).strong();
+    let label = if enabled { RichText::new(text).color(Color32::WHITE).strong() } else { RichText::new(text) };
     ui.add_enabled(enabled, sized(egui::Button::new(label).fill(fill)))
 }
 
