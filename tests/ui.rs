@@ -33,7 +33,7 @@ fn jwt(payload: &Value) -> String {
 
 fn auth_json(n: usize) -> String {
     let auth = json!({"chatgpt_account_id": format!("acct-{n:05}"), "chatgpt_user_id": format!("user-{n:05}"),
-        "chatgpt_plan_type": if n % 2 == 0 { "plus" } else { "pro" }});
+        "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" }});
     let id = jwt(&json!({"email": format!("user{n}@example.com"), "sub": format!("sub-{n}"),
         "https://api.openai.com/auth": auth}));
     let access = jwt(&json!({"exp": 4_000_000_000i64, "https://api.openai.com/auth": auth}));
@@ -320,8 +320,7 @@ fn the_narrow_logs_layout_keeps_account_path_model_and_status() {
         assert!(has_label(&wide, column), "{column} column shown when wide");
     }
     wide.get_by_role_and_label(Role::Button, "5xx").click();
-    wait_until(&mut wide, "the 5xx rows", |h| has_label(h, "45 requests"));
-    assert!(has_label(&wide, "502"));
+    wait_until(&mut wide, "the 5xx rows", |h| has_label(h, "45 requests") && has_label(h, "502"));
     assert!(!has_label(&wide, "200"));
 }
 

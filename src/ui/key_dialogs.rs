@@ -267,6 +267,6 @@ impl CreateKeyDialog {
                 }
             });
         });
-        open && !(modal.should_close() && !busy)
+        open && (busy || !modal.should_close())
     }
 }
