@@ -8,11 +8,13 @@
 mod accounts;
 mod error;
 mod keys;
+pub mod logs;
 pub mod logwriter;
 mod models;
 pub mod pool;
 mod refresh;
 mod settings;
+pub mod stats;
 mod usage_live;
 
 use std::collections::HashMap;
@@ -86,6 +88,8 @@ struct Inner {
     logs: logwriter::LogQueue,
     usage_queue: usage_live::UsageQueue,
     key_uses: usage_live::KeyUseQueue,
+    /// Set when live usage changed since the snapshot was last brought up to date.
+    usage_dirty: std::sync::atomic::AtomicBool,
     changed: tokio::sync::watch::Sender<u64>,
 }
 
@@ -137,6 +141,7 @@ impl Core {
                 logs,
                 usage_queue,
                 key_uses,
+                usage_dirty: std::sync::atomic::AtomicBool::new(false),
                 changed,
             }),
         };
@@ -235,7 +240,8 @@ impl Core {
             .collect()
     }
 
-    /// Polls SQLite's `data_version` once a second and reloads when another process committed.
+    /// Polls SQLite's `data_version` once a second and reloads when another process committed;
+    /// on the same tick, brings live usage into the snapshot the window reads.
     pub fn watch_external_changes(&self) -> tokio::task::JoinHandle<()> {
         let core = self.clone();
         tokio::spawn(async move {
@@ -243,6 +249,7 @@ impl Core {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
+                core.publish_live_usage();
                 let store = core.inner.store.clone();
                 let Ok(Ok(version)) = tokio::task::spawn_blocking(move || store.data_version()).await else {
                     continue;
