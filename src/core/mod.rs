@@ -8,12 +8,15 @@
 mod accounts;
 mod error;
 mod keys;
+mod lifecycle;
+mod login;
 pub mod logwriter;
 mod models;
 pub mod pool;
 mod refresh;
 mod settings;
 mod usage_live;
+mod usage_refresh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,9 +28,14 @@ use serde::Serialize;
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
 pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, NewKey, hash_key};
+pub use lifecycle::REFRESH_MARGIN_SECS;
+pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
 pub use settings::SettingView;
+pub use usage_refresh::{UsageFailure, UsageRefreshReport};
+
+pub use crate::usage::poller::Progress;
 
 use crate::auth::tokens::Tokens;
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
@@ -81,6 +89,10 @@ struct Inner {
     usage_queue: usage_live::UsageQueue,
     key_uses: usage_live::KeyUseQueue,
     changed: tokio::sync::watch::Sender<u64>,
+    logins: login::Logins,
+    background: lifecycle::Background,
+    /// Usage calls in flight, over every refresh and poll together.
+    usage_slots: tokio::sync::Semaphore,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -132,6 +144,9 @@ impl Core {
                 usage_queue,
                 key_uses,
                 changed,
+                logins: login::Logins::default(),
+                background: lifecycle::Background::default(),
+                usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
             }),
         };
         core.reload_blocking()?;
@@ -190,6 +205,7 @@ impl Core {
     }
 
     fn reload_blocking(&self) -> Result<(), CoreError> {
+        let read_at = store::now_millis();
         let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
             Ok((
                 store::accounts::list(conn)?,
@@ -210,7 +226,7 @@ impl Core {
             })
             .collect::<Vec<_>>();
         let tokens = self.open_tokens(sealed);
-        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, tokens);
+        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, tokens, read_at);
         self.inner.pool.store(Arc::new(pool));
         self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
@@ -271,8 +287,10 @@ impl Core {
         })
     }
 
-    /// Writes everything queued (request logs) before the process exits.
+    /// Stops the background tasks and writes everything queued (request logs, usage) before
+    /// the process exits.
     pub async fn shutdown(&self) {
+        self.stop_background();
         self.inner.logs.flush().await;
         self.inner.usage_queue.flush().await;
         self.inner.key_uses.flush().await;

@@ -25,6 +25,9 @@ pub struct Live {
     /// Consecutive cooldowns without a success, for escalating backoff.
     strikes: AtomicU32,
     tokens: RwLock<Option<Arc<Tokens>>>,
+    /// Unix milliseconds of the last `set_tokens`: a reload that read the store before then
+    /// holds older tokens and must not put them back.
+    tokens_set_ms: AtomicI64,
     usage: RwLock<Option<UsageSnapshot>>,
     /// Held while this account's tokens are being refreshed (single flight).
     pub refresh: tokio::sync::Mutex<()>,
@@ -50,6 +53,7 @@ impl PoolAccount {
 
     pub fn set_tokens(&self, tokens: Arc<Tokens>) {
         *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) = Some(tokens);
+        self.live.tokens_set_ms.store(crate::store::now_millis(), Ordering::Release);
     }
 
     pub fn usage(&self) -> Option<UsageSnapshot> {
@@ -142,7 +146,14 @@ impl SlotSignal {
 }
 
 /// Builds the next pool generation, reusing each account's live state from `previous`.
-pub fn rebuild(previous: &Pool, accounts: &[super::AccountView], mut tokens: HashMap<String, Tokens>) -> Pool {
+/// `read_at_ms` is when `tokens` were read from the store: tokens set in memory since then
+/// (a refresh that finished meanwhile) are newer and kept.
+pub fn rebuild(
+    previous: &Pool,
+    accounts: &[super::AccountView],
+    mut tokens: HashMap<String, Tokens>,
+    read_at_ms: i64,
+) -> Pool {
     let mut pool = Pool::default();
     for view in accounts {
         let a = &view.account;
@@ -153,7 +164,9 @@ pub fn rebuild(previous: &Pool, accounts: &[super::AccountView], mut tokens: Has
             }
             live
         });
-        if let Some(fresh) = tokens.remove(&a.id) {
+        if let Some(fresh) = tokens.remove(&a.id)
+            && live.tokens_set_ms.load(Ordering::Acquire) < read_at_ms
+        {
             let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).as_deref() == Some(&fresh);
             if !same {
                 *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fresh));

@@ -46,6 +46,7 @@ impl Core {
                 let tokens = Arc::new(tokens);
                 self.persist_tokens(id, &tokens).await.map_err(|e| RefreshError::Transient(e.to_string()))?;
                 account.set_tokens(tokens.clone());
+                self.reload_soon();
                 tracing::info!(account = %id, "tokens refreshed");
                 Ok(tokens)
             }
