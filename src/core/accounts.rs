@@ -45,6 +45,14 @@ pub struct AccountPatch {
     pub status: Option<String>,
 }
 
+impl AccountPatch {
+    /// True when the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        let AccountPatch { label, group, tags, note, sort, status } = self;
+        label.is_none() && group.is_none() && tags.is_none() && note.is_none() && sort.is_none() && status.is_none()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
     pub exported: usize,

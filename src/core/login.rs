@@ -219,12 +219,14 @@ impl Core {
         Ok(self.inner.logins.get(id)?.status())
     }
 
-    /// Waits until the sign-in is no longer pending and returns how it ended.
+    /// Waits until the sign-in has ended and its listener has closed (the browser has been
+    /// shown the outcome), and returns how it ended.
     pub async fn login_wait(&self, id: &str) -> Result<LoginStatus, CoreError> {
         let login = self.inner.logins.get(id)?;
         let mut status = login.status.subscribe();
-        let ended = status.wait_for(|s| s.status != LoginState::Pending).await.map(|s| s.clone());
-        Ok(ended.unwrap_or_else(|_| login.status()))
+        let _ = status.wait_for(|s| s.status != LoginState::Pending).await;
+        join(&login).await;
+        Ok(login.status())
     }
 
     /// Completes a browser sign-in from what the person pasted: the address the browser ended

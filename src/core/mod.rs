@@ -89,6 +89,8 @@ struct Inner {
     usage_queue: usage_live::UsageQueue,
     key_uses: usage_live::KeyUseQueue,
     changed: tokio::sync::watch::Sender<u64>,
+    /// Held from reading the store to swapping the snapshot, so reloads land in order.
+    reloading: std::sync::Mutex<()>,
     logins: login::Logins,
     background: lifecycle::Background,
     /// Usage calls in flight, over every refresh and poll together.
@@ -144,6 +146,7 @@ impl Core {
                 usage_queue,
                 key_uses,
                 changed,
+                reloading: std::sync::Mutex::new(()),
                 logins: login::Logins::default(),
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
@@ -205,6 +208,7 @@ impl Core {
     }
 
     fn reload_blocking(&self) -> Result<(), CoreError> {
+        let _in_order = self.inner.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let read_at = store::now_millis();
         let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
             Ok((

@@ -64,6 +64,7 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
         tracing::warn!("{warning}");
     }
     core.watch_external_changes();
+    core.spawn_background();
     let (service, state) = if core.config().no_service {
         (None, ServiceState::Stopped)
     } else {
