@@ -374,7 +374,7 @@ async fn refresh_usage(core: &Core, ids: Vec<String>, json: bool) -> anyhow::Res
     let printed = std::sync::atomic::AtomicUsize::new(usize::MAX);
     let report = core
         .refresh_usage(Some(ids).filter(|ids| !ids.is_empty()), |progress: Progress| {
-            let step = if progress.total == 0 { 10 } else { progress.done * 10 / progress.total };
+            let step = (progress.done * 10).checked_div(progress.total).unwrap_or(10);
             if progress.finished
                 || progress.done == 0
                 || printed.swap(step, std::sync::atomic::Ordering::Relaxed) == step

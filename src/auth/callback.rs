@@ -114,7 +114,7 @@ fn status_of(error: &LoginError) -> StatusCode {
         LoginError::StateMismatch | LoginError::NoCode => StatusCode::BAD_REQUEST,
         LoginError::AccessDenied { .. } | LoginError::Authorize { .. } => StatusCode::FORBIDDEN,
         LoginError::Exchange(_) => StatusCode::BAD_GATEWAY,
-        LoginError::Expired | LoginError::Cancelled => StatusCode::GONE,
+        LoginError::Expired | LoginError::Cancelled | LoginError::Finished(_) => StatusCode::GONE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -24,7 +24,6 @@ pub struct DeviceCode {
 }
 
 /// One poll's answer.
-#[derive(Debug)]
 pub enum DevicePoll {
     /// The person has not entered the code yet.
     Pending,

@@ -64,6 +64,8 @@ pub enum LoginError {
     Cancelled,
     #[error("this sign-in has already {0}; start a new one to sign in again")]
     Finished(&'static str),
+    #[error("a device-code sign-in is not completed by pasting: enter the code on the device page instead")]
+    DeviceOnly,
     #[error("signed in, but storing the account failed: {0}")]
     Store(String),
 }
@@ -131,13 +133,24 @@ fn encode(value: &str) -> String {
     out
 }
 
-/// The query of a callback: a code and the state, or an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The query of a callback: a code and the state, or an error. Its `Debug` hides the code.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+}
+
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackParams")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("state", &self.state)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
 }
 
 impl CallbackParams {

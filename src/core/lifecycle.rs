@@ -25,7 +25,7 @@ use crate::store::now_secs;
 use crate::usage::poller::{self, BACKGROUND_JITTER};
 
 /// Refresh this long before the access token expires.
-pub const REFRESH_MARGIN_SECS: i64 = 5 * 60;
+const REFRESH_MARGIN_SECS: i64 = 5 * 60;
 /// Without an expiry in the token, refresh this long after the last refresh (as Codex does).
 const REFRESH_WITHOUT_EXPIRY_SECS: i64 = 8 * 24 * 60 * 60;
 /// Token refreshes the keeper runs at once.

@@ -332,7 +332,7 @@ impl Core {
         let _turn = login.finishing.lock().await;
         login.check_open()?;
         let Some(flow) = &login.pkce else {
-            return Err(LoginError::Device("this is a device-code sign-in: enter the code on the device page".into()));
+            return Err(LoginError::DeviceOnly);
         };
         let code = match params.into_code(&flow.state, require_state) {
             Ok(code) => code,
@@ -352,9 +352,10 @@ impl Core {
         self.settle(login, exchanged).await
     }
 
-    /// Stores the tokens of a finished exchange and ends the sign-in either way.
+    /// Stores the tokens of a finished exchange (unless the sign-in was cancelled or expired
+    /// meanwhile) and ends the sign-in either way.
     async fn settle(&self, login: &Login, exchanged: Result<Tokens, LoginError>) -> Result<String, LoginError> {
-        let stored = match exchanged {
+        let stored = match exchanged.and_then(|tokens| login.check_open().map(|()| tokens)) {
             Ok(tokens) => self.store_signed_in(tokens).await.map_err(|e| LoginError::Store(e.to_string())),
             Err(err) => Err(err),
         };

@@ -28,7 +28,6 @@ use serde::Serialize;
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
 pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, NewKey, hash_key};
-pub use lifecycle::REFRESH_MARGIN_SECS;
 pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;

@@ -107,30 +107,38 @@ mod tests {
         assert_eq!(schedule(&config(&[("CODEXMANAGER_DISABLE_POLLING", "")])), None);
     }
 
+    /// Counts how many jobs run at once.
+    #[derive(Default)]
+    struct Gauge {
+        inflight: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl Gauge {
+        async fn work(&self) {
+            let now = self.inflight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.inflight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     #[tokio::test]
     async fn runs_at_most_the_cap_at_once_and_counts_progress() {
         let slots = Semaphore::new(CONCURRENCY);
-        let (inflight, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let gauge = Gauge::default();
         let seen = Mutex::new(Vec::new());
-        let results = run_bounded(
-            (0..20).collect(),
-            &slots,
-            Duration::ZERO,
-            |n: usize| {
-                let (inflight, max) = (&inflight, &max);
-                async move {
-                    let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
-                    max.fetch_max(now, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    inflight.fetch_sub(1, Ordering::SeqCst);
-                    if n % 5 == 0 { Err(n) } else { Ok(n) }
-                }
-            },
-            &|p| seen.lock().unwrap().push(p),
-        )
-        .await;
+        let job = |n: usize| {
+            let gauge = &gauge;
+            async move {
+                gauge.work().await;
+                if n.is_multiple_of(5) { Err(n) } else { Ok(n) }
+            }
+        };
+        let results =
+            run_bounded((0..20).collect(), &slots, Duration::ZERO, job, &|p| seen.lock().unwrap().push(p)).await;
         assert_eq!(results.len(), 20);
-        assert_eq!(max.load(Ordering::SeqCst), CONCURRENCY);
+        assert_eq!(gauge.max.load(Ordering::SeqCst), CONCURRENCY);
         let seen = seen.into_inner().unwrap();
         assert_eq!(seen.first(), Some(&Progress { done: 0, total: 20, failed: 0, finished: false }));
         assert_eq!(seen.last(), Some(&Progress { done: 20, total: 20, failed: 4, finished: true }));
@@ -140,20 +148,17 @@ mod tests {
     #[tokio::test]
     async fn the_shared_slots_bound_runs_together() {
         let slots = Semaphore::new(2);
-        let (inflight, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let gauge = Gauge::default();
         let job = |_: usize| {
-            let (inflight, max) = (&inflight, &max);
+            let gauge = &gauge;
             async move {
-                let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
-                max.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                inflight.fetch_sub(1, Ordering::SeqCst);
+                gauge.work().await;
                 Ok::<_, ()>(())
             }
         };
         let one = run_bounded((0..8).collect(), &slots, Duration::ZERO, job, &|_| {});
         let two = run_bounded((0..8).collect(), &slots, Duration::ZERO, job, &|_| {});
         futures_util::future::join(one, two).await;
-        assert_eq!(max.load(Ordering::SeqCst), 2);
+        assert_eq!(gauge.max.load(Ordering::SeqCst), 2);
     }
 }

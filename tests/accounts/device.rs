@@ -22,7 +22,7 @@ async fn device_code_sign_in_shows_the_code_polls_and_completes() {
     assert_eq!(ticket.redirect_uri, format!("{}/deviceauth/callback", s.mock.base));
 
     let pasted = s.core.login_complete(&ticket.login_id, "code=x&state=y").await.unwrap_err();
-    assert!(pasted.to_string().contains("device-code sign-in"), "{pasted}");
+    assert!(pasted.to_string().contains("enter the code on the device page"), "{pasted}");
 
     let status = tokio::time::timeout(Duration::from_secs(10), s.core.login_wait(&ticket.login_id))
         .await

@@ -552,7 +552,7 @@ fn signed_in_tokens(state: &MockState, n: usize) -> Value {
     let (id_token, _, _) = super::tokens(n);
     let access = super::jwt(&json!({"exp": chrono::Utc::now().timestamp() + 3600, "serial": serial,
         "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_user_id": format!("user-{n:05}"),
-            "chatgpt_plan_type": if n % 2 == 0 { "plus" } else { "pro" }},
+            "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" }},
         "https://api.openai.com/profile": {"email": format!("user{n}@example.com")}}));
     json!({"id_token": id_token, "access_token": access,
         "refresh_token": format!("rt_signed_in_for_{account}_n{serial}"), "token_type": "Bearer", "expires_in": 3600})
