@@ -100,7 +100,8 @@ impl Core {
     }
 
     /// Starts a refresh for every account that is due and not already refreshing; returns
-    /// when the next one falls due (Unix seconds).
+    /// when the next one falls due (Unix seconds). A refresh whose new token is due at once
+    /// (a wrong clock) backs off like a failure instead of repeating.
     fn start_due_refreshes(&self, keeper: &mut Keeper) -> Option<i64> {
         let now = now_secs();
         let last_refresh: HashMap<String, Option<i64>> =
@@ -122,7 +123,13 @@ impl Core {
                 (self.clone(), account.id.clone(), keeper.slots.clone(), keeper.done_tx.clone());
             tokio::spawn(async move {
                 let _slot = slots.acquire_owned().await.ok();
-                let result = core.refresh_account(&id, Some(&tokens)).await.map(|_| ());
+                let result = match core.refresh_account(&id, Some(&tokens)).await {
+                    Ok(fresh) if refresh_due(&fresh, None).is_some_and(|due| due <= now_secs()) => {
+                        tracing::warn!(account = %id, "the refreshed access token is already due; is the clock right?");
+                        Err(RefreshError::Transient("the refreshed access token is already due".into()))
+                    }
+                    other => other.map(|_| ()),
+                };
                 let _ = done.send((id, result));
             });
         }
