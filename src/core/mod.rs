@@ -8,6 +8,8 @@
 mod accounts;
 mod error;
 mod keys;
+mod lifecycle;
+mod login;
 pub mod logs;
 pub mod logwriter;
 mod models;
@@ -16,6 +18,7 @@ mod refresh;
 mod settings;
 pub mod stats;
 mod usage_live;
+mod usage_refresh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,9 +30,13 @@ use serde::Serialize;
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
 pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, NewKey, hash_key};
+pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
 pub use settings::SettingView;
+pub use usage_refresh::{UsageFailure, UsageRefreshReport};
+
+pub use crate::usage::poller::Progress;
 
 /// Plain data types of the store that the front doors and the gateway use as values; the
 /// functions that read and write SQLite stay behind the core.
@@ -91,6 +98,12 @@ struct Inner {
     /// Set when live usage changed since the snapshot was last brought up to date.
     usage_dirty: std::sync::atomic::AtomicBool,
     changed: tokio::sync::watch::Sender<u64>,
+    /// Held from reading the store to swapping the snapshot, so reloads land in order.
+    reloading: std::sync::Mutex<()>,
+    logins: login::Logins,
+    background: lifecycle::Background,
+    /// Usage calls in flight, over every refresh and poll together.
+    usage_slots: tokio::sync::Semaphore,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -143,6 +156,10 @@ impl Core {
                 key_uses,
                 usage_dirty: std::sync::atomic::AtomicBool::new(false),
                 changed,
+                reloading: std::sync::Mutex::new(()),
+                logins: login::Logins::default(),
+                background: lifecycle::Background::default(),
+                usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
             }),
         };
         core.reload_blocking()?;
@@ -201,6 +218,8 @@ impl Core {
     }
 
     fn reload_blocking(&self) -> Result<(), CoreError> {
+        let _in_order = self.inner.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let read_at = store::now_millis();
         let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
             Ok((
                 store::accounts::list(conn)?,
@@ -220,7 +239,8 @@ impl Core {
                 AccountView { account, usage, availability }
             })
             .collect::<Vec<_>>();
-        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault);
+        let pool =
+            pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault, read_at);
         self.inner.pool.store(Arc::new(pool));
         self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
@@ -264,8 +284,10 @@ impl Core {
         })
     }
 
-    /// Writes everything queued (request logs) before the process exits.
+    /// Stops the background tasks and writes everything queued (request logs, usage) before
+    /// the process exits.
     pub async fn shutdown(&self) {
+        self.stop_background();
         self.inner.logs.flush().await;
         self.inner.usage_queue.flush().await;
         self.inner.key_uses.flush().await;

@@ -322,6 +322,7 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
         tracing::warn!("{warning}");
     }
     core.watch_external_changes();
+    core.spawn_background();
     let backend = Backend::new(core.clone(), runtime.handle().clone());
     if !core.config().no_service {
         let started = runtime.block_on(Service::start(core.clone())).map_err(|err| err.to_string());
