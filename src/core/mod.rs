@@ -40,16 +40,14 @@ pub use crate::usage::poller::Progress;
 
 /// Plain data types of the store that the front doors and the gateway use as values; the
 /// functions that read and write SQLite stay behind the core.
-pub use crate::store::accounts::AccountStatus;
-pub use crate::store::keys::KeyProtocol;
+pub use crate::store::accounts::{AccountRow, AccountStatus};
+pub use crate::store::keys::{KeyProtocol, KeyRow};
 pub use crate::store::logs::{LogFilter, LogRow};
 pub use crate::store::usage::{UsageSnapshot, Window};
 pub use crate::store::{now_millis, now_secs};
 
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
 use crate::paths::DataPaths;
-use crate::store::accounts::AccountRow;
-use crate::store::keys::KeyRow;
 use crate::store::{self, Store};
 use crate::usage::availability::Availability;
 use crate::vault::{KeyringAccess, OsKeyring, Vault, VaultMeta};

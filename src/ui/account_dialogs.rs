@@ -9,8 +9,8 @@ use egui::RichText;
 use super::backend::{Backend, Job, poll_slot};
 use super::i18n::T;
 use super::theme;
+use crate::core::AccountRow;
 use crate::core::{AccountPatch, ImportReport};
-use crate::store::accounts::AccountRow;
 
 /// What a dialog did this frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

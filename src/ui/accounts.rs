@@ -393,7 +393,7 @@ impl AccountsPage {
             return;
         }
         let wide = ui.available_width() >= 1050.0;
-        let now = crate::store::now_secs();
+        let now = crate::core::now_secs();
         let all_selected = rows.iter().all(|&i| self.selected.contains(&snapshot.accounts[i].account.id));
         let mut table = TableBuilder::new(ui)
             .id_salt("accounts_table")

@@ -205,8 +205,8 @@ impl DashboardPage {
                 }
             });
             ui.add_space(8.0);
-            let now = crate::store::now_secs();
-            let closest = |pick: fn(&AccountView) -> Option<&crate::store::usage::Window>| {
+            let now = crate::core::now_secs();
+            let closest = |pick: fn(&AccountView) -> Option<&crate::core::Window>| {
                 let mut list: Vec<(&AccountView, f64, Option<i64>)> =
                     accounts.iter().filter_map(|v| pick(v).map(|w| (v, w.used_percent, w.resets_at))).collect();
                 list.sort_by(|a, b| b.1.total_cmp(&a.1));

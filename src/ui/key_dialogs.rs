@@ -9,7 +9,7 @@ use super::i18n::T;
 use super::keys::protocol_name;
 use super::theme;
 use crate::core::{CreatedKey, NewKey};
-use crate::store::keys::{KeyProtocol, KeyRow};
+use crate::core::{KeyProtocol, KeyRow};
 
 /// Stands in for the key in snippets when the full key is no longer known.
 const KEY_PLACEHOLDER: &str = "<your key>";

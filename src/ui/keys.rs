@@ -15,7 +15,7 @@ use super::i18n::T;
 use super::key_dialogs::{CreateKeyDialog, SetupDialog};
 use super::{fmt, theme};
 use crate::core::stats::KeyUsage;
-use crate::store::keys::{KeyProtocol, KeyRow};
+use crate::core::{KeyProtocol, KeyRow};
 
 /// How often the per-key totals refresh while the page is showing.
 const USAGE_REFRESH: Duration = Duration::from_secs(30);
