@@ -19,6 +19,9 @@ use codexmanager::ui::backend::Backend;
 use codexmanager::ui::i18n::{Lang, set_lang};
 use codexmanager::ui::{App, Page, accounts, keys, logs};
 
+#[path = "support/mod.rs"]
+mod support;
+
 /// A core on a private database, with the runtime it runs on.
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -44,13 +47,19 @@ fn auth_json(n: usize) -> String {
 
 impl Fixture {
     fn new(accounts: usize) -> Fixture {
+        Fixture::with_env(accounts, &[])
+    }
+
+    fn with_env(accounts: usize, extra: &[(&str, String)]) -> Fixture {
         set_lang(Lang::En);
         let dir = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let env = Env::from_map(HashMap::from([
+        let mut vars = HashMap::from([
             ("CODEXMANAGER_SECRET_STORE".to_string(), "file".to_string()),
             ("CODEXMANAGER_SERVICE_ADDR".to_string(), "localhost:48760".to_string()),
-        ]));
+        ]);
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let env = Env::from_map(vars);
         let paths = DataPaths::for_db(dir.path().join("x.db"), DataLocation::Explicit);
         let core = {
             let _guard = runtime.enter();
@@ -156,6 +165,52 @@ fn type_into<S>(harness: &mut Harness<'_, S>, hint: &str, text: &str) {
 /// The text field showing `hint` while empty.
 fn field<'t, S>(harness: &'t Harness<'_, S>, hint: &'t str) -> egui_kittest::Node<'t> {
     harness.get_by(move |n| n.data().placeholder() == Some(hint))
+}
+
+#[test]
+fn refresh_all_shows_progress_and_re_enables() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    mock.state.usage_delay_ms.store(150, std::sync::atomic::Ordering::SeqCst);
+    let fx = Fixture::with_env(6, &[("CODEXMANAGER_USAGE_BASE_URL", mock.base.clone())]);
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Refresh all").click();
+    wait_until(&mut h, "the progress bar", |h| has_label_containing(h, "Refreshing usage:"));
+    assert!(h.get_by_label("Refresh all").accesskit_node().is_disabled(), "the button stays put, disabled");
+    wait_until(&mut h, "the end of the refresh", |h| !has_label_containing(h, "Refreshing usage:"));
+    assert!(!h.get_by_label("Refresh all").accesskit_node().is_disabled(), "enabled again");
+    wait_until(&mut h, "usage bars", |h| has_label_containing(h, "5h"));
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    mock.sign_in_as(9);
+    let fx = Fixture::with_env(
+        1,
+        &[("CODEXMANAGER_ISSUER", mock.base.clone()), ("CODEXMANAGER_DISABLE_POLLING", String::new())],
+    );
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Add account").click();
+    h.run_steps(2);
+    h.get_by_label("Device code").click();
+    h.run_steps(2);
+    h.get_by_label("Start sign-in").click();
+    wait_until(&mut h, "the device code", |h| has_label_containing(h, "MOCK-"));
+    assert!(has_label_containing(&h, "/codex/device"), "the page to visit is shown");
+    wait_until(&mut h, "the sign-in to finish", |h| has_label(h, "Signed in: the account was added."));
+    assert!(fx.core.list_accounts().iter().any(|a| a.account.email.as_deref() == Some("user9@example.com")));
+    drop(mock);
+    drop(runtime);
 }
 
 fn page_harness<'a, P: 'a>(size: egui::Vec2, page: P, draw: impl FnMut(&mut egui::Ui, &mut P) + 'a) -> Harness<'a, P> {

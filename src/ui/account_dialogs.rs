@@ -1,6 +1,7 @@
-//! The Accounts page's dialogs: "Add account" (tabs; today one, importing files or folders
-//! through the native file chooser or typed paths) and "Edit account" (label, group, tags,
-//! note, sort order). Each owns its fields and its running job, and says when it closed.
+//! The Accounts page's dialogs: "Add account" (tabs: sign in — see `sign_in` — or import
+//! files or folders through the native file chooser or typed paths) and "Edit account"
+//! (label, group, tags, note, sort order). Each owns its fields and its running job, and
+//! says when it closed.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use egui::RichText;
 
 use super::backend::{Backend, Job, poll_slot};
 use super::i18n::T;
+use super::sign_in::SignInTab;
 use super::theme;
 use crate::core::AccountRow;
 use crate::core::{AccountPatch, ImportReport};
@@ -22,14 +24,16 @@ pub enum DialogOutcome {
 /// The ways to add an account; each is one tab of the dialog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddTab {
+    SignIn,
     Import,
 }
 
 impl AddTab {
-    pub const ALL: [AddTab; 1] = [AddTab::Import];
+    pub const ALL: [AddTab; 2] = [AddTab::SignIn, AddTab::Import];
 
     fn label(self) -> &'static str {
         match self {
+            AddTab::SignIn => T::SignIn.tr(),
             AddTab::Import => T::ImportFiles.tr(),
         }
     }
@@ -44,6 +48,7 @@ enum PickKind {
 pub struct AddDialog {
     backend: Backend,
     tab: AddTab,
+    sign_in: SignInTab,
     paths_text: String,
     job: Option<Job<Option<ImportReport>>>,
     report: Option<ImportReport>,
@@ -78,7 +83,15 @@ fn parse_paths(text: &str) -> Vec<PathBuf> {
 
 impl AddDialog {
     pub fn new(backend: Backend) -> AddDialog {
-        AddDialog { backend, tab: AddTab::Import, paths_text: String::new(), job: None, report: None, error: None }
+        AddDialog {
+            sign_in: SignInTab::new(backend.clone()),
+            backend,
+            tab: AddTab::SignIn,
+            paths_text: String::new(),
+            job: None,
+            report: None,
+            error: None,
+        }
     }
 
     fn pick_and_import(&mut self, ctx: &egui::Context, kind: PickKind) {
@@ -141,6 +154,7 @@ impl AddDialog {
             theme::segmented(ui, &mut self.tab, &tabs);
             ui.add_space(8.0);
             match self.tab {
+                AddTab::SignIn => self.sign_in.ui(ui),
                 AddTab::Import => self.import_tab(ui),
             }
             ui.add_space(10.0);
@@ -150,7 +164,12 @@ impl AddDialog {
                 }
             });
         });
-        if close || (modal.should_close() && self.job.is_none()) { DialogOutcome::Closed } else { DialogOutcome::Open }
+        if close || (modal.should_close() && self.job.is_none()) {
+            self.sign_in.cancel();
+            DialogOutcome::Closed
+        } else {
+            DialogOutcome::Open
+        }
     }
 
     fn import_tab(&mut self, ui: &mut egui::Ui) {

@@ -17,6 +17,7 @@ use super::backend::{Backend, Job};
 use super::dashboard::availability_rank;
 use super::i18n::T;
 use super::{fmt, theme};
+use crate::core::Progress;
 use crate::core::{AccountPatch, AccountView, Snapshot};
 use crate::usage::availability::Availability;
 
@@ -92,6 +93,8 @@ pub struct AccountsPage {
     confirm_delete: Option<Vec<String>>,
     edit: Option<EditDialog>,
     add: Option<AddDialog>,
+    /// A usage refresh running on the runtime, followed for its progress bar.
+    refresh: Option<tokio::sync::watch::Receiver<Progress>>,
 }
 
 fn used(view: &AccountView, primary: bool) -> Option<f64> {
@@ -188,6 +191,7 @@ impl AccountsPage {
             confirm_delete: None,
             edit: None,
             add: None,
+            refresh: None,
         }
     }
 
@@ -233,6 +237,7 @@ impl AccountsPage {
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
+        self.poll_refresh(ctx);
         if let Some((what, job)) = self.bulk.as_mut()
             && let Some(result) = job.poll()
         {
@@ -296,10 +301,42 @@ impl AccountsPage {
         });
     }
 
-    /// The page's own actions, at the right end of the toolbar.
+    /// The page's own actions, at the right end of the toolbar. "Refresh all" keeps its place
+    /// and label while it runs; a progress bar beside it counts done and remaining.
     fn toolbar_actions(&mut self, ui: &mut egui::Ui) {
-        if theme::primary_button(ui, true, T::AddAccount.tr()).clicked() {
+        let running = self.refresh.is_some();
+        if theme::primary_button(ui, !running, T::RefreshAll.tr()).clicked() {
+            self.start_refresh(None);
+        }
+        if theme::button(ui, T::AddAccount.tr()).clicked() {
             self.add = Some(AddDialog::new(self.backend.clone()));
+        }
+        if let Some(progress) = self.refresh.as_ref().map(|rx| *rx.borrow()) {
+            let fraction = if progress.total == 0 { 1.0 } else { progress.done as f32 / progress.total as f32 };
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(220.0)
+                    .text(T::RefreshProgress.fill(&[&progress.done, &progress.remaining()])),
+            );
+        }
+    }
+
+    /// Fetches usage now for `ids` (all active accounts when `None`), with progress.
+    fn start_refresh(&mut self, ids: Option<Vec<String>>) {
+        match self.backend.core.start_usage_refresh(ids) {
+            Ok(receiver) => self.refresh = Some(receiver),
+            Err(err) => self.backend.notices.error(T::RefreshUsage.tr(), &err.to_string()),
+        }
+    }
+
+    /// Follows a running refresh: repaints while it runs and reports when it ends.
+    fn poll_refresh(&mut self, ctx: &egui::Context) {
+        let Some(progress) = self.refresh.as_ref().map(|rx| *rx.borrow()) else { return };
+        if progress.finished {
+            self.refresh = None;
+            self.backend.notices.info(T::RefreshDone.fill(&[&progress.done, &progress.failed]));
+        } else {
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
     }
 
@@ -308,6 +345,9 @@ impl AccountsPage {
         let busy = self.bulk.is_some();
         ui.horizontal_wrapped(|ui| {
             theme::pill(ui, &T::SelectedN.fill(&[&ids.len()]), theme::Tone::Accent);
+            if theme::button_enabled(ui, self.refresh.is_none(), T::RefreshUsage.tr()).clicked() {
+                self.start_refresh(Some(ids.clone()));
+            }
             if theme::button_enabled(ui, !busy, T::Enable.tr()).clicked() {
                 self.run_bulk(ui.ctx(), Bulk::Enable, ids.clone());
             }

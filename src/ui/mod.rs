@@ -17,6 +17,7 @@ pub mod logs;
 pub mod notices;
 pub mod service_ctl;
 pub mod settings;
+pub mod sign_in;
 pub mod theme;
 
 use std::path::PathBuf;
