@@ -222,6 +222,7 @@ impl AccountsPage {
         theme::card_frame(ui).show(ui, |ui| {
             ui.set_width(ui.available_width());
             self.toolbar(ui);
+            self.refresh_progress(ui);
             if !self.selected.is_empty() {
                 ui.add_space(6.0);
                 self.bulk_bar(ui);
@@ -302,7 +303,7 @@ impl AccountsPage {
     }
 
     /// The page's own actions, at the right end of the toolbar. "Refresh all" keeps its place
-    /// and label while it runs; a progress bar beside it counts done and remaining.
+    /// and label while it runs; a progress bar under the toolbar counts done and remaining.
     fn toolbar_actions(&mut self, ui: &mut egui::Ui) {
         let running = self.refresh.is_some();
         if theme::primary_button(ui, !running, T::RefreshAll.tr()).clicked() {
@@ -311,14 +312,18 @@ impl AccountsPage {
         if theme::button(ui, T::AddAccount.tr()).clicked() {
             self.add = Some(AddDialog::new(self.backend.clone()));
         }
-        if let Some(progress) = self.refresh.as_ref().map(|rx| *rx.borrow()) {
-            let fraction = if progress.total == 0 { 1.0 } else { progress.done as f32 / progress.total as f32 };
-            ui.add(
-                egui::ProgressBar::new(fraction)
-                    .desired_width(220.0)
-                    .text(T::RefreshProgress.fill(&[&progress.done, &progress.remaining()])),
-            );
-        }
+    }
+
+    /// The running refresh's progress, on its own line under the toolbar.
+    fn refresh_progress(&self, ui: &mut egui::Ui) {
+        let Some(progress) = self.refresh.as_ref().map(|rx| *rx.borrow()) else { return };
+        let fraction = if progress.total == 0 { 1.0 } else { progress.done as f32 / progress.total as f32 };
+        ui.add_space(6.0);
+        ui.add(
+            egui::ProgressBar::new(fraction)
+                .desired_width(ui.available_width())
+                .text(T::RefreshProgress.fill(&[&progress.done, &progress.remaining()])),
+        );
     }
 
     /// Fetches usage now for `ids` (all active accounts when `None`), with progress.
