@@ -16,7 +16,7 @@ const QUEUE_CAPACITY: usize = 65_536;
 const BATCH: usize = 1_000;
 
 enum Message {
-    Row(LogRow),
+    Row(Box<LogRow>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -40,7 +40,7 @@ impl LogQueue {
 
     /// Queues a row without waiting; a full queue drops the row (counted in `dropped`).
     pub fn push(&self, row: LogRow) {
-        if self.tx.try_send(Message::Row(row)).is_ok() {
+        if self.tx.try_send(Message::Row(Box::new(row))).is_ok() {
             self.depth.fetch_add(1, Ordering::Relaxed);
         } else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -76,7 +76,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Row(row) => batch.push(row),
+                Message::Row(row) => batch.push(*row),
                 Message::Flush(done) => waiters.push(done),
             }
             if batch.len() >= BATCH {

@@ -272,10 +272,10 @@ impl Core {
                 let Ok(Ok(version)) = tokio::task::spawn_blocking(move || store.data_version()).await else {
                     continue;
                 };
-                if last.is_some_and(|seen| seen != version) {
-                    if let Err(err) = core.reload().await {
-                        tracing::warn!("reloading after an external change failed: {err}");
-                    }
+                if last.is_some_and(|seen| seen != version)
+                    && let Err(err) = core.reload().await
+                {
+                    tracing::warn!("reloading after an external change failed: {err}");
                 }
                 last = Some(version);
             }

@@ -168,10 +168,10 @@ impl Gateway {
             code: Some("no_token".into()),
             message: "the account has no token".into(),
         })?;
-        if account.access_expires_at.is_some_and(|exp| exp * 1000 <= now_millis() + 60_000) {
-            if let Ok(fresh) = self.core.refresh_account(&account.id, Some(&tokens)).await {
-                tokens = fresh;
-            }
+        if account.access_expires_at.is_some_and(|exp| exp * 1000 <= now_millis() + 60_000)
+            && let Ok(fresh) = self.core.refresh_account(&account.id, Some(&tokens)).await
+        {
+            tokens = fresh;
         }
         let mut refreshed = false;
         loop {
@@ -226,15 +226,7 @@ impl Gateway {
     ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
         let upstream = self.upstream();
         let started = Instant::now();
-        let request = upstream.responses(
-            self.core.http(),
-            base,
-            account,
-            tokens,
-            out.body.clone(),
-            out.session.as_deref(),
-            &out.client_headers,
-        );
+        let request = upstream.responses(self.core.http(), base, account, tokens, out);
         let response = match tokio::time::timeout(IDLE_TIMEOUT, request.send()).await {
             Err(_) => {
                 return Err(Failure::Next {

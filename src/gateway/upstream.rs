@@ -2,8 +2,8 @@
 //! and the client headers worth passing on. One shared `reqwest::Client` (the core's).
 
 use axum::http::HeaderMap;
-use bytes::Bytes;
 
+use super::dispatch::Outgoing;
 use crate::auth::tokens::Tokens;
 use crate::config::Config;
 use crate::core::pool::PoolAccount;
@@ -60,10 +60,9 @@ impl Upstream {
         base: &str,
         account: &PoolAccount,
         tokens: &Tokens,
-        body: Bytes,
-        session: Option<&str>,
-        client: &HeaderMap,
+        out: &Outgoing,
     ) -> reqwest::RequestBuilder {
+        let client = &out.client_headers;
         let mut request = self
             .authorized(http.post(format!("{base}/responses")), account, tokens, client)
             .header("accept", "text/event-stream")
@@ -73,11 +72,11 @@ impl Upstream {
                 request = request.header(name, value.clone());
             }
         }
-        let session = client.get("session_id").and_then(|v| v.to_str().ok()).or(session);
+        let session = client.get("session_id").and_then(|v| v.to_str().ok()).or(out.session.as_deref());
         if let Some(session) = session {
             request = request.header("session_id", session);
         }
-        request.body(body)
+        request.body(out.body.clone())
     }
 
     /// `GET {base}/models?client_version=…` for the model list.

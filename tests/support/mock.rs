@@ -602,15 +602,12 @@ async fn azure_chat(
             "created": 1, "model": deployment, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
             )
         };
+        let usage = json!({"id": "chatcmpl-az", "object": "chat.completion.chunk", "created": 1, "model": deployment,
+            "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}});
         let text = format!(
-            "{}{}{}data: [DONE]\n\n",
+            "{}{}data: {usage}\n\ndata: [DONE]\n\n",
             chunk(json!({"role": "assistant", "content": "from azure"}), Value::Null),
             chunk(json!({}), json!("stop")),
-            format!(
-                "data: {}\n\n",
-                json!({"id": "chatcmpl-az", "object": "chat.completion.chunk", "created": 1, "model": deployment,
-                "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}})
-            )
         );
         let mut response = Response::new(Body::from(text));
         response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());

@@ -90,7 +90,7 @@ pub fn tokens(n: usize) -> (String, String, String) {
     let auth = json!({
         "chatgpt_account_id": format!("acct-{n:05}"),
         "chatgpt_user_id": format!("user-{n:05}"),
-        "chatgpt_plan_type": if n % 2 == 0 { "plus" } else { "pro" },
+        "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" },
     });
     let id_token = jwt(&json!({"email": format!("user{n}@example.com"), "sub": format!("sub-{n}"),
         "https://api.openai.com/auth": auth}));
