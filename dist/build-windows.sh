@@ -14,7 +14,6 @@ target=x86_64-pc-windows-gnu
 mingw_tools=(x86_64-w64-mingw32-gcc x86_64-w64-mingw32-windres x86_64-w64-mingw32-ar)
 
 need cargo "to build the executable"
-need zip "to pack the portable .zip"
 
 sysroot=$(rustc --print sysroot)
 if [ ! -d "$sysroot/lib/rustlib/$target" ]; then
@@ -25,20 +24,24 @@ if [ ! -d "$sysroot/lib/rustlib/$target" ]; then
     die "cannot install the Rust target $target (rustup target add failed: no network or no such toolchain component)"
 fi
 
-missing_mingw() {
+missing_tools() {
   local tool
-  for tool in "${mingw_tools[@]}"; do
+  for tool in "${mingw_tools[@]}" zip; do
     command -v "$tool" >/dev/null 2>&1 || return 0
   done
   return 1
 }
-if missing_mingw; then
+if missing_tools; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    say "installing MinGW-w64 (gcc-mingw-w64-x86-64)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null ||
-      die "cannot install MinGW-w64: apt-get install gcc-mingw-w64-x86-64 failed"
+    say "installing MinGW-w64 and zip (gcc-mingw-w64-x86-64 zip)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 zip >/dev/null ||
+      die "cannot install MinGW-w64: apt-get install gcc-mingw-w64-x86-64 zip failed"
   fi
-  missing_mingw && die "MinGW-w64 is not installed (${mingw_tools[*]}); install gcc-mingw-w64-x86-64 (Debian/Ubuntu) and run again"
+  for tool in "${mingw_tools[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 ||
+      die "MinGW-w64 is not installed ($tool is missing); install gcc-mingw-w64-x86-64 (Debian/Ubuntu) and run again"
+  done
+  need zip "to pack the portable .zip"
 fi
 
 say "building the release executable (cargo build --release --target $target)"
