@@ -1,9 +1,11 @@
-# Shared helpers for the dist/ scripts (sourced, not run): messages, tool checks, the crate
-# version and the artifact names every script and workflow agrees on.
+# shellcheck shell=bash
+# Shared helpers for the dist/ scripts (sourced, not run): paths, messages, tool checks, the
+# crate version and file sizes.
 
 DIST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$DIST_DIR/.." && pwd)"
-OUT_DIR="${CODEXMANAGER_DIST_OUT:-$DIST_DIR/out}"
+# Where artifacts land; CODEXMANAGER_DIST_OUT overrides it.
+export OUT_DIR="${CODEXMANAGER_DIST_OUT:-$DIST_DIR/out}"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
