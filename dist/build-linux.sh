@@ -57,7 +57,7 @@ Version: $version
 Architecture: $deb_arch
 Maintainer: CodexManager maintainers
 Installed-Size: $(du -sk "$root/usr" | cut -f1)
-Depends: libc6 (>= $glibc)
+Depends: libc6 (>= $glibc), libgcc-s1
 Recommends: libgl1, libegl1, libx11-6, libx11-xcb1, libxcursor1, libxi6, libxrender1, libxkbcommon0, libxkbcommon-x11-0, libwayland-client0, libwayland-egl1
 Section: net
 Priority: optional
