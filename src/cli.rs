@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::core::{Core, NewKey};
+use crate::core::{AccountPatch, Core, LoginKind, LoginState, NewKey, Progress};
 
 #[derive(Debug, Parser)]
 #[command(name = "codexmanager", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CODEXMANAGER_GIT_COMMIT"), ")"), about = "A pool of ChatGPT (Codex) accounts behind one local gateway.\n\nWithout a command, opens the window (and starts the service in it).")]
@@ -20,12 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the service without a window until SIGINT/SIGTERM.
     Serve,
-    /// Import, list, export and delete accounts.
+    /// Sign in, import, list, update, export and delete accounts.
     #[command(subcommand)]
     Account(AccountCommand),
     /// Create and manage platform keys for the gateway.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Fetch accounts' usage (5-hour and weekly windows).
+    #[command(subcommand)]
+    Usage(UsageCommand),
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +67,58 @@ pub enum AccountCommand {
     /// Delete accounts and their tokens.
     Delete {
         #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Sign in to a ChatGPT account and add it. Prints the sign-in address, opens the
+    /// browser, and waits for it to come back; the address the browser ended on can also be
+    /// pasted here.
+    Login {
+        /// Do not open a browser; only print the address.
+        #[arg(long)]
+        no_browser: bool,
+        /// Sign in with a code entered on another device (for machines without a browser).
+        #[arg(long, conflicts_with_all = ["no_browser", "manual"])]
+        device: bool,
+        /// Do not listen for the browser at all: paste the address it ended on (a remote
+        /// machine, or the callback port is taken).
+        #[arg(long)]
+        manual: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change label, group, tags, note, order or state of one or more accounts.
+    Update {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// Comma-separated tags; an empty value clears them.
+        #[arg(long)]
+        tags: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Routing order (lower first).
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<i64>,
+        /// Let the gateway use the accounts again.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Keep the gateway away from the accounts.
+        #[arg(long)]
+        disable: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Fetch usage now for the given accounts, or every active account; prints progress.
+    Refresh {
         ids: Vec<String>,
         #[command(flatten)]
         json: JsonFlag,
@@ -113,6 +168,7 @@ pub async fn run(core: &Core, command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::Account(command) => account(core, command).await,
         Command::Key(command) => key(core, command).await,
+        Command::Usage(UsageCommand::Refresh { ids, json }) => refresh_usage(core, ids, json.json).await,
     }
 }
 
@@ -202,6 +258,147 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
                 anyhow::bail!("{} of the given ids matched no account", wanted - deleted);
             }
         }
+        AccountCommand::Login { no_browser, device, manual, json } => {
+            let kind = match (device, manual) {
+                (true, _) => LoginKind::Device,
+                (_, true) => LoginKind::Manual,
+                _ => LoginKind::Browser { open_browser: !no_browser },
+            };
+            return login(core, kind, json.json).await;
+        }
+        AccountCommand::Update { ids, label, group, tags, note, sort, enable, disable, json } => {
+            let status = match (enable, disable) {
+                (true, _) => Some("active".to_string()),
+                (_, true) => Some("disabled".to_string()),
+                _ => None,
+            };
+            let tags = tags.map(|tags| tags.split(',').map(str::to_string).collect());
+            let patch = AccountPatch { label, group, tags, note, sort, status };
+            if patch.is_empty() {
+                anyhow::bail!(
+                    "nothing to change: give --label, --group, --tags, --note, --sort, --enable or --disable"
+                );
+            }
+            let updated = core.update_accounts(ids, patch).await?;
+            if json.json {
+                print_json(&serde_json::json!({"updated": updated}))?;
+            } else {
+                println!("updated {updated} account(s)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs in: prints what the person needs, then waits for the callback, a pasted address
+/// (any line on stdin) or Ctrl-C.
+async fn login(core: &Core, kind: LoginKind, json: bool) -> anyhow::Result<ExitCode> {
+    let ticket = core.login_start(kind).await?;
+    let id = ticket.login_id.as_str();
+    if json {
+        println!("{}", serde_json::to_string(&ticket)?);
+    } else if let Some(device) = &ticket.device {
+        println!("On any device, open {} and enter the code:\n\n    {}\n", device.verification_uri, device.user_code);
+        println!("Waiting for the code to be entered (15 minutes; Ctrl-C cancels)...");
+    } else {
+        println!("Sign in to ChatGPT at this address:\n\n{}\n", ticket.auth_url);
+        if kind == LoginKind::Manual {
+            println!("When the browser ends on {} (the page may not load),", ticket.redirect_uri);
+            println!("paste that whole address here and press Enter.");
+        } else {
+            println!("Waiting for the browser to come back to {} (15 minutes; Ctrl-C cancels).", ticket.redirect_uri);
+            println!("If the browser cannot reach this machine, paste the address it ended on here and press Enter.");
+        }
+    }
+    let mut pasted = read_stdin_lines(kind != LoginKind::Device);
+    let status = loop {
+        tokio::select! {
+            status = core.login_wait(id) => break status?,
+            Some(line) = pasted.recv() => {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match core.login_complete(id, &line).await {
+                    Ok(status) => break status,
+                    Err(err) if core.login_status(id)?.status == LoginState::Pending => eprintln!("{err}"),
+                    Err(_) => {}
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break core.login_cancel(id).await?,
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string(&status)?);
+    }
+    let (LoginState::Completed, Some(account_id)) = (status.status, status.account_id) else {
+        anyhow::bail!("{}", status.error.unwrap_or_else(|| "the sign-in did not complete".into()));
+    };
+    let report = core.refresh_usage(Some(vec![account_id.clone()]), |_| {}).await?;
+    if !json {
+        let view = core.list_accounts().into_iter().find(|v| v.account.id == account_id);
+        if let Some(view) = view {
+            let a = &view.account;
+            let who = a.email.as_deref().unwrap_or(&a.label);
+            println!("signed in as {who} ({}); account id {}", a.plan.as_deref().unwrap_or("plan unknown"), a.id);
+            let usage = view.usage.as_ref();
+            println!(
+                "usage: 5-hour {} used, weekly {} used",
+                percent(usage.and_then(|u| u.primary.as_ref())),
+                percent(usage.and_then(|u| u.secondary.as_ref()))
+            );
+        }
+    }
+    for failure in &report.failed {
+        eprintln!("usage could not be fetched yet: {}", failure.message);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lines typed on stdin, read on a thread of their own (a blocked read must not hold up the
+/// runtime's shutdown). Nothing is read when `wanted` is false.
+fn read_stdin_lines(wanted: bool) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (lines, received) = tokio::sync::mpsc::unbounded_channel();
+    if wanted {
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    received
+}
+
+async fn refresh_usage(core: &Core, ids: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let printed = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let report = core
+        .refresh_usage(Some(ids).filter(|ids| !ids.is_empty()), |progress: Progress| {
+            let step = (progress.done * 10).checked_div(progress.total).unwrap_or(10);
+            if progress.finished
+                || progress.done == 0
+                || printed.swap(step, std::sync::atomic::Ordering::Relaxed) == step
+            {
+                return;
+            }
+            let line = format!("usage: {}/{} done, {} remaining", progress.done, progress.total, progress.remaining());
+            if json {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        })
+        .await?;
+    if json {
+        print_json(&report)?;
+    } else {
+        println!("refreshed the usage of {} account(s), {} failed", report.refreshed, report.failed.len());
+    }
+    for failure in &report.failed {
+        eprintln!("{} ({}): {}", failure.account_id, failure.label, failure.message);
+    }
+    if !report.failed.is_empty() {
+        anyhow::bail!("the usage of {} account(s) could not be fetched (listed above)", report.failed.len());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,8 @@ pub mod paths;
 pub mod rpc;
 pub mod service;
 pub mod store;
+#[cfg(feature = "tray")]
+pub mod tray;
 pub mod ui;
 pub mod usage;
 pub mod vault;

@@ -117,6 +117,7 @@ async fn serve(env: Env, paths: DataPaths) -> anyhow::Result<ExitCode> {
         "data loaded"
     );
     core.watch_external_changes();
+    core.spawn_background();
     let service = Service::start(core.clone()).await?;
     println!("CodexManager serving on http://{}", service.addr());
     shutdown_signal().await;

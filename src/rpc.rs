@@ -19,7 +19,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use crate::core::{AccountPatch, Core, CoreError, NewKey};
+use crate::auth::login::LoginError;
+use crate::core::{AccountPatch, Core, CoreError, LoginKind, NewKey};
 
 pub const TOKEN_HEADER: &str = "x-codexmanager-rpc-token";
 
@@ -56,7 +57,9 @@ impl RpcError {
 impl From<CoreError> for RpcError {
     fn from(err: CoreError) -> Self {
         let code = match &err {
-            CoreError::Invalid(_) => code::INVALID_PARAMS,
+            CoreError::Invalid(_) | CoreError::Login(LoginError::NoCode | LoginError::StateMismatch) => {
+                code::INVALID_PARAMS
+            }
             CoreError::NotFound(_) => code::NOT_FOUND,
             _ => code::SERVER_ERROR,
         };
@@ -199,6 +202,58 @@ struct ModelParams {
     model: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LoginStartParams {
+    /// `browser` (also `chatgpt`, the default), `manual` or `device`.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    /// Open a browser on the machine running the service (default false: open `authUrl` yourself).
+    #[serde(default)]
+    open_browser: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LoginIdParams {
+    login_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LoginCompleteParams {
+    login_id: String,
+    /// The address the browser ended on (or its query string).
+    #[serde(default, alias = "url")]
+    callback_url: Option<String>,
+    /// Just the code, when that is all there is.
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageRefreshParams {
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+}
+
+fn login_kind(p: &LoginStartParams) -> Result<LoginKind, RpcError> {
+    match p.kind.as_deref().unwrap_or("browser") {
+        "browser" | "chatgpt" => Ok(LoginKind::Browser { open_browser: p.open_browser }),
+        "manual" => Ok(LoginKind::Manual),
+        "device" => Ok(LoginKind::Device),
+        other => Err(RpcError::new(
+            code::INVALID_PARAMS,
+            format!("invalid params: `type` must be \"browser\", \"manual\" or \"device\"; got {other:?}"),
+        )),
+    }
+}
+
+fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
+    serde_json::to_value(value).map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))
+}
+
 /// Takes `id` or `ids` out of an object, leaving the rest.
 fn take_ids(params: &mut Value) -> Result<Vec<String>, RpcError> {
     let object = params
@@ -260,6 +315,30 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
             let p: ExportParams = params(params_value)?;
             serde_json::to_value(core.export_accounts(p.out, p.ids).await?)
                 .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
+        }
+        "account/login/start" => {
+            let p: LoginStartParams = params(params_value)?;
+            to_value(core.login_start(login_kind(&p)?).await?)?
+        }
+        "account/login/status" => {
+            let p: LoginIdParams = params(params_value)?;
+            to_value(core.login_status(&p.login_id)?)?
+        }
+        "account/login/complete" => {
+            let p: LoginCompleteParams = params(params_value)?;
+            let pasted = p
+                .callback_url
+                .or(p.code)
+                .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "invalid params: give `callbackUrl` (or `code`)"))?;
+            to_value(core.login_complete(&p.login_id, &pasted).await?)?
+        }
+        "account/login/cancel" => {
+            let p: LoginIdParams = params(params_value)?;
+            to_value(core.login_cancel(&p.login_id).await?)?
+        }
+        "account/usage/refresh" => {
+            let p: UsageRefreshParams = params(params_value)?;
+            to_value(core.refresh_usage(p.ids, |_| {}).await?)?
         }
         "apikey/list" => json!({"items": core.list_keys()}),
         "apikey/create" => {

@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::ISSUER_TIMEOUT;
+
 /// Codes that mean the refresh token is dead for good.
 const PERMANENT_CODES: [&str; 5] =
     ["refresh_token_expired", "refresh_token_reused", "refresh_token_invalidated", "token_revoked", "invalid_grant"];
@@ -28,7 +30,7 @@ pub struct TokenResponse {
 }
 
 /// The error code in any of the shapes the issuer uses.
-fn error_code(body: &Value) -> Option<String> {
+pub(crate) fn error_code(body: &Value) -> Option<String> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     text(body.get("error")).or_else(|| text(body.pointer("/error/code"))).or_else(|| text(body.get("code")))
 }
@@ -41,6 +43,7 @@ pub async fn refresh(
 ) -> Result<TokenResponse, RefreshError> {
     let response = http
         .post(format!("{issuer}/oauth/token"))
+        .timeout(ISSUER_TIMEOUT)
         .json(&json!({"client_id": client_id, "grant_type": "refresh_token", "refresh_token": refresh_token}))
         .send()
         .await
@@ -54,15 +57,49 @@ pub async fn refresh(
         }
         return Ok(tokens);
     }
-    let code = error_code(&body);
+    Err(classify(status, &body))
+}
+
+/// Which kind of failure an issuer's error answer is.
+fn classify(status: reqwest::StatusCode, body: &Value) -> RefreshError {
+    let code = error_code(body);
     match code {
-        Some(code) if PERMANENT_CODES.contains(&code.as_str()) => Err(RefreshError::Permanent { code }),
+        Some(code) if PERMANENT_CODES.contains(&code.as_str()) => RefreshError::Permanent { code },
         _ if status == reqwest::StatusCode::UNAUTHORIZED => {
-            Err(RefreshError::Permanent { code: code.unwrap_or_else(|| "unauthorized".into()) })
+            RefreshError::Permanent { code: code.unwrap_or_else(|| "unauthorized".into()) }
         }
-        code => Err(RefreshError::Transient(format!(
+        code => RefreshError::Transient(format!(
             "the issuer answered {status}{}",
             code.map(|c| format!(" ({c})")).unwrap_or_default()
-        ))),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn dead_token_codes_are_permanent_in_every_shape() {
+        let permanent = |status, body: Value| matches!(classify(status, &body), RefreshError::Permanent { .. });
+        for code in ["refresh_token_expired", "refresh_token_reused", "refresh_token_invalidated", "token_revoked"] {
+            assert!(permanent(StatusCode::BAD_REQUEST, json!({"error": code})), "{code}");
+            assert!(permanent(StatusCode::UNAUTHORIZED, json!({"error": {"code": code}})), "{code}");
+            assert!(permanent(StatusCode::BAD_REQUEST, json!({"code": code})), "{code}");
+        }
+        assert_eq!(
+            classify(StatusCode::UNAUTHORIZED, &json!({"error": {"code": "token_revoked"}})),
+            RefreshError::Permanent { code: "token_revoked".into() }
+        );
+        assert!(permanent(StatusCode::UNAUTHORIZED, Value::Null), "any 401 is permanent");
+    }
+
+    #[test]
+    fn other_failures_are_transient() {
+        let transient = |status, body: Value| matches!(classify(status, &body), RefreshError::Transient(_));
+        assert!(transient(StatusCode::INTERNAL_SERVER_ERROR, Value::Null));
+        assert!(transient(StatusCode::TOO_MANY_REQUESTS, json!({"error": "rate_limited"})));
+        assert!(transient(StatusCode::BAD_GATEWAY, json!({"detail": "upstream"})));
     }
 }

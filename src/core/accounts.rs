@@ -45,6 +45,14 @@ pub struct AccountPatch {
     pub status: Option<String>,
 }
 
+impl AccountPatch {
+    /// True when the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        let AccountPatch { label, group, tags, note, sort, status } = self;
+        label.is_none() && group.is_none() && tags.is_none() && note.is_none() && sort.is_none() && status.is_none()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
     pub exported: usize,
@@ -214,6 +222,28 @@ impl Core {
             "accounts imported"
         );
         Ok(report)
+    }
+
+    /// Stores the tokens of a completed sign-in the way an import would (same identity, so
+    /// signing in again updates the account). Returns the account id and who signed in.
+    pub(super) async fn store_signed_in(&self, tokens: Tokens) -> Result<(String, String), CoreError> {
+        let claims = Claims::from_tokens(&tokens);
+        let entry = ImportedAccount {
+            tokens,
+            account_id: claims.chatgpt_account_id.clone(),
+            email: claims.email.clone(),
+            meta: ImportMeta::default(),
+            origin: "sign-in".into(),
+        };
+        let vault = self.vault().clone();
+        let mut outcomes = self.store().call(move |conn| write_batch(conn, &vault, &[entry])).await?;
+        let Some(Outcome::Created(id) | Outcome::Updated(id)) = outcomes.pop() else {
+            return Err(CoreError::Worker);
+        };
+        self.reload().await?;
+        tracing::info!(account = %id, "account signed in");
+        let who = claims.email.unwrap_or_else(|| format!("account {id}"));
+        Ok((id, who))
     }
 
     /// Every account with its usage and availability, in routing order.

@@ -1,5 +1,6 @@
 //! The core API's error type: what went wrong, worded for the person who sees it.
 
+use crate::auth::login::LoginError;
 use crate::store::StoreError;
 use crate::vault::VaultError;
 
@@ -16,6 +17,8 @@ pub enum CoreError {
     Vault(#[from] VaultError),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Login(#[from] LoginError),
     #[error("a background worker stopped unexpectedly")]
     Worker,
 }

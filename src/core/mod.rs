@@ -8,12 +8,17 @@
 mod accounts;
 mod error;
 mod keys;
+mod lifecycle;
+mod login;
+pub mod logs;
 pub mod logwriter;
 mod models;
 pub mod pool;
 mod refresh;
 mod settings;
+pub mod stats;
 mod usage_live;
+mod usage_refresh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,22 +30,24 @@ use serde::Serialize;
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
 pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, NewKey, hash_key};
+pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
 pub use settings::SettingView;
+pub use usage_refresh::{UsageFailure, UsageRefreshReport};
+
+pub use crate::usage::poller::Progress;
 
 /// Plain data types of the store that the front doors and the gateway use as values; the
 /// functions that read and write SQLite stay behind the core.
-pub use crate::store::accounts::AccountStatus;
-pub use crate::store::keys::KeyProtocol;
+pub use crate::store::accounts::{AccountRow, AccountStatus};
+pub use crate::store::keys::{KeyProtocol, KeyRow};
 pub use crate::store::logs::{LogFilter, LogRow};
 pub use crate::store::usage::{UsageSnapshot, Window};
 pub use crate::store::{now_millis, now_secs};
 
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
 use crate::paths::DataPaths;
-use crate::store::accounts::AccountRow;
-use crate::store::keys::KeyRow;
 use crate::store::{self, Store};
 use crate::usage::availability::Availability;
 use crate::vault::{KeyringAccess, OsKeyring, Vault, VaultMeta};
@@ -86,7 +93,15 @@ struct Inner {
     logs: logwriter::LogQueue,
     usage_queue: usage_live::UsageQueue,
     key_uses: usage_live::KeyUseQueue,
+    /// Set when live usage changed since the snapshot was last brought up to date.
+    usage_dirty: std::sync::atomic::AtomicBool,
     changed: tokio::sync::watch::Sender<u64>,
+    /// Held from reading the store to swapping the snapshot, so reloads land in order.
+    reloading: std::sync::Mutex<()>,
+    logins: login::Logins,
+    background: lifecycle::Background,
+    /// Usage calls in flight, over every refresh and poll together.
+    usage_slots: tokio::sync::Semaphore,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -137,7 +152,12 @@ impl Core {
                 logs,
                 usage_queue,
                 key_uses,
+                usage_dirty: std::sync::atomic::AtomicBool::new(false),
                 changed,
+                reloading: std::sync::Mutex::new(()),
+                logins: login::Logins::default(),
+                background: lifecycle::Background::default(),
+                usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
             }),
         };
         core.reload_blocking()?;
@@ -196,6 +216,8 @@ impl Core {
     }
 
     fn reload_blocking(&self) -> Result<(), CoreError> {
+        let _in_order = self.inner.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let read_at = store::now_millis();
         let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
             Ok((
                 store::accounts::list(conn)?,
@@ -215,7 +237,8 @@ impl Core {
                 AccountView { account, usage, availability }
             })
             .collect::<Vec<_>>();
-        let pool = pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault);
+        let pool =
+            pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault, read_at);
         self.inner.pool.store(Arc::new(pool));
         self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
@@ -235,7 +258,8 @@ impl Core {
             .collect()
     }
 
-    /// Polls SQLite's `data_version` once a second and reloads when another process committed.
+    /// Polls SQLite's `data_version` once a second and reloads when another process committed;
+    /// on the same tick, brings live usage into the snapshot the window reads.
     pub fn watch_external_changes(&self) -> tokio::task::JoinHandle<()> {
         let core = self.clone();
         tokio::spawn(async move {
@@ -243,6 +267,7 @@ impl Core {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
+                core.publish_live_usage();
                 let store = core.inner.store.clone();
                 let Ok(Ok(version)) = tokio::task::spawn_blocking(move || store.data_version()).await else {
                     continue;
@@ -257,8 +282,10 @@ impl Core {
         })
     }
 
-    /// Writes everything queued (request logs) before the process exits.
+    /// Stops the background tasks and writes everything queued (request logs, usage) before
+    /// the process exits.
     pub async fn shutdown(&self) {
+        self.stop_background();
         self.inner.logs.flush().await;
         self.inner.usage_queue.flush().await;
         self.inner.key_uses.flush().await;

@@ -50,6 +50,9 @@ pub struct Live {
     /// Consecutive cooldowns without a success, for escalating backoff.
     strikes: AtomicU32,
     tokens: RwLock<TokenSlot>,
+    /// Unix milliseconds of the last `set_tokens`: a reload that read the store before then
+    /// holds older tokens and must not put them back.
+    tokens_set_ms: AtomicI64,
     usage: RwLock<Option<UsageSnapshot>>,
     /// Held while this account's tokens are being refreshed (single flight).
     pub refresh: tokio::sync::Mutex<()>,
@@ -107,6 +110,7 @@ impl PoolAccount {
     pub fn set_tokens(&self, tokens: Arc<Tokens>, sealed: Vec<u8>) {
         *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) =
             TokenSlot::Open { tokens, sealed: Arc::from(sealed) };
+        self.live.tokens_set_ms.store(crate::store::now_millis(), Ordering::Release);
     }
 
     pub fn usage(&self) -> Option<UsageSnapshot> {
@@ -119,7 +123,8 @@ impl PoolAccount {
 
     /// Availability from the account's status and its latest known usage.
     pub fn availability(&self, now_secs: i64) -> Availability {
-        Availability::of(self.status, self.status_reason.as_deref(), self.usage().as_ref(), now_secs)
+        let usage = self.live.usage.read().unwrap_or_else(|p| p.into_inner());
+        Availability::of(self.status, self.status_reason.as_deref(), usage.as_ref(), now_secs)
     }
 
     pub fn inflight(&self) -> u32 {
@@ -199,12 +204,14 @@ impl SlotSignal {
 }
 
 /// Builds the next pool generation, reusing each account's live state from `previous`;
-/// `sealed` holds every account's sealed token blob as stored.
+/// `sealed` holds every account's sealed token blob as read from the store at `read_at_ms`:
+/// tokens set in memory since then (a refresh that finished meanwhile) are newer and kept.
 pub fn rebuild(
     previous: &Pool,
     accounts: &[super::AccountView],
     mut sealed: HashMap<String, Vec<u8>>,
     vault: &Vault,
+    read_at_ms: i64,
 ) -> Pool {
     let mut pool = Pool::default();
     for view in accounts {
@@ -216,7 +223,9 @@ pub fn rebuild(
             }
             live
         });
+        let newer_in_memory = live.tokens_set_ms.load(Ordering::Acquire) >= read_at_ms;
         match sealed.remove(&a.id) {
+            _ if newer_in_memory => {}
             Some(blob) => {
                 let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().is_some_and(|s| **s == *blob);
                 if !same {

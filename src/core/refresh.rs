@@ -47,6 +47,7 @@ impl Core {
                 let sealed =
                     self.persist_tokens(id, &tokens).await.map_err(|e| RefreshError::Transient(e.to_string()))?;
                 account.set_tokens(tokens.clone(), sealed);
+                self.reload_soon();
                 tracing::info!(account = %id, "tokens refreshed");
                 Ok(tokens)
             }

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Core;
 use crate::store::usage::UsageSnapshot;
 use crate::store::{self, Store};
+use crate::usage::availability::Availability;
 
 enum Message<T> {
     Item(String, T),
@@ -96,6 +97,33 @@ impl Core {
             account.set_usage(snapshot.clone());
         }
         self.inner.usage_queue.push(snapshot.account_id.clone(), snapshot);
+        self.inner.usage_dirty.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Copies the pool's live usage into the snapshot the front doors read, when it changed
+    /// since the last call (the change watcher calls this once a second).
+    pub fn publish_live_usage(&self) {
+        if !self.inner.usage_dirty.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let snapshot = self.snapshot();
+        let pool = self.pool();
+        let now = store::now_secs();
+        let accounts = snapshot
+            .accounts
+            .iter()
+            .map(|view| {
+                let mut view = view.clone();
+                if let Some(usage) = pool.by_id.get(&view.account.id).and_then(|a| a.usage()) {
+                    view.availability =
+                        Availability::of(view.account.status, view.account.status_reason.as_deref(), Some(&usage), now);
+                    view.usage = Some(usage);
+                }
+                view
+            })
+            .collect();
+        self.inner.snapshot.store(std::sync::Arc::new(super::Snapshot { accounts, keys: snapshot.keys.clone() }));
+        self.inner.changed.send_modify(|version| *version += 1);
     }
 
     /// Notes that a platform key was used now (persisted off the request path).

@@ -8,8 +8,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::dispatch::Outgoing;
 use super::errors::{Dialect, GatewayError};
 use super::record::Record;
+use super::stream::{self, ClientStream};
 use super::{Gateway, keys};
 use crate::core::now_secs;
 use crate::core::{GatewayKey, ModelInfo};
@@ -66,14 +68,92 @@ pub(super) fn request_error(error: super::protocol::RequestError) -> GatewayErro
     GatewayError::bad_request(error.param, error.message)
 }
 
-/// Starts a request's record and takes its admission slot.
-pub(super) fn begin(
-    gateway: &Gateway,
+/// A pooled request past its first steps: admitted, key checked, body read.
+pub(super) struct Intake {
+    pub record: Record,
+    pub key: Arc<GatewayKey>,
+    pub body: Map<String, Value>,
+}
+
+/// Admission, the key check and the body — the first steps of every pooled route. The
+/// deployment of an Azure path becomes the model. On failure, the finished error response.
+pub(super) async fn intake(
+    gateway: &Arc<Gateway>,
     route: &'static str,
     uri: &Uri,
-) -> (Record, Result<tokio::sync::OwnedSemaphorePermit, GatewayError>) {
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    deployment: Option<String>,
+    dialect: Dialect,
+) -> Result<Intake, Response> {
     let id = gateway.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    (Record::new(id, route, uri.path()), admit(gateway))
+    let mut record = Record::new(id, route, uri.path());
+    let opened = async {
+        record.permit = Some(admit(gateway)?);
+        let key = keys::authenticate(&gateway.core, headers)?;
+        record.key_id = Some(key.row.id.clone());
+        let mut body =
+            super::body::read_object(body, headers, gateway.core.config().front_proxy_max_body_bytes).await?;
+        if let Some(deployment) = deployment {
+            body.insert("model".into(), Value::String(deployment));
+        }
+        Ok::<_, GatewayError>((key, body))
+    }
+    .await;
+    match opened {
+        Ok((key, body)) => Ok(Intake { record, key, body }),
+        Err(error) => Err(fail(gateway, record, error, dialect)),
+    }
+}
+
+/// Sends a prepared request to the pool and answers: streamed through `translator` (raw
+/// bytes when `raw`), or collected and shaped by `shape(response, incomplete)`.
+pub(super) async fn answer<S: ClientStream>(
+    gateway: Arc<Gateway>,
+    mut record: Record,
+    prepared: Result<(Outgoing, bool), GatewayError>,
+    translator: S,
+    raw: bool,
+    dialect: Dialect,
+    shape: impl FnOnce(&Value, bool) -> Value,
+) -> Response {
+    let (outgoing, streaming) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return fail(&gateway, record, error, dialect),
+    };
+    let started = match gateway.dispatch(&outgoing).await {
+        Ok(started) => started,
+        Err(error) => return fail(&gateway, record, error, dialect),
+    };
+    if streaming {
+        return stream::respond_streaming(gateway.clone(), started, translator, raw, record);
+    }
+    match stream::collect(&gateway, started, &mut record).await {
+        Ok((response, incomplete)) => {
+            record.finish(&gateway, 200, None);
+            axum::Json(shape(&response, incomplete)).into_response()
+        }
+        Err(error) => fail(&gateway, record, error, dialect),
+    }
+}
+
+/// The upstream request for a pooled route.
+pub(super) fn outgoing(
+    record: &Record,
+    key: &GatewayKey,
+    model: String,
+    body: &Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<Outgoing, GatewayError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
+    Ok(Outgoing {
+        id: record.id,
+        body: bytes.into(),
+        model,
+        key_id: key.row.id.clone(),
+        session: record.session.clone(),
+        client_headers: headers.clone(),
+    })
 }
 
 pub async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {

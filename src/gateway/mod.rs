@@ -64,19 +64,21 @@ impl Gateway {
         &self.upstream
     }
 
-    /// Keeps the model cache fresh: fetched shortly after start, then every
-    /// `CODEXMANAGER_GATEWAY_KEEPALIVE_INTERVAL_SECS`. `/v1/models` never waits for this; it
-    /// fetches at once only when the cache is empty.
+    /// Keeps the model cache fresh: fetched shortly after start, then on every tick of the
+    /// core's keepalive (`CODEXMANAGER_GATEWAY_KEEPALIVE_INTERVAL_SECS`). `/v1/models` never
+    /// waits for this; it fetches at once only when the cache is empty.
     pub fn spawn_model_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let gateway = self.clone();
+        let mut keepalive = self.core.subscribe_keepalive();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             loop {
                 if let Err(error) = gateway.refresh_models().await {
                     tracing::debug!("background model list refresh skipped: {}", error.message);
                 }
-                let interval = gateway.core.config().gateway_keepalive_interval_secs.max(30);
-                tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+                if keepalive.changed().await.is_err() {
+                    return;
+                }
             }
         })
     }

@@ -94,6 +94,47 @@ mod tests {
         assert_eq!(a(None, None), Availability::Unknown);
     }
 
+    /// Every pairing of the four states a window can be in: missing, with room, exhausted,
+    /// and exhausted but past its reset time.
+    #[test]
+    fn every_pairing_of_missing_open_exhausted_and_reset_windows() {
+        let (now, later, earlier) = (1000, 2000, 999);
+        let missing = None;
+        let open = window(40.0, Some(later));
+        let full = window(100.0, Some(later));
+        let reset = window(100.0, Some(earlier));
+        let five_hours = || Availability::Unavailable("5-hour window exhausted".into());
+        let weekly = || Availability::Unavailable("weekly window exhausted".into());
+        let table = [
+            (missing, missing, Availability::Unknown),
+            (missing, open, Availability::SingleWindow),
+            (missing, full, weekly()),
+            (missing, reset, Availability::SingleWindow),
+            (open, missing, Availability::SingleWindow),
+            (open, open, Availability::Available),
+            (open, full, weekly()),
+            (open, reset, Availability::Available),
+            (full, missing, five_hours()),
+            (full, open, five_hours()),
+            (full, full, five_hours()),
+            (full, reset, five_hours()),
+            (reset, missing, Availability::SingleWindow),
+            (reset, open, Availability::Available),
+            (reset, full, weekly()),
+            (reset, reset, Availability::Available),
+        ];
+        for (i, (primary, secondary, expected)) in table.into_iter().enumerate() {
+            let got = Availability::of(AccountStatus::Active, None, Some(&usage(primary, secondary)), now);
+            assert_eq!(got, expected, "row {i}: primary {primary:?}, secondary {secondary:?}");
+            assert_eq!(got.is_routable(), !matches!(expected, Availability::Unavailable(_)), "row {i}");
+        }
+        let limited = UsageSnapshot { limit_reached: Some(true), ..usage(None, None) };
+        assert_eq!(
+            Availability::of(AccountStatus::Active, None, Some(&limited), now),
+            Availability::Unavailable("usage limit reached".into())
+        );
+    }
+
     #[test]
     fn status_overrides_usage_and_no_usage_is_unknown_but_routable() {
         let full = usage(window(1.0, None), window(1.0, None));

@@ -1,11 +1,12 @@
 //! A mock of the upstream on 127.0.0.1 (reference §7): the Codex `/responses` backend with
-//! its validation rules and SSE sequences, the issuer's token endpoint with rotating refresh
-//! tokens, the models and usage endpoints. Behaviour is scripted per ChatGPT account id, and
-//! every request is recorded so tests can assert which account served what.
+//! its validation rules and SSE sequences, the issuer (authorize, the token endpoint with
+//! PKCE-checked code exchange and rotating refresh tokens, device codes), the models and
+//! usage endpoints. Behaviour is scripted per ChatGPT account id, and every request is
+//! recorded so tests can assert which account served what.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,6 +76,43 @@ pub struct MockState {
     /// Per account: (primary used %, secondary used %) sent in `x-codex-*` headers.
     usage: Mutex<HashMap<String, (f64, f64)>>,
     pub models_calls: AtomicUsize,
+    /// Sign-in codes not yet exchanged, with what the exchange must match.
+    codes: Mutex<HashMap<String, IssuedCode>>,
+    /// The fixture account (`tokens(n)`) the next sign-ins return.
+    pub sign_in_as: AtomicUsize,
+    /// When set, `/oauth/authorize` answers `access_denied` with this description.
+    deny_authorize: Mutex<Option<String>>,
+    /// When set, every code exchange fails with `invalid_grant`.
+    pub fail_code_exchange: AtomicBool,
+    pub code_exchanges: AtomicUsize,
+    /// Device codes: id → (user code, polls left that answer "pending").
+    devices: Mutex<HashMap<String, (String, usize)>>,
+    /// How many polls of a new device code answer 403 (pending) before it is approved.
+    pub device_pending_polls: AtomicUsize,
+    pub device_polls: AtomicUsize,
+    /// Statuses the next refresh calls answer with, before the normal behaviour.
+    refresh_failures: Mutex<VecDeque<u16>>,
+    /// Refresh tokens that fail for good with a given error code.
+    dead_refresh_codes: Mutex<HashMap<String, String>>,
+    /// Extra delay (ms) for refreshes of particular refresh tokens.
+    slow_refresh: Mutex<HashMap<String, u64>>,
+    /// Usage endpoint: scripted bodies and statuses per account, calls, concurrency.
+    usage_bodies: Mutex<HashMap<String, Value>>,
+    usage_statuses: Mutex<HashMap<String, VecDeque<u16>>>,
+    usage_calls: Mutex<Vec<String>>,
+    pub usage_inflight: AtomicUsize,
+    pub usage_max_inflight: AtomicUsize,
+    /// How long each usage answer takes (ms).
+    pub usage_delay_ms: AtomicUsize,
+}
+
+/// A sign-in code the mock issued.
+struct IssuedCode {
+    challenge: String,
+    /// `None` for device codes: any `…/deviceauth/callback` redirect is accepted.
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    account: usize,
 }
 
 pub struct Mock {
@@ -85,12 +123,17 @@ pub struct Mock {
 impl Mock {
     pub async fn start() -> Mock {
         let state = Arc::new(MockState::default());
+        state.device_pending_polls.store(2, Ordering::SeqCst);
         let app = Router::new()
             .route("/backend-api/codex/responses", post(responses))
             .route("/backend-api/codex/models", get(models))
+            .route("/backend-api/wham/usage", get(usage))
+            .route("/oauth/authorize", get(authorize))
             .route("/oauth/token", post(token))
             .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
             .route("/openai/responses", post(azure_responses))
+            .route("/api/accounts/deviceauth/usercode", post(device_usercode))
+            .route("/api/accounts/deviceauth/token", post(device_token))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -133,6 +176,46 @@ impl Mock {
 
     pub fn used_refresh_tokens(&self) -> HashSet<String> {
         self.state.used_refresh.lock().unwrap().clone()
+    }
+
+    /// Sign-ins from now on return fixture account `n`.
+    pub fn sign_in_as(&self, n: usize) {
+        self.state.sign_in_as.store(n, Ordering::SeqCst);
+    }
+
+    /// The next authorize request answers `access_denied` with this description.
+    pub fn deny_next_authorize(&self, description: &str) {
+        *self.state.deny_authorize.lock().unwrap() = Some(description.to_string());
+    }
+
+    /// The next refresh calls answer these statuses (e.g. 500) instead of refreshing.
+    pub fn fail_next_refreshes(&self, statuses: impl IntoIterator<Item = u16>) {
+        self.state.refresh_failures.lock().unwrap().extend(statuses);
+    }
+
+    /// A refresh with this token fails for good with `code` (e.g. `token_revoked`).
+    pub fn kill_refresh_token_with(&self, token: &str, code: &str) {
+        self.state.dead_refresh_codes.lock().unwrap().insert(token.to_string(), code.to_string());
+    }
+
+    /// Refreshes with this token take `millis` longer.
+    pub fn slow_refresh_token(&self, token: &str, millis: u64) {
+        self.state.slow_refresh.lock().unwrap().insert(token.to_string(), millis);
+    }
+
+    /// The usage endpoint answers this body for the account.
+    pub fn set_usage_body(&self, account: &str, body: Value) {
+        self.state.usage_bodies.lock().unwrap().insert(account.to_string(), body);
+    }
+
+    /// The account's next usage calls answer these statuses.
+    pub fn script_usage_status(&self, account: &str, statuses: impl IntoIterator<Item = u16>) {
+        self.state.usage_statuses.lock().unwrap().entry(account.to_string()).or_default().extend(statuses);
+    }
+
+    /// The account of each usage call, in order.
+    pub fn usage_calls(&self) -> Vec<String> {
+        self.state.usage_calls.lock().unwrap().clone()
     }
 }
 
@@ -400,8 +483,12 @@ async fn token(State(state): State<Arc<MockState>>, headers: HeaderMap, body: By
             .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
             .collect()
     };
-    if params.get("grant_type").map(String::as_str) != Some("refresh_token") {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "unsupported_grant_type"}))).into_response();
+    match params.get("grant_type").map(String::as_str) {
+        Some("refresh_token") => {}
+        Some("authorization_code") => return exchange_code(&state, &params),
+        _ => {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "unsupported_grant_type"}))).into_response();
+        }
     }
     state.refresh_calls.fetch_add(1, Ordering::SeqCst);
     let delay = state.refresh_delay_ms.load(Ordering::SeqCst);
@@ -411,6 +498,20 @@ async fn token(State(state): State<Arc<MockState>>, headers: HeaderMap, body: By
     let Some(refresh) = params.get("refresh_token").cloned() else {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request"}))).into_response();
     };
+    let slow = state.slow_refresh.lock().unwrap().get(&refresh).copied();
+    if let Some(millis) = slow {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+    let failure = state.refresh_failures.lock().unwrap().pop_front();
+    if let Some(status) = failure {
+        let status = StatusCode::from_u16(status).unwrap();
+        return (status, axum::Json(json!({"error": "server_error"}))).into_response();
+    }
+    let dead_code = state.dead_refresh_codes.lock().unwrap().get(&refresh).cloned();
+    if let Some(code) = dead_code {
+        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"code": code, "message": "dead"}})))
+            .into_response();
+    }
     if state.dead_refresh.lock().unwrap().contains(&refresh) {
         return (
             StatusCode::UNAUTHORIZED,
@@ -534,5 +635,191 @@ async fn azure_responses(
     axum::Json(json!({"id": "resp_az", "object": "response", "status": "completed", "model": body["model"],
         "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "from azure"}]}],
         "usage": {"input_tokens": 4, "output_tokens": 2, "total_tokens": 6}}))
+    .into_response()
+}
+
+/// Tokens for a fresh sign-in of fixture account `n`: its id token, a new access token and a
+/// new refresh token.
+fn signed_in_tokens(state: &MockState, n: usize) -> Value {
+    let serial = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
+    let account = format!("acct-{n:05}");
+    let (id_token, _, _) = super::tokens(n);
+    let access = super::jwt(&json!({"exp": chrono::Utc::now().timestamp() + 3600, "serial": serial,
+        "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_user_id": format!("user-{n:05}"),
+            "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" }},
+        "https://api.openai.com/profile": {"email": format!("user{n}@example.com")}}));
+    json!({"id_token": id_token, "access_token": access,
+        "refresh_token": format!("rt_signed_in_for_{account}_n{serial}"), "token_type": "Bearer", "expires_in": 3600})
+}
+
+fn invalid_grant(description: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_grant", "error_description": description})))
+        .into_response()
+}
+
+fn s256(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// `grant_type=authorization_code`: single-use codes, redirect URI and PKCE checked.
+fn exchange_code(state: &MockState, params: &HashMap<String, String>) -> Response {
+    state.code_exchanges.fetch_add(1, Ordering::SeqCst);
+    if state.fail_code_exchange.load(Ordering::SeqCst) {
+        return invalid_grant("Invalid authorization code");
+    }
+    let get = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    let Some(issued) = state.codes.lock().unwrap().remove(get("code")) else {
+        return invalid_grant("unknown or already used code");
+    };
+    let redirect_ok = match &issued.redirect_uri {
+        Some(uri) => uri == get("redirect_uri"),
+        None => get("redirect_uri").ends_with("/deviceauth/callback"),
+    };
+    if !redirect_ok {
+        return invalid_grant("redirect_uri does not match the authorize request");
+    }
+    if issued.client_id.as_deref().is_some_and(|id| id != get("client_id")) {
+        return invalid_grant("client_id does not match the authorize request");
+    }
+    if s256(get("code_verifier")) != issued.challenge {
+        return invalid_grant("code_verifier does not match code_challenge");
+    }
+    axum::Json(signed_in_tokens(state, issued.account)).into_response()
+}
+
+/// `GET /oauth/authorize`: checks the request and sends the browser back with a code (or
+/// `access_denied` when scripted).
+async fn authorize(State(state): State<Arc<MockState>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    for required in ["response_type", "client_id", "redirect_uri", "scope", "code_challenge", "state"] {
+        if query.get(required).is_none_or(String::is_empty) {
+            return (StatusCode::BAD_REQUEST, format!("missing {required}")).into_response();
+        }
+    }
+    if query["response_type"] != "code" || query.get("code_challenge_method").map(String::as_str) != Some("S256") {
+        return (StatusCode::BAD_REQUEST, "response_type=code and code_challenge_method=S256 are required")
+            .into_response();
+    }
+    let Ok(mut location) = url::Url::parse(&query["redirect_uri"]) else {
+        return (StatusCode::BAD_REQUEST, "bad redirect_uri").into_response();
+    };
+    let denied = state.deny_authorize.lock().unwrap().take();
+    match denied {
+        Some(description) => {
+            location
+                .query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair("error_description", &description)
+                .append_pair("state", &query["state"]);
+        }
+        None => {
+            let code = format!("ac_{}", state.issued.fetch_add(1, Ordering::SeqCst) + 1);
+            state.codes.lock().unwrap().insert(
+                code.clone(),
+                IssuedCode {
+                    challenge: query["code_challenge"].clone(),
+                    redirect_uri: Some(query["redirect_uri"].clone()),
+                    client_id: Some(query["client_id"].clone()),
+                    account: state.sign_in_as.load(Ordering::SeqCst),
+                },
+            );
+            location.query_pairs_mut().append_pair("code", &code).append_pair("state", &query["state"]);
+        }
+    }
+    (StatusCode::FOUND, [("location", location.to_string())]).into_response()
+}
+
+async fn device_usercode(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if body.get("client_id").and_then(Value::as_str).is_none() {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request"}))).into_response();
+    }
+    let serial = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
+    let (id, user_code) = (format!("dev_{serial}"), format!("MOCK-{serial:04}"));
+    let pending = state.device_pending_polls.load(Ordering::SeqCst);
+    state.devices.lock().unwrap().insert(id.clone(), (user_code.clone(), pending));
+    axum::Json(json!({"device_auth_id": id, "user_code": user_code, "interval": "0"})).into_response()
+}
+
+/// Pending (403) for the first polls, then an authorization code with its verifier.
+async fn device_token(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    state.device_polls.fetch_add(1, Ordering::SeqCst);
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let id = body.get("device_auth_id").and_then(Value::as_str).unwrap_or_default();
+    let user_code = body.get("user_code").and_then(Value::as_str).unwrap_or_default();
+    let mut devices = state.devices.lock().unwrap();
+    let Some((expected, pending)) = devices.get_mut(id) else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request"}))).into_response();
+    };
+    if expected != user_code {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request"}))).into_response();
+    }
+    if *pending > 0 {
+        *pending -= 1;
+        return (StatusCode::FORBIDDEN, axum::Json(json!({"error": {"code": "deviceauth_authorization_pending"}})))
+            .into_response();
+    }
+    devices.remove(id);
+    drop(devices);
+    let serial = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
+    let verifier = format!("mock-device-verifier-{serial}-{}", uuid::Uuid::new_v4().simple());
+    let code = format!("ac_device_{serial}");
+    let challenge = s256(&verifier);
+    state.codes.lock().unwrap().insert(
+        code.clone(),
+        IssuedCode {
+            challenge: challenge.clone(),
+            redirect_uri: None,
+            client_id: None,
+            account: state.sign_in_as.load(Ordering::SeqCst),
+        },
+    );
+    axum::Json(json!({"authorization_code": code, "code_challenge": challenge, "code_verifier": verifier}))
+        .into_response()
+}
+
+/// Counts a usage call in flight until dropped.
+struct UsageGuard(Arc<MockState>);
+impl Drop for UsageGuard {
+    fn drop(&mut self) {
+        self.0.usage_inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `GET /backend-api/wham/usage`: scripted per account, else the account's header usage
+/// (default 12 % / 3 %) as the endpoint's JSON.
+async fn usage(State(state): State<Arc<MockState>>, headers: HeaderMap) -> Response {
+    let now = state.usage_inflight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.usage_max_inflight.fetch_max(now, Ordering::SeqCst);
+    let _guard = UsageGuard(state.clone());
+    let delay = state.usage_delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+    }
+    let account = header(&headers, "chatgpt-account-id");
+    state.usage_calls.lock().unwrap().push(account.clone().unwrap_or_default());
+    let authorization = header(&headers, "authorization");
+    let Some(token) = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")) else {
+        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+    };
+    if state.rejected.lock().unwrap().contains(token) {
+        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let Some(account) = account else { return detail(StatusCode::BAD_REQUEST, "Missing ChatGPT-Account-Id") };
+    let scripted = state.usage_statuses.lock().unwrap().get_mut(&account).and_then(VecDeque::pop_front);
+    if let Some(status) = scripted {
+        return detail(StatusCode::from_u16(status).unwrap(), "scripted usage failure");
+    }
+    if let Some(body) = state.usage_bodies.lock().unwrap().get(&account) {
+        return axum::Json(body.clone()).into_response();
+    }
+    let (primary, secondary) = state.usage.lock().unwrap().get(&account).copied().unwrap_or((12.0, 3.0));
+    let now = chrono::Utc::now().timestamp();
+    axum::Json(json!({"plan_type": "plus",
+        "rate_limit": {"allowed": true, "limit_reached": false,
+            "primary_window": {"used_percent": primary, "limit_window_seconds": 18000, "reset_after_seconds": 3600, "reset_at": now + 3600},
+            "secondary_window": {"used_percent": secondary, "limit_window_seconds": 604800, "reset_after_seconds": 86400, "reset_at": now + 86400}},
+        "credits": {"has_credits": false, "unlimited": false, "balance": "0"}}))
     .into_response()
 }

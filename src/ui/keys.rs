@@ -1,0 +1,288 @@
+//! The Platform keys page: every gateway key with its prefix (the full key is never stored),
+//! protocol, model binding, state, dates and use from the request log; enabling, disabling,
+//! binding a model and deleting; creating a key and the client set-up snippets live in
+//! `key_dialogs`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+
+use super::accounts::empty_state;
+use super::backend::{Backend, Job, poll_slot};
+use super::i18n::T;
+use super::key_dialogs::{CreateKeyDialog, SetupDialog};
+use super::{fmt, theme};
+use crate::core::stats::KeyUsage;
+use crate::core::{KeyProtocol, KeyRow};
+
+/// How often the per-key totals refresh while the page is showing.
+const USAGE_REFRESH: Duration = Duration::from_secs(30);
+
+/// A protocol in words.
+pub fn protocol_name(protocol: KeyProtocol) -> &'static str {
+    match protocol {
+        KeyProtocol::Openai => T::ProtocolOpenai.tr(),
+        KeyProtocol::Anthropic => T::ProtocolAnthropic.tr(),
+        KeyProtocol::AzureOpenai => T::ProtocolAzure.tr(),
+    }
+}
+
+enum RowAction {
+    Enable(bool),
+    Model(Option<String>),
+    Delete,
+}
+
+pub struct KeysPage {
+    backend: Backend,
+    usage: HashMap<String, KeyUsage>,
+    usage_job: Option<Job<Vec<KeyUsage>>>,
+    usage_loaded: Option<Instant>,
+    action: Option<Job<()>>,
+    create: Option<CreateKeyDialog>,
+    setup: Option<SetupDialog>,
+    confirm_delete: Option<KeyRow>,
+    model_text: String,
+}
+
+impl KeysPage {
+    pub fn new(backend: Backend) -> KeysPage {
+        KeysPage {
+            backend,
+            usage: HashMap::new(),
+            usage_job: None,
+            usage_loaded: None,
+            action: None,
+            create: None,
+            setup: None,
+            confirm_delete: None,
+            model_text: String::new(),
+        }
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        if let Some(result) = poll_slot(&mut self.usage_job) {
+            self.usage_loaded = Some(Instant::now());
+            match result {
+                Ok(list) => self.usage = list.into_iter().map(|u| (u.key_id.clone(), u)).collect(),
+                Err(err) => self.backend.notices.error(T::KeyUsageFailed.tr(), &err),
+            }
+        }
+        if self.usage_job.is_none() && self.usage_loaded.is_none_or(|at| at.elapsed() >= USAGE_REFRESH) {
+            let core = self.backend.core.clone();
+            self.usage_job = Some(self.backend.spawn(ctx, async move { core.key_usage().await }));
+        }
+        ctx.request_repaint_after(USAGE_REFRESH);
+        if let Some(Err(err)) = poll_slot(&mut self.action) {
+            self.backend.notices.error(T::KeyActionFailed.tr(), &err);
+        }
+    }
+
+    fn act(&mut self, ctx: &egui::Context, id: String, action: RowAction) {
+        let core = self.backend.core.clone();
+        self.action = Some(self.backend.spawn(ctx, async move {
+            match action {
+                RowAction::Enable(on) => core.set_key_enabled(id, on).await,
+                RowAction::Model(model) => core.set_key_model(id, model).await,
+                RowAction::Delete => core.delete_key(id).await,
+            }
+        }));
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll(ui.ctx());
+        theme::page_header(ui, T::PlatformKeys.tr(), T::KeysSubtitle.tr());
+        theme::card_frame(ui).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.set_min_height(ui.available_height());
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| {
+                    ui.label(RichText::new(T::PlatformKeys.tr()).size(16.0).strong());
+                    ui.label(RichText::new(T::KeysHelp.tr()).color(theme::weak(ui)).size(12.5));
+                });
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if theme::primary_button(ui, true, T::CreateKey.tr()).clicked() {
+                        self.create = Some(CreateKeyDialog::new(self.backend.clone()));
+                    }
+                    if self.action.is_some() || self.usage_job.is_some() {
+                        ui.spinner();
+                    }
+                });
+            });
+            ui.add_space(8.0);
+            self.table(ui);
+        });
+        self.dialogs(ui.ctx());
+    }
+
+    fn table(&mut self, ui: &mut egui::Ui) {
+        let keys = self.backend.core.snapshot().keys.clone();
+        if keys.is_empty() {
+            empty_state(ui, T::NoKeysYet.tr(), T::NoKeysHint.tr());
+            return;
+        }
+        let wide = ui.available_width() >= 1100.0;
+        let busy = self.action.is_some();
+        let mut table = TableBuilder::new(ui)
+            .id_salt("keys_table")
+            .striped(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::initial(140.0).at_least(100.0).clip(true))
+            .column(Column::initial(110.0).at_least(90.0).clip(true))
+            .column(Column::initial(125.0).at_least(90.0).clip(true))
+            .column(Column::initial(135.0).at_least(100.0).clip(true))
+            .column(Column::initial(76.0).at_least(70.0));
+        if wide {
+            table = table.column(Column::initial(132.0).at_least(120.0)).column(Column::initial(92.0).at_least(80.0));
+        }
+        table
+            .column(Column::remainder().at_least(3.0 * theme::BUTTON_MIN_WIDTH + 24.0))
+            .header(30.0, |mut header| {
+                let mut heading = |text: &str| {
+                    header.col(|ui| {
+                        ui.label(RichText::new(text).strong().color(theme::weak(ui)));
+                    });
+                };
+                heading(T::Name.tr());
+                heading(T::KeyPrefix.tr());
+                heading(T::Protocol.tr());
+                heading(T::ModelBinding.tr());
+                heading(T::Status.tr());
+                if wide {
+                    heading(T::CreatedLastUsed.tr());
+                    heading(T::RequestsTokens.tr());
+                }
+                heading(T::Actions.tr());
+            })
+            .body(|body| {
+                body.rows(theme::ROW_HEIGHT, keys.len(), |mut row| {
+                    let key = &keys[row.index()];
+                    row.col(|ui| {
+                        ui.vertical(|ui| {
+                            ui.spacing_mut().item_spacing.y = 2.0;
+                            ui.add(egui::Label::new(RichText::new(&key.name).strong()).truncate());
+                            ui.add(
+                                egui::Label::new(RichText::new(&key.id).size(11.0).color(theme::weak(ui))).truncate(),
+                            );
+                        });
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(&key.key_prefix).monospace());
+                    });
+                    row.col(|ui| {
+                        ui.label(protocol_name(key.protocol));
+                    });
+                    row.col(|ui| self.model_cell(ui, key, busy));
+                    row.col(|ui| {
+                        if key.enabled {
+                            theme::pill(ui, T::Enabled.tr(), theme::Tone::Good);
+                        } else {
+                            theme::pill(ui, T::Disabled.tr(), theme::Tone::Neutral);
+                        }
+                    });
+                    if wide {
+                        let usage = self.usage.get(&key.id);
+                        row.col(|ui| {
+                            ui.vertical(|ui| {
+                                ui.spacing_mut().item_spacing.y = 2.0;
+                                ui.label(RichText::new(fmt::datetime_secs(key.created_at)).size(12.5));
+                                let last = key
+                                    .last_used_at
+                                    .map(fmt::datetime_secs)
+                                    .or_else(|| usage.and_then(|u| u.last_ms).map(|ms| fmt::datetime_secs(ms / 1000)))
+                                    .unwrap_or_else(|| T::Never.tr().to_string());
+                                ui.label(RichText::new(last).size(11.5).color(theme::weak(ui)));
+                            });
+                        });
+                        row.col(|ui| {
+                            ui.vertical(|ui| {
+                                ui.spacing_mut().item_spacing.y = 2.0;
+                                let (requests, tokens) = usage.map_or((0, 0), |u| (u.requests as i64, u.tokens));
+                                ui.label(RichText::new(T::NRequests.fill(&[&fmt::count(requests)])).size(12.5));
+                                ui.label(
+                                    RichText::new(T::NTokens.fill(&[&fmt::compact(tokens)]))
+                                        .size(11.5)
+                                        .color(theme::weak(ui)),
+                                );
+                            });
+                        });
+                    }
+                    row.col(|ui| {
+                        if theme::button(ui, T::SetUp.tr()).on_hover_text(T::SetUpHint.tr()).clicked() {
+                            self.setup = Some(SetupDialog::new(self.backend.base_host(), key.clone(), None));
+                        }
+                        let toggle = if key.enabled { T::Disable } else { T::Enable };
+                        if theme::button_enabled(ui, !busy, toggle.tr()).clicked() {
+                            self.act(ui.ctx(), key.id.clone(), RowAction::Enable(!key.enabled));
+                        }
+                        if theme::danger_button(ui, !busy, T::Delete.tr()).clicked() {
+                            self.confirm_delete = Some(key.clone());
+                        }
+                    });
+                });
+            });
+    }
+
+    fn model_cell(&mut self, ui: &mut egui::Ui, key: &KeyRow, busy: bool) {
+        let current = key.model.clone().unwrap_or_else(|| T::AnyModel.tr().to_string());
+        ui.add_enabled_ui(!busy, |ui| {
+            let response = ui.menu_button(current, |ui| {
+                ui.set_min_width(260.0);
+                ui.label(RichText::new(T::BindModelHelp.tr()).color(theme::weak(ui)));
+                ui.add(egui::TextEdit::singleline(&mut self.model_text).hint_text(T::ModelHint.tr()));
+                ui.horizontal(|ui| {
+                    if theme::primary_button(ui, true, T::Save.tr()).clicked() {
+                        let model = Some(self.model_text.trim().to_string()).filter(|m| !m.is_empty());
+                        self.act(ui.ctx(), key.id.clone(), RowAction::Model(model));
+                        ui.close();
+                    }
+                    if theme::button(ui, T::AnyModel.tr()).clicked() {
+                        self.act(ui.ctx(), key.id.clone(), RowAction::Model(None));
+                        ui.close();
+                    }
+                });
+            });
+            if response.response.clicked() {
+                self.model_text = key.model.clone().unwrap_or_default();
+            }
+        });
+    }
+
+    fn dialogs(&mut self, ctx: &egui::Context) {
+        if let Some(dialog) = self.create.as_mut()
+            && !dialog.show(ctx)
+        {
+            self.create = None;
+        }
+        if let Some(dialog) = self.setup.as_mut()
+            && !dialog.show(ctx)
+        {
+            self.setup = None;
+        }
+        if let Some(key) = self.confirm_delete.clone() {
+            let modal = egui::Modal::new(egui::Id::unique("confirm_delete_key")).show(ctx, |ui| {
+                ui.set_width(420.0);
+                ui.label(RichText::new(T::DeleteKeyTitle.fill(&[&key.name])).size(17.0).strong());
+                ui.add_space(6.0);
+                ui.label(T::DeleteKeyBody.tr());
+                ui.add_space(12.0);
+                let mut close = false;
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if theme::danger_button(ui, true, T::Delete.tr()).clicked() {
+                        self.act(ui.ctx(), key.id.clone(), RowAction::Delete);
+                        close = true;
+                    }
+                    if theme::button(ui, T::Cancel.tr()).clicked() {
+                        close = true;
+                    }
+                });
+                close
+            });
+            if modal.inner || modal.should_close() {
+                self.confirm_delete = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The Settings page: the service (address with restart, start/stop), the gateway's routing
+//! (strategy, in-flight limit per account, usage poll interval), appearance (language, theme,
+//! close-to-tray), and where the data lives, which secret store holds the master key, the
+//! RPC token and the version. Every change is stored through `Core::set_settings`; a value
+//! an environment variable sets is shown read-only with the variable's name.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use egui::RichText;
+use serde_json::{Map, Value};
+
+use super::backend::{Backend, Job, poll_slot};
+use super::dashboard::service_pill;
+use super::i18n::{Lang, T};
+use super::theme;
+use crate::config::{self, Source};
+use crate::core::SettingView;
+use crate::paths::DataLocation;
+
+/// The gateway fields as typed, before they are saved.
+#[derive(Debug, Clone, PartialEq)]
+struct GatewayFields {
+    route: String,
+    inflight: u64,
+    poll: u64,
+}
+
+pub struct SettingsPage {
+    backend: Backend,
+    addr: String,
+    gateway: Option<GatewayFields>,
+    save_job: Option<Job<HashMap<String, SettingView>>>,
+    restart_after_save: bool,
+    token: Option<Result<String, String>>,
+    token_job: Option<Job<String>>,
+    show_token: bool,
+    open_job: Option<Job<()>>,
+    cjk_font: Option<PathBuf>,
+    tray_available: bool,
+}
+
+fn setting(settings: &HashMap<String, SettingView>, key: &str) -> (String, Source) {
+    match settings.get(key) {
+        Some(view) => (view.value.clone(), view.source),
+        None => {
+            let default = config::setting_spec(key).map_or("", |spec| spec.default);
+            (default.to_string(), Source::Default)
+        }
+    }
+}
+
+/// "Set by CODEXMANAGER_X" under a field the environment decides.
+fn env_note(ui: &mut egui::Ui, key: &str, source: Source) {
+    if source == Source::Environment
+        && let Some(var) = config::setting_spec(key).and_then(|spec| spec.env)
+    {
+        ui.label(RichText::new(T::SetByEnv.fill(&[&var])).color(theme::weak(ui)).size(12.0));
+    }
+}
+
+impl SettingsPage {
+    pub fn new(backend: Backend, cjk_font: Option<PathBuf>) -> SettingsPage {
+        let addr = backend.core.config().service_addr.clone();
+        SettingsPage {
+            backend,
+            addr,
+            gateway: None,
+            save_job: None,
+            restart_after_save: false,
+            token: None,
+            token_job: None,
+            show_token: false,
+            open_job: None,
+            cjk_font,
+            tray_available: false,
+        }
+    }
+
+    /// Tells the page whether closing the window can hide it to a tray.
+    pub fn set_tray_available(&mut self, available: bool) {
+        self.tray_available = available;
+    }
+
+    fn save(&mut self, ctx: &egui::Context, values: Vec<(&str, Value)>) {
+        let patch: Map<String, Value> = values.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let core = self.backend.core.clone();
+        self.save_job = Some(self.backend.spawn(ctx, async move { core.set_settings(patch).await }));
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        if let Some(result) = poll_slot(&mut self.save_job) {
+            match result {
+                Ok(_) => {
+                    self.gateway = None;
+                    if std::mem::take(&mut self.restart_after_save) {
+                        self.backend.service.restart(&self.backend.runtime, ctx);
+                    }
+                    self.backend.notices.info(T::Saved.tr());
+                }
+                Err(err) => {
+                    self.restart_after_save = false;
+                    self.backend.notices.error(T::SaveSettingsFailed.tr(), &err);
+                }
+            }
+        }
+        if let Some(result) = poll_slot(&mut self.token_job) {
+            self.token = Some(result);
+        }
+        if let Some(Err(err)) = poll_slot(&mut self.open_job) {
+            self.backend.notices.error(T::OpenFolderFailed.tr(), &err);
+        }
+        if self.token.is_none() && self.token_job.is_none() {
+            let config = self.backend.core.config();
+            let configured = config.rpc_token.clone();
+            let file = config.paths.rpc_token_file();
+            self.token_job = Some(self.backend.spawn(ctx, async move {
+                match configured {
+                    Some(token) => Ok(token),
+                    None => tokio::fs::read_to_string(&file)
+                        .await
+                        .map(|t| t.trim().to_string())
+                        .map_err(|err| format!("{}: {err}", file.display())),
+                }
+            }));
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll(ui.ctx());
+        let settings = self.backend.core.settings();
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            theme::page_header(ui, T::Settings.tr(), T::SettingsSubtitle.tr());
+            let wide = ui.available_width() >= 900.0;
+            if wide {
+                ui.columns(2, |cols| {
+                    self.service_card(&mut cols[0], &settings);
+                    cols[0].add_space(theme::GAP);
+                    self.appearance_card(&mut cols[0], &settings);
+                    self.gateway_card(&mut cols[1], &settings);
+                    cols[1].add_space(theme::GAP);
+                    self.data_card(&mut cols[1]);
+                });
+            } else {
+                self.service_card(ui, &settings);
+                ui.add_space(theme::GAP);
+                self.gateway_card(ui, &settings);
+                ui.add_space(theme::GAP);
+                self.appearance_card(ui, &settings);
+                ui.add_space(theme::GAP);
+                self.data_card(ui);
+            }
+            ui.add_space(theme::GAP);
+        });
+    }
+
+    fn service_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
+        theme::card(ui, T::Service.tr(), Some(T::ServiceSettingsSubtitle.tr()), |ui| {
+            let state = self.backend.service.state();
+            let busy = state.is_busy() || self.save_job.is_some();
+            ui.horizontal(|ui| {
+                service_pill(ui, &state);
+                if busy {
+                    ui.spinner();
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if state.addr().is_some() {
+                        if theme::button_enabled(ui, !busy, T::StopService.tr()).clicked() {
+                            self.backend.service.stop(&self.backend.runtime, ui.ctx());
+                        }
+                    } else if theme::primary_button(ui, !busy, T::StartService.tr()).clicked() {
+                        self.backend.service.start(&self.backend.runtime, ui.ctx());
+                    }
+                });
+            });
+            if let super::service_ctl::ServiceState::Failed(reason) = &state {
+                ui.add(egui::Label::new(RichText::new(reason).color(ui.visuals().error_fg_color)).wrap());
+            }
+            ui.add_space(4.0);
+            let (stored, source) = setting(settings, "serviceAddr");
+            ui.label(T::ServiceAddress.tr());
+            ui.horizontal(|ui| {
+                let editable = source != Source::Environment;
+                ui.add_enabled(
+                    editable,
+                    egui::TextEdit::singleline(&mut self.addr).hint_text("localhost:48760").desired_width(220.0),
+                );
+                let changed = self.addr.trim() != stored;
+                if theme::button_enabled(ui, editable && !busy && !self.addr.trim().is_empty(), T::ApplyRestart.tr())
+                    .on_hover_text(T::ApplyRestartHint.tr())
+                    .clicked()
+                {
+                    if changed {
+                        self.restart_after_save = true;
+                        self.save(ui.ctx(), vec![("serviceAddr", Value::String(self.addr.trim().to_string()))]);
+                    } else {
+                        self.backend.service.restart(&self.backend.runtime, ui.ctx());
+                    }
+                }
+            });
+            env_note(ui, "serviceAddr", source);
+        });
+    }
+
+    fn gateway_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
+        let (route, route_src) = setting(settings, "routeStrategy");
+        let (inflight, inflight_src) = setting(settings, "accountMaxInflight");
+        let (poll, poll_src) = setting(settings, "usagePollIntervalSecs");
+        let stored = GatewayFields {
+            route: config::RouteStrategy::parse(&route).unwrap_or(config::RouteStrategy::Ordered).as_str().to_string(),
+            inflight: inflight.parse().unwrap_or(0),
+            poll: poll.parse().unwrap_or(600),
+        };
+        let mut fields = self.gateway.clone().unwrap_or_else(|| stored.clone());
+        theme::card(ui, T::Gateway.tr(), Some(T::GatewaySubtitle.tr()), |ui| {
+            ui.label(T::RouteStrategy.tr());
+            ui.add_enabled_ui(route_src != Source::Environment, |ui| {
+                let mut choice = if fields.route == "balanced" { "balanced" } else { "ordered" };
+                if theme::segmented(
+                    ui,
+                    &mut choice,
+                    &[("ordered", T::RouteOrdered.tr()), ("balanced", T::RouteBalanced.tr())],
+                ) {
+                    fields.route = choice.to_string();
+                }
+            });
+            let help = if fields.route == "balanced" { T::RouteBalancedHelp } else { T::RouteOrderedHelp };
+            ui.label(RichText::new(help.tr()).color(theme::weak(ui)).size(12.0));
+            env_note(ui, "routeStrategy", route_src);
+            ui.add_space(6.0);
+            egui::Grid::new("gateway_fields").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+                ui.label(T::MaxInflight.tr());
+                ui.add_enabled(
+                    inflight_src != Source::Environment,
+                    egui::DragValue::new(&mut fields.inflight).range(0..=10_000),
+                )
+                .on_hover_text(T::MaxInflightHelp.tr());
+                ui.end_row();
+                ui.label(T::PollInterval.tr());
+                ui.add_enabled(
+                    poll_src != Source::Environment,
+                    egui::DragValue::new(&mut fields.poll).range(30..=86_400).suffix(" s"),
+                )
+                .on_hover_text(T::PollIntervalHelp.tr());
+                ui.end_row();
+            });
+            ui.label(RichText::new(T::MaxInflightHelp.tr()).color(theme::weak(ui)).size(12.0));
+            env_note(ui, "accountMaxInflight", inflight_src);
+            env_note(ui, "usagePollIntervalSecs", poll_src);
+            ui.add_space(6.0);
+            let dirty = fields != stored;
+            ui.horizontal(|ui| {
+                if theme::primary_button(ui, dirty && self.save_job.is_none(), T::Save.tr()).clicked() {
+                    let mut values = Vec::new();
+                    if route_src != Source::Environment {
+                        values.push(("routeStrategy", Value::String(fields.route.clone())));
+                    }
+                    if inflight_src != Source::Environment {
+                        values.push(("accountMaxInflight", Value::from(fields.inflight)));
+                    }
+                    if poll_src != Source::Environment {
+                        values.push(("usagePollIntervalSecs", Value::from(fields.poll)));
+                    }
+                    self.save(ui.ctx(), values);
+                }
+                if theme::button_enabled(ui, dirty, T::Revert.tr()).clicked() {
+                    fields = stored.clone();
+                }
+            });
+        });
+        self.gateway = Some(fields).filter(|f| *f != stored);
+    }
+
+    fn appearance_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
+        let (locale, _) = setting(settings, "locale");
+        let (theme_setting, _) = setting(settings, "theme");
+        let (close_to_tray, _) = setting(settings, "closeToTray");
+        theme::card(ui, T::Appearance.tr(), Some(T::AppearanceSubtitle.tr()), |ui| {
+            ui.label(T::Language.tr());
+            let mut language = match locale.as_str() {
+                "zh-CN" => "zh-CN",
+                "en" => "en",
+                _ => "",
+            };
+            let system = T::FollowSystemLang.fill(&[&Lang::system().native_name()]);
+            if theme::segmented(
+                ui,
+                &mut language,
+                &[("", system.as_str()), ("zh-CN", Lang::Zh.native_name()), ("en", Lang::En.native_name())],
+            ) {
+                self.save(ui.ctx(), vec![("locale", Value::String(language.to_string()))]);
+            }
+            if self.cjk_font.is_none() {
+                ui.label(RichText::new(T::NoCjkFont.tr()).color(theme::weak(ui)).size(12.0));
+            }
+            ui.add_space(6.0);
+            ui.label(T::Theme.tr());
+            let mut look = match theme_setting.as_str() {
+                "light" => "light",
+                "dark" => "dark",
+                _ => "system",
+            };
+            if theme::segmented(
+                ui,
+                &mut look,
+                &[("system", T::FollowSystem.tr()), ("light", T::Light.tr()), ("dark", T::Dark.tr())],
+            ) {
+                self.save(ui.ctx(), vec![("theme", Value::String(look.to_string()))]);
+            }
+            ui.add_space(6.0);
+            let mut tray = config::parse_bool(&close_to_tray).unwrap_or(true);
+            if ui.checkbox(&mut tray, T::CloseToTray.tr()).changed() {
+                self.save(ui.ctx(), vec![("closeToTray", Value::Bool(tray))]);
+            }
+            let hint = if self.tray_available { T::CloseToTrayHelp } else { T::NoTrayNote };
+            ui.label(RichText::new(hint.tr()).color(theme::weak(ui)).size(12.0));
+        });
+    }
+
+    fn data_card(&mut self, ui: &mut egui::Ui) {
+        let config = self.backend.core.config();
+        theme::card(ui, T::DataSecurity.tr(), Some(T::DataSecuritySubtitle.tr()), |ui| {
+            egui::Grid::new("data_fields").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+                ui.label(RichText::new(T::DataFolder.tr()).color(theme::weak(ui)));
+                ui.vertical(|ui| {
+                    ui.add(egui::Label::new(RichText::new(config.paths.dir.display().to_string()).monospace()).wrap());
+                    let why = match config.paths.location {
+                        DataLocation::Explicit => T::LocationExplicit,
+                        DataLocation::Portable => T::LocationPortable,
+                        DataLocation::OsDataDir => T::LocationOs,
+                        DataLocation::BesideExecutable => T::LocationBeside,
+                    };
+                    ui.label(RichText::new(why.tr()).color(theme::weak(ui)).size(12.0));
+                    if theme::button_enabled(ui, self.open_job.is_none(), T::OpenFolder.tr()).clicked() {
+                        let dir = config.paths.dir.clone();
+                        self.open_job = Some(self.backend.spawn(ui.ctx(), async move {
+                            tokio::task::spawn_blocking(move || {
+                                open::that(&dir).map_err(|e| format!("{}: {e}", dir.display()))
+                            })
+                            .await
+                            .map_err(|e| e.to_string())?
+                        }));
+                    }
+                });
+                ui.end_row();
+                ui.label(RichText::new(T::SecretStore.tr()).color(theme::weak(ui)));
+                ui.add(egui::Label::new(self.backend.core.vault().source().describe()).wrap());
+                ui.end_row();
+                ui.label(RichText::new(T::RpcToken.tr()).color(theme::weak(ui)));
+                ui.vertical(|ui| match &self.token {
+                    Some(Ok(token)) => {
+                        let shown = if self.show_token { token.clone() } else { "•".repeat(24) };
+                        ui.label(RichText::new(shown).monospace());
+                        ui.horizontal(|ui| {
+                            let toggle = if self.show_token { T::Hide } else { T::Show };
+                            if theme::button(ui, toggle.tr()).clicked() {
+                                self.show_token = !self.show_token;
+                            }
+                            if theme::button(ui, T::Copy.tr()).clicked() {
+                                ui.ctx().copy_text(token.clone());
+                                self.backend.notices.info(T::TokenCopied.tr());
+                            }
+                        });
+                    }
+                    Some(Err(_)) => {
+                        ui.label(RichText::new(T::TokenNotYet.tr()).color(theme::weak(ui)));
+                        if theme::button(ui, T::Refresh.tr()).clicked() {
+                            self.token = None;
+                        }
+                    }
+                    None => {
+                        ui.spinner();
+                    }
+                });
+                ui.end_row();
+                ui.label(RichText::new(T::Version.tr()).color(theme::weak(ui)));
+                ui.label(format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("CODEXMANAGER_GIT_COMMIT")));
+                ui.end_row();
+            });
+        });
+    }
+}

@@ -1,0 +1,404 @@
+//! The window's pages driven headless with egui_kittest against a real core filled with
+//! fixtures: what a user sees after clicking and typing, found by the labels on screen.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use serde_json::{Value, json};
+
+use codexmanager::config::Env;
+use codexmanager::core::Core;
+use codexmanager::core::logs::LogRow;
+use codexmanager::paths::{DataLocation, DataPaths};
+use codexmanager::store::usage::{UsageSnapshot, Window};
+use codexmanager::ui::backend::Backend;
+use codexmanager::ui::i18n::{Lang, set_lang};
+use codexmanager::ui::{App, Page, accounts, keys, logs};
+
+#[path = "support/mod.rs"]
+mod support;
+
+/// A core on a private database, with the runtime it runs on.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    core: Core,
+}
+
+fn jwt(payload: &Value) -> String {
+    let enc = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.sig", enc(&json!({"alg": "none", "typ": "JWT"})), enc(payload))
+}
+
+fn auth_json(n: usize) -> String {
+    let auth = json!({"chatgpt_account_id": format!("acct-{n:05}"), "chatgpt_user_id": format!("user-{n:05}"),
+        "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" }});
+    let id = jwt(&json!({"email": format!("user{n}@example.com"), "sub": format!("sub-{n}"),
+        "https://api.openai.com/auth": auth}));
+    let access = jwt(&json!({"exp": 4_000_000_000i64, "https://api.openai.com/auth": auth}));
+    json!({"tokens": {"id_token": id, "access_token": access, "refresh_token": format!("rt_{n}"),
+        "account_id": format!("acct-{n:05}")}})
+    .to_string()
+}
+
+impl Fixture {
+    fn new(accounts: usize) -> Fixture {
+        Fixture::with_env(accounts, &[])
+    }
+
+    fn with_env(accounts: usize, extra: &[(&str, String)]) -> Fixture {
+        set_lang(Lang::En);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mut vars = HashMap::from([
+            ("CODEXMANAGER_SECRET_STORE".to_string(), "file".to_string()),
+            ("CODEXMANAGER_SERVICE_ADDR".to_string(), "localhost:48760".to_string()),
+        ]);
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let env = Env::from_map(vars);
+        let paths = DataPaths::for_db(dir.path().join("x.db"), DataLocation::Explicit);
+        let core = {
+            let _guard = runtime.enter();
+            Core::open_at(env, paths, None).expect("core opens").0
+        };
+        let texts = (1..=accounts).map(|n| (format!("auth{n}.json"), auth_json(n))).collect();
+        let report = runtime.block_on(core.import_texts(texts)).expect("fixtures import");
+        assert_eq!(report.created, accounts);
+        Fixture { _dir: dir, runtime, core }
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::new(self.core.clone(), self.runtime.handle().clone())
+    }
+
+    fn account_id(&self, email: &str) -> String {
+        let accounts = self.core.list_accounts();
+        accounts.iter().find(|v| v.account.email.as_deref() == Some(email)).expect("account").account.id.clone()
+    }
+
+    fn usage(&self, email: &str, primary: f64, secondary: f64) {
+        let now = codexmanager::store::now_secs();
+        let window = |used, minutes, resets| Window {
+            used_percent: used,
+            window_minutes: Some(minutes),
+            resets_at: Some(resets),
+        };
+        let snapshot = UsageSnapshot {
+            account_id: self.account_id(email),
+            captured_at: now,
+            source: "poll".into(),
+            primary: Some(window(primary, 300, now + 7_200)),
+            secondary: Some(window(secondary, 10_080, now + 300_000)),
+            ..UsageSnapshot::default()
+        };
+        self.core.record_usage(snapshot);
+        self.core.publish_live_usage();
+    }
+
+    fn logs(&self, count: usize) {
+        let now = codexmanager::store::now_millis();
+        let account = self.account_id("user1@example.com");
+        for i in 0..count {
+            self.core.logs().push(LogRow {
+                ts: now - i as i64 * 1_000,
+                account_id: Some(account.clone()),
+                method: "POST".into(),
+                path: "/v1/responses".into(),
+                model: Some("gpt-5-codex".into()),
+                reasoning_effort: Some("high".into()),
+                status: if i % 10 == 9 { 502 } else { 200 },
+                duration_ms: 1_200,
+                first_byte_ms: Some(300),
+                input_tokens: Some(1_000),
+                cached_tokens: Some(400),
+                output_tokens: Some(200),
+                reasoning_tokens: Some(50),
+                attempts: 1,
+                ..LogRow::default()
+            });
+        }
+        self.runtime.block_on(self.core.logs().flush());
+    }
+}
+
+/// Steps the harness until `done` holds (work on the runtime finishes between steps).
+fn wait_until<S>(harness: &mut Harness<'_, S>, what: &str, done: impl Fn(&Harness<'_, S>) -> bool) {
+    let started = Instant::now();
+    loop {
+        harness.step();
+        if done(harness) {
+            harness.step();
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+fn has_label<S>(harness: &Harness<'_, S>, label: &str) -> bool {
+    harness.query_all_by_label(label).next().is_some()
+}
+
+fn has_label_containing<S>(harness: &Harness<'_, S>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+/// The text of the first node whose label contains `text`.
+fn text_containing<S>(harness: &Harness<'_, S>, text: &str) -> String {
+    let node = harness.get_all_by_label_contains(text).next().expect("a node with that text");
+    let node = node.accesskit_node();
+    node.label().or_else(|| node.value()).unwrap_or_default()
+}
+
+/// Focuses the text field showing `hint` and types `text` into it.
+fn type_into<S>(harness: &mut Harness<'_, S>, hint: &str, text: &str) {
+    field(harness, hint).focus();
+    harness.step();
+    field(harness, hint).type_text(text);
+    harness.step();
+}
+
+/// The text field showing `hint` while empty.
+fn field<'t, S>(harness: &'t Harness<'_, S>, hint: &'t str) -> egui_kittest::Node<'t> {
+    harness.get_by(move |n| n.data().placeholder() == Some(hint))
+}
+
+#[test]
+fn refresh_all_shows_progress_and_re_enables() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    mock.state.usage_delay_ms.store(150, std::sync::atomic::Ordering::SeqCst);
+    let fx = Fixture::with_env(6, &[("CODEXMANAGER_USAGE_BASE_URL", mock.base.clone())]);
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Refresh all").click();
+    wait_until(&mut h, "the progress bar", |h| has_label_containing(h, "Refreshing usage:"));
+    assert!(h.get_by_label("Refresh all").accesskit_node().is_disabled(), "the button stays put, disabled");
+    wait_until(&mut h, "the end of the refresh", |h| !has_label_containing(h, "Refreshing usage:"));
+    assert!(!h.get_by_label("Refresh all").accesskit_node().is_disabled(), "enabled again");
+    wait_until(&mut h, "usage bars", |h| has_label_containing(h, "5h"));
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    mock.sign_in_as(9);
+    let fx = Fixture::with_env(
+        1,
+        &[("CODEXMANAGER_ISSUER", mock.base.clone()), ("CODEXMANAGER_DISABLE_POLLING", String::new())],
+    );
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Add account").click();
+    h.run_steps(2);
+    h.get_by_label("Device code").click();
+    h.run_steps(2);
+    h.get_by_label("Start sign-in").click();
+    wait_until(&mut h, "the device code", |h| has_label_containing(h, "MOCK-"));
+    assert!(has_label_containing(&h, "/codex/device"), "the page to visit is shown");
+    wait_until(&mut h, "the sign-in to finish", |h| has_label(h, "Signed in: the account was added."));
+    assert!(fx.core.list_accounts().iter().any(|a| a.account.email.as_deref() == Some("user9@example.com")));
+    drop(mock);
+    drop(runtime);
+}
+
+fn page_harness<'a, P: 'a>(size: egui::Vec2, page: P, draw: impl FnMut(&mut egui::Ui, &mut P) + 'a) -> Harness<'a, P> {
+    Harness::builder().with_size(size).build_ui_state(draw, page)
+}
+
+#[test]
+fn dashboard_shows_base_urls_traffic_and_the_accounts_closest_to_their_limits() {
+    let fx = Fixture::new(3);
+    fx.usage("user1@example.com", 91.0, 40.0);
+    fx.usage("user2@example.com", 20.0, 100.0);
+    fx.logs(20);
+    let page = codexmanager::ui::dashboard::DashboardPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1280.0, 1000.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "today's figures", |h| has_label(h, "20"));
+    assert!(has_label(&h, "http://localhost:48760/v1"));
+    assert!(has_label(&h, "http://localhost:48760/openai"));
+    assert!(has_label(&h, "90.0%"), "18 of 20 requests succeeded");
+    assert!(has_label(&h, "3 accounts"));
+    assert!(has_label(&h, "Available 1"));
+    assert!(has_label(&h, "Unavailable 1"), "the exhausted weekly window makes user2 unavailable");
+    assert!(has_label(&h, "5h 91%"), "user1 leads the 5-hour list");
+    assert!(has_label_containing(&h, "resets in 1h 59m") || has_label_containing(&h, "resets in 2h"));
+}
+
+#[test]
+fn filtering_accounts_narrows_the_rows() {
+    let fx = Fixture::new(6);
+    fx.usage("user2@example.com", 20.0, 100.0);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 6 of 6 accounts"));
+    for n in 1..=6 {
+        assert!(has_label(&h, &format!("user{n}@example.com")), "user{n} listed");
+    }
+
+    type_into(&mut h, "Search label, email, id, tag…", "user3");
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 1 of 6 accounts"));
+    assert!(has_label(&h, "user3@example.com"));
+    assert!(!has_label(&h, "user4@example.com"));
+
+    field(&h, "Search label, email, id, tag…").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 6 of 6 accounts"));
+    h.get_by_role_and_label(Role::Button, "Unavailable").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 1 of 6 accounts"));
+    assert!(has_label(&h, "user2@example.com"));
+    assert!(has_label(&h, "weekly window used up"), "the reason is shown in words");
+}
+
+#[test]
+fn bulk_disable_asks_nothing_and_delete_asks_first() {
+    let fx = Fixture::new(3);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Select user1@example.com").click();
+    h.run_steps(2);
+    h.get_by_label("Select user2@example.com").click();
+    h.run_steps(2);
+    assert!(has_label(&h, "2 selected"));
+    h.get_by_role_and_label(Role::Button, "Disable").click();
+    let disabled = |core: &Core| core.list_accounts().iter().filter(|v| !v.availability.is_routable()).count();
+    wait_until(&mut h, "the accounts to be disabled", |_| disabled(&fx.core) == 2);
+    h.run_steps(2);
+    assert!(has_label(&h, "disabled by you"), "the table shows why");
+
+    h.get_by_role_and_label(Role::Button, "Delete").click();
+    h.run_steps(2);
+    assert!(has_label(&h, "Delete 2 accounts?"), "deleting asks first");
+    assert_eq!(fx.core.list_accounts().len(), 3);
+    h.get_all_by_role_and_label(Role::Button, "Delete").last().expect("confirm button").click();
+    wait_until(&mut h, "the accounts to be deleted", |h| has_label(h, "Showing 1 of 1 accounts"));
+    assert_eq!(fx.core.list_accounts().len(), 1);
+}
+
+#[test]
+fn creating_a_key_shows_it_once_and_the_list_then_shows_only_its_prefix() {
+    let fx = Fixture::new(1);
+    let page = keys::KeysPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1280.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    assert!(has_label(&h, "No keys yet"));
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(2);
+    type_into(&mut h, "e.g. laptop-codex", "laptop");
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    wait_until(&mut h, "the key to be created", |h| has_label_containing(h, "shown only this once"));
+
+    let key = fx.core.list_keys().pop().expect("one key");
+    let full = h
+        .query_all_by_label_contains("cm-")
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            node.label().or_else(|| node.value())
+        })
+        .find(|text| text.starts_with("cm-") && text.len() == 51)
+        .unwrap_or_else(|| {
+            let seen: Vec<String> =
+                h.query_all_by_label_contains("cm-").filter_map(|n| n.accesskit_node().label()).collect();
+            panic!("the full key is not shown; texts with cm-: {seen:?}")
+        });
+    assert!(full.starts_with(key.key_prefix.trim_end_matches('…')), "{full} vs {}", key.key_prefix);
+    assert_eq!(full.len(), 51, "the whole key: cm- and 48 hex digits");
+    assert!(has_label_containing(&h, &format!("export CODEXMANAGER_API_KEY={full}")), "snippet carries the key");
+
+    h.get_by_role_and_label(Role::Button, "Done").click();
+    h.run_steps(3);
+    assert!(!has_label_containing(&h, &full), "the full key is gone once the dialog closes");
+    assert!(has_label(&h, &key.key_prefix), "the list shows the prefix");
+    assert!(has_label(&h, "laptop"));
+}
+
+#[test]
+fn an_error_from_the_core_appears_as_a_readable_message() {
+    let fx = Fixture::new(1);
+    let page = keys::KeysPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1280.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(2);
+    type_into(&mut h, "e.g. laptop-codex", "azure");
+    h.get_by_role_and_label(Role::ComboBox, "Protocol").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Azure OpenAI").click();
+    h.run_steps(2);
+    type_into(&mut h, "https://NAME.openai.azure.com", "ftp://example");
+    type_into(&mut h, "Azure API key", "secret");
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    wait_until(&mut h, "the error", |h| has_label_containing(h, "could not be created"));
+    let message = text_containing(&h, "could not be created");
+    assert!(message.contains("`azure_endpoint` must be an http(s) URL"), "{message}");
+    assert!(fx.core.list_keys().is_empty());
+}
+
+#[test]
+fn the_narrow_logs_layout_keeps_account_path_model_and_status() {
+    let fx = Fixture::new(1);
+    fx.logs(450);
+    let page = logs::LogsPage::new(fx.backend());
+    let mut narrow = page_harness(egui::vec2(640.0, 700.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut narrow, "the first page of rows", |h| has_label(h, "user1@example.com"));
+    assert!(has_label(&narrow, "450 requests"));
+    for column in ["Account", "Path", "Model", "Status"] {
+        assert!(has_label(&narrow, column), "{column} column kept");
+    }
+    for column in ["Duration", "First byte", "Effort", "Time"] {
+        assert!(!has_label(&narrow, column), "{column} column hidden when narrow");
+    }
+
+    let page = logs::LogsPage::new(fx.backend());
+    let mut wide = page_harness(egui::vec2(1600.0, 700.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut wide, "the first page of rows", |h| has_label(h, "user1@example.com"));
+    for column in ["Time", "Account", "Path", "Model", "Effort", "Status", "Duration", "First byte", "Tokens"] {
+        assert!(has_label(&wide, column), "{column} column shown when wide");
+    }
+    wide.get_by_role_and_label(Role::Button, "5xx").click();
+    wait_until(&mut wide, "the 5xx rows", |h| has_label(h, "45 requests") && has_label(h, "502"));
+    assert!(!has_label(&wide, "200"));
+}
+
+#[test]
+fn switching_language_changes_the_labels() {
+    let fx = Fixture::new(2);
+    let app = App::new(fx.backend(), None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, app: &mut App| app.draw(ui), app);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Settings").click();
+    h.run_steps(2);
+    assert_eq!(h.state().page(), Page::Settings);
+    h.get_by_role_and_label(Role::Button, "简体中文").click();
+    wait_until(&mut h, "the Chinese labels", |h| has_label(h, "账号管理"));
+    assert!(has_label(&h, "语言"));
+    assert!(!has_label(&h, "Accounts"));
+    assert_eq!(fx.core.settings()["locale"].value, "zh-CN");
+
+    h.get_by_role_and_label(Role::Button, "English").click();
+    wait_until(&mut h, "the English labels", |h| has_label(h, "Accounts"));
+    assert!(has_label(&h, "Language"));
+}
