@@ -1,6 +1,6 @@
 //! Build script: embeds the git commit the binary was built from (shown by `--version` and in
-//! Settings) and, when the target is Windows, the application icon and version information
-//! in the `.exe`. The Windows resources are compiled with the target's resource compiler:
+//! Settings) and, when the target is Windows, the application icon, version information and
+//! manifest in the `.exe`. The Windows resources are compiled with the target's resource compiler:
 //! `rc.exe` for MSVC, `windres` for GNU (`x86_64-w64-mingw32-windres` when cross-building
 //! from Linux; the `WINDRES` variable overrides it).
 
@@ -10,6 +10,31 @@ use std::process::Command;
 /// The multi-size icon embedded in the Windows executable (made from `assets/icon.png`; see
 /// `docs/packaging.md` for the command that regenerates it).
 const WINDOWS_ICON: &str = "assets/icon.ico";
+
+/// The application manifest: runs as the invoking user (no elevation prompt), declares
+/// Windows 10/11, and asks for Common Controls 6 so file dialogs and menus get the current look.
+const WINDOWS_MANIFEST: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<assembly xmlns="urn:schemas-microsoft-com:asm.v1" manifestVersion="1.0">
+  <dependency>
+    <dependentAssembly>
+      <assemblyIdentity type="win32" name="Microsoft.Windows.Common-Controls" version="6.0.0.0"
+        processorArchitecture="*" publicKeyToken="6595b64144ccf1df" language="*"/>
+    </dependentAssembly>
+  </dependency>
+  <compatibility xmlns="urn:schemas-microsoft-com:compatibility.v1">
+    <application>
+      <supportedOS Id="{8e0f7a12-bfb3-4fe8-b9a5-48fd50a15a9a}"/>
+    </application>
+  </compatibility>
+  <trustInfo xmlns="urn:schemas-microsoft-com:asm.v3">
+    <security>
+      <requestedPrivileges>
+        <requestedExecutionLevel level="asInvoker" uiAccess="false"/>
+      </requestedPrivileges>
+    </security>
+  </trustInfo>
+</assembly>
+"#;
 
 fn main() {
     let commit = git(&["rev-parse", "--short=10", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
@@ -62,6 +87,7 @@ fn embed_windows_resources(commit: &str) -> std::io::Result<()> {
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let mut res = winresource::WindowsResource::new();
     res.set_icon(WINDOWS_ICON)
+        .set_manifest(WINDOWS_MANIFEST)
         .set("ProductName", "CodexManager")
         .set("FileDescription", "CodexManager")
         .set("InternalName", "codexmanager")
