@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::paths::DataPaths;
+use crate::paths::{DataLocation, DataPaths};
 
 /// Env file names, in the order they are looked for; the first one found is used.
 pub const ENV_FILE_NAMES: [&str; 3] = ["codexmanager.env", "CodexManager.env", ".env"];
@@ -355,6 +355,8 @@ impl<'a> Resolver<'a> {
 
         let upstream_base_url = normalize_upstream(&value("upstreamBaseUrl"));
         let secret_store = match self.text("CODEXMANAGER_SECRET_STORE", "").to_ascii_lowercase().as_str() {
+            // A portable copy carries its key file; an OS keyring entry would stay behind.
+            "" | "auto" if paths.location == DataLocation::Portable => SecretStoreChoice::File,
             "" | "auto" => SecretStoreChoice::Auto,
             "keyring" => SecretStoreChoice::Keyring,
             "file" => SecretStoreChoice::File,
@@ -547,6 +549,18 @@ mod tests {
         assert_eq!(env.get("CODEXMANAGER_ORIGINATOR"), Some("from_file"));
         assert_eq!(env.get("CODEXMANAGER_SERVICE_ADDR"), Some("localhost:2"));
         assert_eq!(env.file.as_deref(), Some(dir.path().join("codexmanager.env").as_path()));
+    }
+
+    #[test]
+    fn portable_mode_keeps_the_master_key_in_the_file_unless_told_otherwise() {
+        let portable = |pairs: &[(&str, &str)]| {
+            let paths = DataPaths::for_db("/usb/codexmanager.db".into(), DataLocation::Portable);
+            Resolver::new(&env(pairs), &HashMap::new()).resolve(paths).0.secret_store
+        };
+        assert_eq!(portable(&[]), SecretStoreChoice::File);
+        assert_eq!(portable(&[("CODEXMANAGER_SECRET_STORE", "auto")]), SecretStoreChoice::File);
+        assert_eq!(portable(&[("CODEXMANAGER_SECRET_STORE", "keyring")]), SecretStoreChoice::Keyring);
+        assert_eq!(resolve(&env(&[]), &HashMap::new()).0.secret_store, SecretStoreChoice::Auto);
     }
 
     #[test]

@@ -1,4 +1,10 @@
 //! CLI entry: picks the window, `serve` or a subcommand.
+//!
+//! On Windows a release build is a GUI program, so a double-click opens no console window;
+//! started with arguments (`serve`, a subcommand, `--help`), it attaches to the console of
+//! the shell that started it so that its output still reaches that terminal.
+
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
 use std::process::ExitCode;
 
@@ -11,6 +17,10 @@ use codexmanager::paths::{DataPaths, exe_dir};
 use codexmanager::service::Service;
 
 fn main() -> ExitCode {
+    #[cfg(windows)]
+    if std::env::args_os().len() > 1 {
+        attach_parent_console();
+    }
     let cli = Cli::parse();
     let env = Env::load(&exe_dir());
     let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &exe_dir());
@@ -45,6 +55,50 @@ fn main() -> ExitCode {
 fn fail(reason: &str) -> ExitCode {
     eprintln!("error: {}", reason.replace('\n', " "));
     ExitCode::FAILURE
+}
+
+/// Sends stdout and stderr to the console of the process that started this one, unless both
+/// are already redirected to a file or pipe. A GUI-subsystem program starts with no console
+/// handles; after `AttachConsole` each stream that had none gets the console's output buffer,
+/// and a stream that was redirected keeps its handle. Rust's `stdout()`/`stderr()` look the
+/// handle up on every write, so output from here on reaches the terminal. Without a parent
+/// console (started from Explorer) nothing changes.
+#[cfg(windows)]
+fn attach_parent_console() {
+    use std::os::windows::io::IntoRawHandle;
+    use windows_sys::Win32::Foundation::{HANDLE, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Console::{
+        ATTACH_PARENT_PROCESS, AttachConsole, GetStdHandle, STD_ERROR_HANDLE, STD_HANDLE, STD_OUTPUT_HANDLE,
+        SetStdHandle,
+    };
+
+    let usable = |handle: HANDLE| !handle.is_null() && handle != INVALID_HANDLE_VALUE;
+    // SAFETY: GetStdHandle only reads the process's standard handle table.
+    let get = |id: STD_HANDLE| unsafe { GetStdHandle(id) };
+    let before = [STD_OUTPUT_HANDLE, STD_ERROR_HANDLE].map(|id| (id, get(id)));
+    if before.iter().all(|(_, handle)| usable(*handle)) {
+        return;
+    }
+    // SAFETY: AttachConsole takes a process id constant and has no memory effects.
+    if unsafe { AttachConsole(ATTACH_PARENT_PROCESS) } == 0 {
+        return;
+    }
+    for (id, original) in before {
+        let handle = if usable(original) {
+            original
+        } else if usable(get(id)) {
+            continue;
+        } else {
+            // Read access too: Rust's stdio calls GetConsoleMode, which needs GENERIC_READ.
+            match std::fs::OpenOptions::new().read(true).write(true).open("CONOUT$") {
+                // The handle stays open for the life of the process.
+                Ok(console) => console.into_raw_handle(),
+                Err(_) => continue,
+            }
+        };
+        // SAFETY: `handle` is a valid handle this process owns for its whole life.
+        unsafe { SetStdHandle(id, handle) };
+    }
 }
 
 fn open_core(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
