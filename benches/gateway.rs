@@ -1,0 +1,406 @@
+//! The benchmark harness and performance budget (docs/performance.md).
+//!
+//! `cargo bench --bench gateway` starts a fast mock of the Codex backend and drives it over
+//! 127.0.0.1 three ways — direct, through nginx as a plain reverse proxy, and through the real
+//! gateway (`codexmanager serve` as a child process) — for four request scenarios at
+//! concurrency 1, 16, 64 and 256; then holds 1,000 slow streams open through a fresh `serve`
+//! and reads its memory; times `serve`'s start-up over 1,000 and 10,000 accounts; and times
+//! the window's frames headless. It prints Markdown tables and the budget's verdicts, and
+//! writes `target/bench/gateway.json` and `gateway.md`.
+//!
+//! `cargo bench --bench gateway -- --smoke` is the CI alarm: the same sections with low counts
+//! and short runs, exiting non-zero when a ratio falls below half its budget or a request or
+//! stream fails. `--only throughput,streams,startup,ui` runs some sections; `--out DIR` moves
+//! the output files.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use codexmanager::config::Env;
+use codexmanager::core::Core;
+use codexmanager::paths::{DataLocation, DataPaths};
+use codexmanager::ui::accounts::AccountsPage;
+use codexmanager::ui::backend::Backend;
+use support::fixtures::{self, Scenario};
+use support::load::{self, RunStats, Target};
+use support::mock::{MockUpstream, SlowPace};
+use support::procs::{DataDir, Nginx};
+use support::report::{self, ManyStreams, Report, Startup, Throughput, UiFrames, UiIdle};
+use support::{budget, ui};
+
+/// Sizes and durations of one run.
+struct Plan {
+    smoke: bool,
+    levels: Vec<usize>,
+    warmup: Duration,
+    measure: Duration,
+    pool_accounts: usize,
+    streams: usize,
+    slow: SlowPace,
+    startup_sizes: Vec<usize>,
+    startup_runs: usize,
+    ui_accounts: usize,
+    ui_frames: usize,
+    idle: Duration,
+}
+
+impl Plan {
+    fn new(smoke: bool) -> Plan {
+        if smoke {
+            return Plan {
+                smoke,
+                levels: vec![1, budget::BUDGET_LEVEL],
+                warmup: Duration::from_millis(300),
+                measure: Duration::from_millis(1500),
+                pool_accounts: 20,
+                streams: 100,
+                slow: SlowPace { events: 3, interval: Duration::from_secs(1) },
+                startup_sizes: vec![1_000],
+                startup_runs: 1,
+                ui_accounts: 500,
+                ui_frames: 60,
+                idle: Duration::from_secs(2),
+            };
+        }
+        Plan {
+            smoke,
+            levels: vec![1, 16, budget::BUDGET_LEVEL, 256],
+            warmup: Duration::from_secs(1),
+            measure: Duration::from_secs(5),
+            pool_accounts: 100,
+            streams: 1_000,
+            slow: SlowPace { events: 30, interval: Duration::from_secs(1) },
+            startup_sizes: vec![1_000, 10_000],
+            startup_runs: 3,
+            ui_accounts: 5_000,
+            ui_frames: 300,
+            idle: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The command line: `--smoke`, `--only SECTIONS`, `--out DIR` (and cargo's `--bench`).
+struct Options {
+    smoke: bool,
+    only: Option<Vec<String>>,
+    out: PathBuf,
+}
+
+const SECTIONS: [&str; 4] = ["throughput", "streams", "startup", "ui"];
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+        let mut options =
+            Options { smoke: false, only: None, out: Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench") };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--smoke" => options.smoke = true,
+                "--bench" => {}
+                "--only" => {
+                    let list = args.next().ok_or("--only needs a comma-separated list of sections")?;
+                    let sections: Vec<String> = list.split(',').map(str::to_string).collect();
+                    if let Some(bad) = sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                        return Err(format!("unknown section {bad:?}; the sections are {}", SECTIONS.join(", ")));
+                    }
+                    options.only = Some(sections);
+                }
+                "--out" => options.out = args.next().ok_or("--out needs a folder")?.into(),
+                other => return Err(format!("unknown argument {other:?}; use --smoke, --only SECTIONS, --out DIR")),
+            }
+        }
+        Ok(options)
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.iter().any(|s| s == section))
+    }
+}
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    raise_fd_limit();
+    let plan = Plan::new(options.smoke);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("start the benchmark's runtime");
+    let scratch = tempfile::tempdir().expect("create a scratch folder");
+    let mock = runtime.block_on(MockUpstream::start(plan.slow));
+    let nginx = Nginx::start(&scratch.path().join("nginx"), mock.addr);
+    if nginx.is_none() {
+        eprintln!("note: nginx is not installed at /usr/sbin/nginx; the nginx scenario is skipped");
+    }
+    let mut report = Report {
+        command: format!("cargo bench --bench gateway{}", if plan.smoke { " -- --smoke" } else { "" }),
+        smoke: plan.smoke,
+        machine: report::Machine::now(),
+        pool_accounts: plan.pool_accounts,
+        nginx: nginx.as_ref().map(|_| nginx_version()),
+        throughput: Vec::new(),
+        many_streams: None,
+        startup: Vec::new(),
+        ui_frames: Vec::new(),
+        ui_idle: Vec::new(),
+        budget: Vec::new(),
+    };
+    if options.wants("throughput") {
+        report.throughput = runtime.block_on(throughput(&plan, &mock, nginx.as_ref(), scratch.path()));
+    }
+    drop(nginx);
+    if options.wants("streams") {
+        report.many_streams = Some(runtime.block_on(many_streams(&plan, &mock, scratch.path())));
+    }
+    if options.wants("startup") {
+        report.startup = runtime.block_on(startup(&plan, &mock, scratch.path()));
+    }
+    if options.wants("ui") {
+        (report.ui_frames, report.ui_idle) = ui_pages(&plan, &runtime, scratch.path());
+    }
+    report.machine.load_after = report::load_average();
+    report.budget = budget::evaluate(&report);
+    write_outputs(&report, &options.out);
+    let tripped: Vec<&budget::Verdict> = report.budget.iter().filter(|v| v.alarm).collect();
+    if plan.smoke && !tripped.is_empty() {
+        for verdict in tripped {
+            eprintln!("SMOKE FAILED: {}: {} (budget {})", verdict.line, verdict.measured, verdict.budget);
+        }
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Lifts the open-file limit to its hard maximum: 1,000 streams need 2,000 sockets here and
+/// as many in the gateway (children inherit the limit).
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit read and write the plain struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+fn nginx_version() -> String {
+    let output = std::process::Command::new("/usr/sbin/nginx").arg("-v").output();
+    output
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stderr).trim().trim_start_matches("nginx version: ").to_string())
+        .unwrap_or_else(|| "nginx".into())
+}
+
+/// A database of `accounts` fixture accounts with a platform key; returns the key.
+fn prepare_db(data: &DataDir, accounts: usize) -> String {
+    let file = data.root.join("accounts.json");
+    fixtures::write_accounts(&file, accounts);
+    data.prepare(&file, accounts)
+}
+
+/// Every scenario at every level, direct, through nginx and through `serve`.
+async fn throughput(plan: &Plan, mock: &MockUpstream, nginx: Option<&Nginx>, scratch: &Path) -> Vec<Throughput> {
+    let data = DataDir::new(scratch.join("gateway"));
+    let key = prepare_db(&data, plan.pool_accounts);
+    let serve = data.serve(&mock.upstream_base());
+    serve.wait_healthy(Duration::from_secs(30)).await;
+    let direct_url = format!("http://{}{}", mock.addr, fixtures::UPSTREAM_PATH);
+    let nginx_url = nginx.map(|n| format!("http://127.0.0.1:{}{}", n.port, fixtures::UPSTREAM_PATH));
+    let mut results = Vec::new();
+    for &level in &plan.levels {
+        let mut baselines: Vec<(Scenario, RunStats, Option<RunStats>)> = Vec::new();
+        for scenario in Scenario::ALL {
+            if scenario.has_own_baseline() {
+                let body = scenario.gateway_body();
+                let end = scenario.gateway_end();
+                let direct = measure(plan, &Target::post(direct_url.clone(), body, None, end), level, "direct").await;
+                let proxied = match &nginx_url {
+                    Some(url) => Some(measure(plan, &Target::post(url.clone(), body, None, end), level, "nginx").await),
+                    None => None,
+                };
+                baselines.push((scenario, direct, proxied));
+            }
+            let url = format!("{}{}", serve.base(), scenario.gateway_path());
+            let target = Target::post(url, scenario.gateway_body(), Some(&key), scenario.gateway_end());
+            let gateway = measure(plan, &target, level, "gateway").await;
+            let (_, direct, proxied) =
+                baselines.iter().find(|(s, _, _)| *s == scenario.baseline()).expect("the baseline ran first");
+            let result = Throughput::new(scenario, level, direct.clone(), proxied.clone(), gateway);
+            eprintln!(
+                "{:<17} c={:<3} direct {:>7.0}/s  nginx {:>7}/s  gateway {:>7.0}/s  added p50 {:+.3} ms",
+                scenario.name(),
+                level,
+                result.direct.rps,
+                result.nginx.as_ref().map_or("-".into(), |n| format!("{:.0}", n.rps)),
+                result.gateway.rps,
+                result.added_p50_ms
+            );
+            results.push(result);
+        }
+    }
+    results
+}
+
+async fn measure(plan: &Plan, target: &Target, level: usize, what: &str) -> RunStats {
+    let stats = load::run(target, level, plan.warmup, plan.measure).await;
+    if let Some(error) = &stats.first_error {
+        eprintln!("  {what} c={level}: {} failed, first: {error}", stats.errors);
+    }
+    stats
+}
+
+/// Slow streams held open at once through a fresh `serve`, with its memory read before,
+/// during and after.
+async fn many_streams(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> ManyStreams {
+    let data = DataDir::new(scratch.join("streams"));
+    let key = prepare_db(&data, plan.pool_accounts);
+    let serve = data.serve(&mock.upstream_base());
+    serve.wait_healthy(Duration::from_secs(30)).await;
+    let warm = Scenario::ResponsesStream;
+    let warm_target = Target::post(
+        format!("{}{}", serve.base(), warm.gateway_path()),
+        warm.gateway_body(),
+        Some(&key),
+        warm.gateway_end(),
+    );
+    load::run(&warm_target, 16, Duration::ZERO, Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = serve.memory();
+    let slow = Target::post(format!("{}/v1/responses", serve.base()), fixtures::SLOW_BODY, Some(&key), fixtures::SLOW_END);
+    let stream_time = plan.slow.interval * plan.slow.events as u32;
+    let pid = serve.running.pid();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0;
+        loop {
+            peak = peak.max(support::procs::Memory::of(pid).rss_kib);
+            tokio::select! {
+                _ = &mut stopped => return peak,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    });
+    eprintln!("holding {} streams of {:?} through serve...", plan.streams, stream_time);
+    let hold = load::hold(&slow, plan.streams, stream_time + Duration::from_secs(60)).await;
+    let after = serve.memory();
+    let _ = stop.send(());
+    let sampled_peak_kib = sampler.await.expect("the memory sampler panicked");
+    let growth = after.peak_kib.saturating_sub(before.rss_kib) as f64 / plan.streams as f64;
+    eprintln!(
+        "many streams: {}/{} complete, {:.1} KiB per stream",
+        hold.completed, plan.streams, growth
+    );
+    ManyStreams {
+        streams: plan.streams,
+        stream_seconds: stream_time.as_secs_f64(),
+        hold,
+        before,
+        sampled_peak_kib,
+        after,
+        growth_per_stream_kib: growth,
+    }
+}
+
+/// `serve`'s start-up over each database size, and its idle memory.
+async fn startup(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> Vec<Startup> {
+    let mut results = Vec::new();
+    for &accounts in &plan.startup_sizes {
+        let data = DataDir::new(scratch.join(format!("startup-{accounts}")));
+        let prepared = Instant::now();
+        prepare_db(&data, accounts);
+        eprintln!("imported {accounts} accounts in {:.1} s", prepared.elapsed().as_secs_f64());
+        let mut health_ms = Vec::new();
+        let mut idle_rss_kib = 0;
+        for _ in 0..plan.startup_runs {
+            let serve = data.serve(&mock.upstream_base());
+            health_ms.push(serve.wait_healthy(Duration::from_secs(60)).await.as_secs_f64() * 1000.0);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            idle_rss_kib = serve.memory().rss_kib;
+        }
+        let mut sorted = health_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let health_median_ms = sorted[sorted.len() / 2];
+        eprintln!("start-up with {accounts} accounts: {health_median_ms:.0} ms, idle RSS {} KiB", idle_rss_kib);
+        results.push(Startup { accounts, health_ms, health_median_ms, idle_rss_kib });
+    }
+    results
+}
+
+/// The window's pages headless: the page on this branch over a core holding
+/// `plan.ui_accounts` accounts, and reference tables of the Accounts and Logs pages' sizes.
+fn ui_pages(plan: &Plan, runtime: &tokio::runtime::Runtime, scratch: &Path) -> (Vec<UiFrames>, Vec<UiIdle>) {
+    let _enter = runtime.enter();
+    let core = ui_core(runtime, &scratch.join("ui"), plan.ui_accounts);
+    let page = || AccountsPage::new(Backend::new(core.clone(), runtime.handle().clone()));
+    let draw = |ui: &mut egui::Ui, page: &mut AccountsPage| page.ui(ui);
+    let home = format!("Accounts page, {} accounts", plan.ui_accounts);
+    let mut frames = vec![UiFrames {
+        page: home.clone(),
+        what: "the page on this branch, wheel-scrolled".into(),
+        frames: ui::scroll_frames(page(), draw, plan.ui_frames),
+    }];
+    for (rows, columns, like) in [(5_000, 8, "Accounts"), (1_000_000, 10, "Logs")] {
+        frames.push(UiFrames {
+            page: format!("reference table, {rows} rows × {columns} columns"),
+            what: format!("the {like} page's size: a virtualised egui_extras table, wheel-scrolled"),
+            frames: ui::scroll_frames(ui::ReferenceTable { rows, columns }, |ui, t| t.draw(ui), plan.ui_frames),
+        });
+    }
+    let mut tasks = Vec::new();
+    let idle = ui::idle_repaints(
+        page(),
+        draw,
+        |ctx| {
+            // What `ui::run_window` wires up: reload on external commits, repaint on change.
+            tasks.push(core.watch_external_changes());
+            let ctx = ctx.clone();
+            let mut changes = core.subscribe();
+            tasks.push(runtime.spawn(async move {
+                while changes.changed().await.is_ok() {
+                    ctx.request_repaint();
+                }
+            }));
+        },
+        plan.idle,
+    );
+    tasks.iter().for_each(tokio::task::JoinHandle::abort);
+    eprintln!("UI: {} idle repaints in {:.1} s", idle.repaints, idle.seconds);
+    (frames, vec![UiIdle { page: home, idle }])
+}
+
+/// An in-process core over a fresh database holding `accounts` fixture accounts.
+fn ui_core(runtime: &tokio::runtime::Runtime, dir: &Path, accounts: usize) -> Core {
+    let db = dir.join("data").join("codexmanager.db");
+    let env = Env::from_map(
+        [("CODEXMANAGER_SECRET_STORE", "file"), ("CODEXMANAGER_DISABLE_POLLING", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let (core, _) =
+        Core::open_at(env, DataPaths::for_db(db, DataLocation::Explicit), None).expect("open the UI's core");
+    let texts = (0..accounts).map(|n| (format!("fixture-{n}"), fixtures::account(n).to_string())).collect();
+    let imported = runtime.block_on(core.import_texts(texts)).expect("import the UI's accounts");
+    assert_eq!(imported.created, accounts, "every fixture account is new");
+    core
+}
+
+fn write_outputs(report: &Report, out: &Path) {
+    std::fs::create_dir_all(out).expect("create the output folder");
+    let json = serde_json::to_string_pretty(&report.to_json()).expect("serialize the report");
+    let markdown = report.to_markdown();
+    let name = if report.smoke { "gateway-smoke" } else { "gateway" };
+    std::fs::write(out.join(format!("{name}.json")), json).expect("write the JSON report");
+    std::fs::write(out.join(format!("{name}.md")), &markdown).expect("write the Markdown report");
+    println!("\n{markdown}");
+    println!("Written: {}/{name}.json and {name}.md", out.display());
+}
