@@ -275,7 +275,8 @@ async fn many_streams(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> ManyS
     load::run(&warm_target, 16, Duration::ZERO, Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = serve.memory();
-    let slow = Target::post(format!("{}/v1/responses", serve.base()), fixtures::SLOW_BODY, Some(&key), fixtures::SLOW_END);
+    let slow =
+        Target::post(format!("{}/v1/responses", serve.base()), fixtures::SLOW_BODY, Some(&key), fixtures::SLOW_END);
     let stream_time = plan.slow.interval * plan.slow.events as u32;
     let pid = serve.running.pid();
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -295,10 +296,7 @@ async fn many_streams(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> ManyS
     let _ = stop.send(());
     let sampled_peak_kib = sampler.await.expect("the memory sampler panicked");
     let growth = after.peak_kib.saturating_sub(before.rss_kib) as f64 / plan.streams as f64;
-    eprintln!(
-        "many streams: {}/{} complete, {:.1} KiB per stream",
-        hold.completed, plan.streams, growth
-    );
+    eprintln!("many streams: {}/{} complete, {:.1} KiB per stream", hold.completed, plan.streams, growth);
     ManyStreams {
         streams: plan.streams,
         stream_seconds: stream_time.as_secs_f64(),

@@ -121,5 +121,6 @@ impl Scenario {
 }
 
 /// The slow stream the many-streams run holds open (one event per interval).
-pub const SLOW_BODY: &str = r#"{"model":"gpt-5.5","instructions":"Answer slowly.","input":"answer:slow","stream":true}"#;
+pub const SLOW_BODY: &str =
+    r#"{"model":"gpt-5.5","instructions":"Answer slowly.","input":"answer:slow","stream":true}"#;
 pub const SLOW_END: &str = r#""type":"response.completed"}"#;

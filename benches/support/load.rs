@@ -31,7 +31,8 @@ impl Target {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         if let Some(key) = key {
-            headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {key}")).expect("a header-safe key"));
+            headers
+                .insert("authorization", HeaderValue::from_str(&format!("Bearer {key}")).expect("a header-safe key"));
         }
         Target { url, body: Bytes::from(body.to_string()), headers, end_marker }
     }
