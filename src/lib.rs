@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod logging;
 pub mod paths;
 pub mod rpc;
+pub mod server;
 pub mod service;
 pub mod store;
 #[cfg(feature = "tray")]

@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use serde_json::json;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::core::Core;
@@ -33,8 +32,7 @@ pub enum ServiceError {
 /// A running service; dropping it without [`Service::stop`] leaves it running.
 pub struct Service {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    server: crate::server::Running,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -58,17 +56,9 @@ impl Service {
         let gateway = crate::gateway::Gateway::new(core.clone());
         let background = vec![gateway.spawn_model_refresher()];
         let app = router(core, &gateway, token);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(err) = server.await {
-                tracing::error!("the service stopped with an error: {err}");
-            }
-        });
+        let server = crate::server::Running::spawn(listener, app, "service");
         tracing::info!(%addr, "service listening");
-        Ok(Service { addr, stop: Some(stop), task, background })
+        Ok(Service { addr, server, background })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -80,12 +70,8 @@ impl Service {
         for task in self.background.drain(..) {
             task.abort();
         }
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if tokio::time::timeout(DRAIN_TIMEOUT, &mut self.task).await.is_err() {
+        if !self.server.stop(DRAIN_TIMEOUT).await {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; closing them");
-            self.task.abort();
         }
     }
 }

@@ -12,7 +12,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use super::login::{CallbackParams, LoginError};
 
@@ -25,8 +24,7 @@ pub struct CallbackRequest {
 /// A running listener; [`CallbackServer::stop`] closes it.
 pub struct CallbackServer {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    server: crate::server::Running,
 }
 
 impl CallbackServer {
@@ -46,16 +44,8 @@ impl CallbackServer {
         let bound = listener.local_addr().map_err(|source| LoginError::Bind { addr: addr.to_string(), source })?;
         let (requests, received) = mpsc::channel(8);
         let app = Router::new().route("/auth/callback", get(callback)).with_state(requests);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(err) = server.await {
-                tracing::warn!("the sign-in callback listener stopped with an error: {err}");
-            }
-        });
-        Ok((CallbackServer { addr: bound, stop: Some(stop), task }, received))
+        let server = crate::server::Running::spawn(listener, app, "sign-in callback listener");
+        Ok((CallbackServer { addr: bound, server }, received))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -63,13 +53,8 @@ impl CallbackServer {
     }
 
     /// Stops listening, letting a page being sent finish (for at most two seconds).
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if tokio::time::timeout(Duration::from_secs(2), &mut self.task).await.is_err() {
-            self.task.abort();
-        }
+    pub async fn stop(self) {
+        self.server.stop(Duration::from_secs(2)).await;
     }
 }
 
