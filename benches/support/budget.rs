@@ -130,10 +130,8 @@ fn many_streams(report: &Report) -> Verdict {
     );
     let Some(m) = &report.many_streams else { return verdict };
     let all = m.hold.completed == m.streams;
-    let measured = format!(
-        "{} of {} complete; {:.1} KiB per stream",
-        m.hold.completed, m.streams, m.growth_per_stream_kib
-    );
+    let measured =
+        format!("{} of {} complete; {:.1} KiB per stream", m.hold.completed, m.streams, m.growth_per_stream_kib);
     Verdict { alarm: !all, ..verdict.judged(measured, all && m.growth_per_stream_kib <= STREAM_GROWTH_KIB) }
 }
 

@@ -113,13 +113,9 @@ impl Scenario {
             _ => Scenario::ResponsesStream,
         }
     }
-
-    /// Whether this scenario has direct and nginx runs of its own.
-    pub fn has_own_baseline(self) -> bool {
-        self.baseline() == self
-    }
 }
 
 /// The slow stream the many-streams run holds open (one event per interval).
-pub const SLOW_BODY: &str = r#"{"model":"gpt-5.5","instructions":"Answer slowly.","input":"answer:slow","stream":true}"#;
+pub const SLOW_BODY: &str =
+    r#"{"model":"gpt-5.5","instructions":"Answer slowly.","input":"answer:slow","stream":true}"#;
 pub const SLOW_END: &str = r#""type":"response.completed"}"#;
