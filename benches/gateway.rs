@@ -10,8 +10,9 @@
 //!
 //! `cargo bench --bench gateway -- --smoke` is the CI alarm: the same sections with low counts
 //! and short runs, exiting non-zero when a ratio falls below half its budget or a request or
-//! stream fails. `--only throughput,streams,startup,ui` runs some sections; `--out DIR` moves
-//! the output files.
+//! stream fails. `--only`, `--levels`, `--scenarios`, `--seconds` and `--pool` narrow or
+//! change a run (to profile one case, say); `--out DIR` moves the output files; `CODEXMANAGER_BENCH_BIN` runs another
+//! `codexmanager` binary as the gateway (to compare two builds).
 
 mod support;
 
@@ -27,7 +28,7 @@ use codexmanager::ui::backend::Backend;
 use support::fixtures::{self, Scenario};
 use support::load::{self, RunStats, Target};
 use support::mock::{MockUpstream, SlowPace};
-use support::procs::{DataDir, Nginx};
+use support::procs::{self, DataDir, Nginx};
 use support::report::{self, ManyStreams, Report, Startup, Throughput, UiFrames, UiIdle};
 use support::{budget, ui};
 
@@ -35,6 +36,7 @@ use support::{budget, ui};
 struct Plan {
     smoke: bool,
     levels: Vec<usize>,
+    scenarios: Vec<Scenario>,
     warmup: Duration,
     measure: Duration,
     pool_accounts: usize,
@@ -53,6 +55,7 @@ impl Plan {
             return Plan {
                 smoke,
                 levels: vec![1, budget::BUDGET_LEVEL],
+                scenarios: Scenario::ALL.to_vec(),
                 warmup: Duration::from_millis(300),
                 measure: Duration::from_millis(1500),
                 pool_accounts: 20,
@@ -68,6 +71,7 @@ impl Plan {
         Plan {
             smoke,
             levels: vec![1, 16, budget::BUDGET_LEVEL, 256],
+            scenarios: Scenario::ALL.to_vec(),
             warmup: Duration::from_secs(1),
             measure: Duration::from_secs(5),
             pool_accounts: 100,
@@ -82,33 +86,55 @@ impl Plan {
     }
 }
 
-/// The command line: `--smoke`, `--only SECTIONS`, `--out DIR` (and cargo's `--bench`).
+/// The command line (and cargo's `--bench`, which it passes).
 struct Options {
     smoke: bool,
     only: Option<Vec<String>>,
+    levels: Option<Vec<usize>>,
+    scenarios: Option<Vec<Scenario>>,
+    seconds: Option<f64>,
+    pool: Option<usize>,
     out: PathBuf,
 }
 
 const SECTIONS: [&str; 4] = ["throughput", "streams", "startup", "ui"];
+const USAGE: &str = "options: --smoke, --only SECTIONS (throughput,streams,startup,ui), --levels 1,16,.., \
+    --scenarios responses,responses-stream,chat-stream,messages-stream, --seconds N (per throughput run), \
+    --pool N (accounts in the gateway's pool), --out DIR";
 
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options =
-            Options { smoke: false, only: None, out: Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench") };
+        let mut options = Options {
+            smoke: false,
+            only: None,
+            levels: None,
+            scenarios: None,
+            seconds: None,
+            pool: None,
+            out: Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench"),
+        };
         while let Some(arg) = args.next() {
+            let mut value = || args.next().ok_or(format!("{arg} needs a value; {USAGE}"));
             match arg.as_str() {
                 "--smoke" => options.smoke = true,
                 "--bench" => {}
-                "--only" => {
-                    let list = args.next().ok_or("--only needs a comma-separated list of sections")?;
-                    let sections: Vec<String> = list.split(',').map(str::to_string).collect();
-                    if let Some(bad) = sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
-                        return Err(format!("unknown section {bad:?}; the sections are {}", SECTIONS.join(", ")));
-                    }
-                    options.only = Some(sections);
+                "--only" => options.only = Some(list(&value()?, |s| SECTIONS.contains(&s).then(|| s.to_string()))?),
+                "--levels" => options.levels = Some(list(&value()?, |s| s.parse().ok().filter(|n| *n > 0))?),
+                "--scenarios" => {
+                    options.scenarios = Some(list(&value()?, |s| Scenario::ALL.into_iter().find(|x| x.name() == s))?)
                 }
-                "--out" => options.out = args.next().ok_or("--out needs a folder")?.into(),
-                other => return Err(format!("unknown argument {other:?}; use --smoke, --only SECTIONS, --out DIR")),
+                "--seconds" => {
+                    let text = value()?;
+                    let seconds = text.parse().ok().filter(|s: &f64| *s > 0.0 && *s <= 600.0);
+                    options.seconds = Some(seconds.ok_or(format!("--seconds {text:?}: give 0 < N ≤ 600"))?);
+                }
+                "--pool" => {
+                    let text = value()?;
+                    let pool = text.parse().ok().filter(|n: &usize| (1..=100_000).contains(n));
+                    options.pool = Some(pool.ok_or(format!("--pool {text:?}: give 1 ≤ N ≤ 100000 accounts"))?);
+                }
+                "--out" => options.out = value()?.into(),
+                other => return Err(format!("unknown argument {other:?}; {USAGE}")),
             }
         }
         Ok(options)
@@ -117,6 +143,29 @@ impl Options {
     fn wants(&self, section: &str) -> bool {
         self.only.as_ref().is_none_or(|only| only.iter().any(|s| s == section))
     }
+
+    /// The plan for this run, narrowed by `--levels`, `--scenarios` and `--seconds`.
+    fn plan(&self) -> Plan {
+        let mut plan = Plan::new(self.smoke);
+        if let Some(levels) = &self.levels {
+            plan.levels.clone_from(levels);
+        }
+        if let Some(scenarios) = &self.scenarios {
+            plan.scenarios.clone_from(scenarios);
+        }
+        if let Some(seconds) = self.seconds {
+            plan.measure = Duration::from_secs_f64(seconds);
+        }
+        if let Some(pool) = self.pool {
+            plan.pool_accounts = pool;
+        }
+        plan
+    }
+}
+
+/// A comma-separated list, each item checked by `item`.
+fn list<T>(text: &str, item: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+    text.split(',').map(|s| item(s.trim()).ok_or(format!("{s:?} is not a valid choice; {USAGE}"))).collect()
 }
 
 fn main() -> ExitCode {
@@ -128,7 +177,7 @@ fn main() -> ExitCode {
         }
     };
     raise_fd_limit();
-    let plan = Plan::new(options.smoke);
+    let plan = options.plan();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -141,7 +190,7 @@ fn main() -> ExitCode {
         eprintln!("note: nginx is not installed at /usr/sbin/nginx; the nginx scenario is skipped");
     }
     let mut report = Report {
-        command: format!("cargo bench --bench gateway{}", if plan.smoke { " -- --smoke" } else { "" }),
+        command: command_line(),
         smoke: plan.smoke,
         machine: report::Machine::now(),
         pool_accounts: plan.pool_accounts,
@@ -177,6 +226,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// How this run was started, as a cargo command.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.is_empty() {
+        "cargo bench --bench gateway".into()
+    } else {
+        format!("cargo bench --bench gateway -- {}", args.join(" "))
+    }
 }
 
 /// Lifts the open-file limit to its hard maximum: 1,000 streams need 2,000 sockets here and
@@ -218,20 +277,25 @@ async fn throughput(plan: &Plan, mock: &MockUpstream, nginx: Option<&Nginx>, scr
     let mut results = Vec::new();
     for &level in &plan.levels {
         let mut baselines: Vec<(Scenario, RunStats, Option<RunStats>)> = Vec::new();
-        for scenario in Scenario::ALL {
-            if scenario.has_own_baseline() {
+        for &scenario in &plan.scenarios {
+            if !baselines.iter().any(|(s, _, _)| *s == scenario.baseline()) {
+                let scenario = scenario.baseline();
                 let body = scenario.gateway_body();
                 let end = scenario.gateway_end();
-                let direct = measure(plan, &Target::post(direct_url.clone(), body, None, end), level, "direct").await;
-                let proxied = match &nginx_url {
-                    Some(url) => Some(measure(plan, &Target::post(url.clone(), body, None, end), level, "nginx").await),
-                    None => None,
+                let direct =
+                    measure(plan, &Target::post(direct_url.clone(), body, None, end), level, "direct", &[]).await;
+                let proxied = match (&nginx_url, nginx) {
+                    (Some(url), Some(nginx)) => {
+                        let target = Target::post(url.clone(), body, None, end);
+                        Some(measure(plan, &target, level, "nginx", &nginx.pids()).await)
+                    }
+                    _ => None,
                 };
                 baselines.push((scenario, direct, proxied));
             }
             let url = format!("{}{}", serve.base(), scenario.gateway_path());
             let target = Target::post(url, scenario.gateway_body(), Some(&key), scenario.gateway_end());
-            let gateway = measure(plan, &target, level, "gateway").await;
+            let gateway = measure(plan, &target, level, "gateway", &[serve.running.pid()]).await;
             let (_, direct, proxied) =
                 baselines.iter().find(|(s, _, _)| *s == scenario.baseline()).expect("the baseline ran first");
             let result = Throughput::new(scenario, level, direct.clone(), proxied.clone(), gateway);
@@ -250,8 +314,14 @@ async fn throughput(plan: &Plan, mock: &MockUpstream, nginx: Option<&Nginx>, scr
     results
 }
 
-async fn measure(plan: &Plan, target: &Target, level: usize, what: &str) -> RunStats {
-    let stats = load::run(target, level, plan.warmup, plan.measure).await;
+/// One run; `proxy` are the processes between client and mock, whose CPU time is counted.
+async fn measure(plan: &Plan, target: &Target, level: usize, what: &str, proxy: &[u32]) -> RunStats {
+    let cpu_before = procs::cpu_seconds(proxy);
+    let mut stats = load::run(target, level, plan.warmup, plan.measure).await;
+    let cpu = procs::cpu_seconds(proxy) - cpu_before;
+    if !proxy.is_empty() && stats.completed_in_run > 0 {
+        stats.proxy_cpu_us = Some(cpu * 1e6 / stats.completed_in_run as f64);
+    }
     if let Some(error) = &stats.first_error {
         eprintln!("  {what} c={level}: {} failed, first: {error}", stats.errors);
     }
@@ -283,7 +353,7 @@ async fn many_streams(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> ManyS
     let sampler = tokio::spawn(async move {
         let mut peak = 0;
         loop {
-            peak = peak.max(support::procs::Memory::of(pid).rss_kib);
+            peak = peak.max(procs::Memory::of(pid).rss_kib);
             tokio::select! {
                 _ = &mut stopped => return peak,
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -52,6 +53,13 @@ impl Service {
                  holding a platform key can use your accounts"
             );
         }
+        // Streams go out event by event in small writes; with Nagle's algorithm on, each
+        // write after the first waits for the client's (delayed, up to 40 ms) acknowledgement.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY on a client connection: {err}");
+            }
+        });
         let token = rpc::resolve_token(&core).map_err(ServiceError::Token)?;
         let gateway = crate::gateway::Gateway::new(core.clone());
         let background = vec![gateway.spawn_model_refresher()];

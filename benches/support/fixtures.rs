@@ -113,11 +113,6 @@ impl Scenario {
             _ => Scenario::ResponsesStream,
         }
     }
-
-    /// Whether this scenario has direct and nginx runs of its own.
-    pub fn has_own_baseline(self) -> bool {
-        self.baseline() == self
-    }
 }
 
 /// The slow stream the many-streams run holds open (one event per interval).

@@ -48,7 +48,13 @@ struct Sample {
 /// The outcome of one run at one concurrency.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStats {
+    /// Requests that finished inside the measured window (the rates and percentiles).
     pub requests: usize,
+    /// Requests that finished during the whole run, warm-up and tail included.
+    pub completed_in_run: usize,
+    /// CPU time the proxy (nginx or the gateway) spent per request over the whole run, in
+    /// microseconds; none for the direct runs.
+    pub proxy_cpu_us: Option<f64>,
     pub errors: usize,
     pub first_error: Option<String>,
     pub seconds: f64,
@@ -75,10 +81,12 @@ pub async fn run(target: &Target, concurrency: usize, warmup: Duration, measure:
             tokio::spawn(async move {
                 let mut samples = Vec::new();
                 let mut errors = Vec::new();
+                let mut completed = 0;
                 while Instant::now() < end {
                     let started = Instant::now();
                     let outcome = tokio::time::timeout(REQUEST_TIMEOUT, one(&client, &target, started)).await;
                     let outcome = outcome.unwrap_or_else(|_| Err("timed out".into()));
+                    completed += usize::from(outcome.is_ok());
                     let finished = Instant::now();
                     if finished < begin || finished > end {
                         continue;
@@ -88,18 +96,20 @@ pub async fn run(target: &Target, concurrency: usize, warmup: Duration, measure:
                         Err(error) => errors.push(error),
                     }
                 }
-                (samples, errors)
+                (samples, errors, completed)
             })
         })
         .collect();
     let mut samples = Vec::new();
     let mut errors = Vec::new();
+    let mut completed = 0;
     for worker in workers {
-        let (mut s, mut e) = worker.await.expect("a load worker panicked");
+        let (mut s, mut e, c) = worker.await.expect("a load worker panicked");
         samples.append(&mut s);
         errors.append(&mut e);
+        completed += c;
     }
-    summarize(samples, errors, measure)
+    summarize(samples, errors, completed, measure)
 }
 
 fn client(connections: usize) -> reqwest::Client {
@@ -148,7 +158,7 @@ fn keep_tail(tail: &mut Vec<u8>, chunk: &[u8]) {
     tail.extend_from_slice(chunk);
 }
 
-fn summarize(samples: Vec<Sample>, errors: Vec<String>, measure: Duration) -> RunStats {
+fn summarize(samples: Vec<Sample>, errors: Vec<String>, completed_in_run: usize, measure: Duration) -> RunStats {
     let mut latency: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
     let mut first_byte: Vec<Duration> = samples.iter().map(|s| s.first_byte).collect();
     latency.sort_unstable();
@@ -156,6 +166,8 @@ fn summarize(samples: Vec<Sample>, errors: Vec<String>, measure: Duration) -> Ru
     let seconds = measure.as_secs_f64();
     RunStats {
         requests: samples.len(),
+        completed_in_run,
+        proxy_cpu_us: None,
         errors: errors.len(),
         first_error: errors.into_iter().next(),
         seconds,

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-/// The `codexmanager` binary cargo built for this benchmark.
-pub const BINARY: &str = env!("CARGO_BIN_EXE_codexmanager");
+/// The `codexmanager` binary under test: `CODEXMANAGER_BENCH_BIN`, else the one cargo built
+/// for this benchmark.
+pub fn binary() -> PathBuf {
+    std::env::var_os("CODEXMANAGER_BENCH_BIN").map_or_else(|| env!("CARGO_BIN_EXE_codexmanager").into(), PathBuf::from)
+}
 const NGINX: &str = "/usr/sbin/nginx";
 
 /// A free port on 127.0.0.1 (free when asked; the child binds it right after).
@@ -69,7 +72,7 @@ impl DataDir {
 
     /// `codexmanager` with this folder's database and a clean CodexManager environment.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(BINARY);
+        let mut command = Command::new(binary());
         for (key, _) in std::env::vars() {
             if key.starts_with("CODEXMANAGER_") {
                 command.env_remove(key);
@@ -156,6 +159,35 @@ impl Serve {
     }
 }
 
+/// CPU time (user and system, all threads) of the processes `pids`, in seconds.
+pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let of = |pid: &u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The fields after the command name (which may hold spaces) in parentheses; utime and
+        // stime are the 14th and 15th fields of the line, the 12th and 13th after it.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let field = |n: usize| fields.get(n).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        field(11) + field(12)
+    };
+    pids.iter().map(of).sum::<f64>() / ticks
+}
+
+/// The processes whose parent is `pid` (nginx's workers).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+            parent.and_then(|p| p.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
+}
+
 /// Resident memory of a process, in KiB, from `/proc/PID/status`.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Memory {
@@ -181,7 +213,7 @@ impl Memory {
 
 /// nginx as a plain reverse proxy in front of `upstream`.
 pub struct Nginx {
-    _running: Running,
+    running: Running,
     pub port: u16,
 }
 
@@ -207,9 +239,17 @@ impl Nginx {
             .stderr(Stdio::null())
             .spawn()
             .expect("start nginx");
-        let nginx = Nginx { _running: Running { child, name: "nginx" }, port };
+        let nginx = Nginx { running: Running { child, name: "nginx" }, port };
         wait_listening(port, Duration::from_secs(10), &dir.join("logs/error.log"));
         Some(nginx)
+    }
+
+    /// The master process and its workers.
+    pub fn pids(&self) -> Vec<u32> {
+        let master = self.running.pid();
+        let mut pids = children_of(master);
+        pids.push(master);
+        pids
     }
 }
 

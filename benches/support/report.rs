@@ -197,13 +197,15 @@ impl Report {
         if self.throughput.is_empty() {
             return;
         }
-        out.push_str("Throughput (requests/s) and ratios. Translated scenarios' direct and nginx columns are the streaming `/v1/responses` request to the mock (it speaks only Responses).\n\n");
-        out.push_str("| scenario | conc. | direct | nginx | gateway | gateway/direct | gateway/nginx |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("Throughput (requests/s) and ratios. Translated scenarios' direct and nginx columns are the streaming `/v1/responses` request to the mock (it speaks only Responses). The last column is the CPU time the proxy process(es) spent per request over the whole run.\n\n");
+        out.push_str("| scenario | conc. | direct | nginx | gateway | gateway/direct | gateway/nginx | CPU µs/req nginx / gateway |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        let cpu =
+            |run: Option<&RunStats>| run.and_then(|r| r.proxy_cpu_us).map_or("–".into(), |us| format!("{us:.0}"));
         for t in &self.throughput {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {} | {:.0} | {:.2} | {} |",
+                "| {} | {} | {:.0} | {} | {:.0} | {:.2} | {} | {} / {} |",
                 t.label,
                 t.concurrency,
                 t.direct.rps,
@@ -211,6 +213,8 @@ impl Report {
                 t.gateway.rps,
                 t.gateway_over_direct,
                 t.gateway_over_nginx.map_or("–".into(), |r| format!("{r:.2}")),
+                cpu(t.nginx.as_ref()),
+                cpu(Some(&t.gateway)),
             );
         }
         out.push_str("\nLatency in ms (direct / nginx / gateway), time to first byte, and what the gateway adds over direct.\n\n");

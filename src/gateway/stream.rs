@@ -5,22 +5,23 @@
 //! While the upstream is silent the client gets a keep-alive every 15 s; after 300 s of
 //! silence, or when the upstream breaks or closes early, the client's stream ends with a
 //! proper error event. A client that goes away stops the pump, which drops the upstream
-//! request and frees the account's in-flight slot.
+//! request and frees the account's in-flight slot. What the upstream has already sent of a
+//! burst goes to the client in one write, not one write per event.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use bytes::Bytes;
-use futures_util::StreamExt;
+use bytes::{Bytes, BytesMut};
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::Gateway;
-use super::dispatch::{IDLE_TIMEOUT, Started};
+use super::dispatch::{ByteStream, IDLE_TIMEOUT, Started};
 use super::errors::GatewayError;
 use super::protocol::UpstreamEvent;
 use super::protocol::responses::{Aggregator, Outcome, Usage};
@@ -28,6 +29,10 @@ use super::record::Record;
 
 /// How often a silent stream gets a keep-alive.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
+/// At most this much of a burst is gathered into one write to the client,
+const MAX_BATCH: usize = 64 * 1024;
+/// for at most this long.
+const MAX_HOLD: Duration = Duration::from_millis(10);
 
 /// A client protocol's streaming translation.
 pub trait ClientStream: Send + 'static {
@@ -120,17 +125,21 @@ async fn pump<S: ClientStream>(
         tracker.observe(event);
         translator.on_event(event, &mut out);
     }
-    let head: Vec<Bytes> =
-        if raw { std::mem::take(&mut started.head) } else { vec![Bytes::from(std::mem::take(&mut out))] };
+    let head = if raw { concat(std::mem::take(&mut started.head)) } else { Bytes::from(std::mem::take(&mut out)) };
     record.first_byte(&gateway);
-    for chunk in head {
-        if tx.send(chunk).await.is_err() {
-            return record.finish(&gateway, 499, Some("the client closed the connection".into()));
-        }
+    let mut client_has_bytes = !head.is_empty();
+    if client_has_bytes && tx.send(head).await.is_err() {
+        return record.finish(&gateway, 499, Some("the client closed the connection".into()));
     }
     let mut silent = Duration::ZERO;
+    // An item read ahead while taking a burst, handled before reading again.
+    let mut ahead: Option<Option<reqwest::Result<Bytes>>> = None;
+    let mut batch = BytesMut::new();
     let error = loop {
-        let next = tokio::time::timeout(KEEPALIVE, started.rest.next()).await;
+        let next = match ahead.take() {
+            Some(item) => Ok(item),
+            None => tokio::time::timeout(KEEPALIVE, started.rest.next()).await,
+        };
         let chunk = match next {
             Err(_) => {
                 silent += KEEPALIVE;
@@ -163,15 +172,31 @@ async fn pump<S: ClientStream>(
             Ok(Some(Ok(chunk))) => chunk,
         };
         silent = Duration::ZERO;
-        for raw_event in started.parser.feed(&chunk) {
-            if let Some(event) = UpstreamEvent::parse(&raw_event.data) {
-                tracker.observe(&event);
-                translator.on_event(&event, &mut out);
+        // The rest of a burst the upstream already sent goes to the client in the same write,
+        // not one write per event; but the client's first bytes go at once, and no event
+        // waits for the rest of its burst longer than MAX_HOLD.
+        let gathering = Instant::now();
+        let mut chunk = Some(chunk);
+        while let Some(piece) = chunk.take() {
+            observe(&mut started.parser, &piece, raw, &mut tracker, &mut translator, &mut out);
+            if raw {
+                batch.extend_from_slice(&piece);
+            }
+            let pending = batch.len() + out.len();
+            if (!client_has_bytes && pending > 0) || pending >= MAX_BATCH || gathering.elapsed() >= MAX_HOLD {
+                break;
+            }
+            match ready(&mut started.rest).await {
+                Some(Some(Ok(more))) => chunk = Some(more),
+                other => ahead = other,
             }
         }
-        let piece = if raw { chunk } else { Bytes::from(std::mem::take(&mut out)) };
-        if !piece.is_empty() && tx.send(piece).await.is_err() {
-            return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+        let piece = if raw { batch.split().freeze() } else { Bytes::from(std::mem::take(&mut out)) };
+        if !piece.is_empty() {
+            client_has_bytes = true;
+            if tx.send(piece).await.is_err() {
+                return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+            }
         }
     };
     if let Some((message, code)) = &error {
@@ -187,6 +212,49 @@ async fn pump<S: ClientStream>(
         (None, None) => (200, None),
     };
     record.finish(&gateway, status, error);
+}
+
+/// Feeds a chunk's events to the tracker and the translator. Pass-through reads nothing from
+/// events but the ones that end a stream, so it parses only those.
+fn observe<S: ClientStream>(
+    parser: &mut super::sse::Parser,
+    chunk: &[u8],
+    raw: bool,
+    tracker: &mut Tracker,
+    translator: &mut S,
+    out: &mut String,
+) {
+    let events = if raw { parser.feed_where(chunk, may_end_stream) } else { parser.feed(chunk) };
+    for raw_event in events {
+        if let Some(event) = UpstreamEvent::parse(&raw_event.data) {
+            tracker.observe(&event);
+            translator.on_event(&event, out);
+        }
+    }
+}
+
+/// A cheap test that an event's data may be one [`Tracker`] acts on: `response.completed`,
+/// `.incomplete`, `.failed` or `error`. False positives only cost a parse.
+fn may_end_stream(data: &str) -> bool {
+    ["response.completed", "response.incomplete", "response.failed", "\"error\""].iter().any(|kind| data.contains(kind))
+}
+
+/// The upstream's next item when it is already there, or is once the other tasks (the
+/// upstream connection's among them) have had a turn; `None` when it would have to wait.
+async fn ready(rest: &mut ByteStream) -> Option<Option<reqwest::Result<Bytes>>> {
+    if let Some(item) = rest.next().now_or_never() {
+        return Some(item);
+    }
+    tokio::task::yield_now().await;
+    rest.next().now_or_never()
+}
+
+fn concat(chunks: Vec<Bytes>) -> Bytes {
+    match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.into_iter().next().unwrap_or_default(),
+        _ => Bytes::from(chunks.concat()),
+    }
 }
 
 /// Reads the whole stream into its final outcome, for a non-streaming client.

@@ -6,13 +6,14 @@
 //! it), HTTP status codes or error bodies, routing, or I/O.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
 
 use serde_json::{Map, Value, json};
 
 use super::responses::{Outcome, Usage, failure_of};
 use super::tool_names::ToolNames;
 use super::{RequestError, UpstreamEvent};
-use crate::gateway::sse::write_data;
+use crate::gateway::sse::{write_data, write_json_str};
 
 /// The effort asked of the model when the client names none.
 const DEFAULT_EFFORT: &str = "medium";
@@ -616,7 +617,15 @@ impl ChatStream {
             return;
         }
         self.sent.insert(key);
-        self.send(json!({ field: text }), out);
+        let role = if self.started { "" } else { r#""role":"assistant","# };
+        self.started = true;
+        self.open_chunk(out);
+        out.push_str(r#""choices":[{"index":0,"delta":{"#);
+        out.push_str(role);
+        write_json_str(out, field);
+        out.push(':');
+        write_json_str(out, text);
+        out.push_str("},\"finish_reason\":null}]}\n\n");
     }
 
     /// Sends a whole part that arrived without deltas.
@@ -717,41 +726,38 @@ impl ChatStream {
             }
         }
         let reason = finish_reason(response, incomplete, !self.calls.is_empty());
-        let chunk = self.chunk(json!({}), Value::String(reason.to_string()));
-        write_data(out, &chunk.to_string());
+        self.write_chunk(json!({}), Value::String(reason.to_string()), out);
         if self.context.include_usage {
             let usage = usage_of(response.get("usage").unwrap_or(&Value::Null));
-            let mut chunk = self.chunk_head();
-            chunk.insert("choices".into(), json!([]));
-            chunk.insert("usage".into(), usage);
-            write_data(out, &Value::Object(chunk).to_string());
+            self.open_chunk(out);
+            let _ = write!(out, "\"choices\":[],\"usage\":{usage}}}\n\n");
         }
         write_data(out, "[DONE]");
         self.finished = true;
     }
 
     fn send(&mut self, delta: Value, out: &mut String) {
-        let chunk = self.chunk(delta, Value::Null);
-        write_data(out, &chunk.to_string());
+        self.write_chunk(delta, Value::Null, out);
     }
 
-    fn chunk(&mut self, mut delta: Value, finish_reason: Value) -> Value {
+    /// Appends one chunk frame; the first delta of the stream carries `role: "assistant"`.
+    fn write_chunk(&mut self, mut delta: Value, finish_reason: Value, out: &mut String) {
         if !self.started {
             self.started = true;
             delta["role"] = Value::String("assistant".into());
         }
-        let mut chunk = self.chunk_head();
-        chunk.insert("choices".into(), json!([{"index": 0, "delta": delta, "finish_reason": finish_reason}]));
-        Value::Object(chunk)
+        self.open_chunk(out);
+        let _ = write!(out, "\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish_reason}}}]}}\n\n");
     }
 
-    fn chunk_head(&self) -> Map<String, Value> {
-        let mut head = Map::new();
-        head.insert("id".into(), Value::String(self.id.clone()));
-        head.insert("object".into(), Value::String("chat.completion.chunk".into()));
-        head.insert("created".into(), Value::from(self.created));
-        head.insert("model".into(), Value::String(self.context.model.clone()));
-        head
+    /// Starts a chunk frame, written straight into `out` (a stream sends one per event):
+    /// `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,`.
+    fn open_chunk(&self, out: &mut String) {
+        out.push_str("data: {\"id\":");
+        write_json_str(out, &self.id);
+        let _ = write!(out, ",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":", self.created);
+        write_json_str(out, &self.context.model);
+        out.push(',');
     }
 }
 

@@ -6,13 +6,15 @@
 //! block is open, events of other items (parallel tool calls) wait in order and are replayed
 //! once it closes.
 
+use std::fmt::Write;
+
 use serde_json::{Value, json};
 
 use super::MessagesContext;
 use super::message::{FALLBACK_ID, is_function_call, output_text, stop_reason, summary_text, tool_use_block, usage_of};
 use crate::gateway::protocol::UpstreamEvent;
 use crate::gateway::protocol::responses::{Outcome, failure_of};
-use crate::gateway::sse::write_named;
+use crate::gateway::sse::{write_json_str, write_named};
 
 /// Translates one upstream stream into one Anthropic stream.
 #[derive(Debug)]
@@ -205,7 +207,7 @@ impl MessagesStream {
             self.open(json!({"type": "thinking", "thinking": ""}), out);
         }
         let text = if new_part { format!("\n\n{text}") } else { text.to_string() };
-        self.delta(json!({"type": "thinking_delta", "thinking": text}), out);
+        self.delta("thinking_delta", "thinking", &text, out);
     }
 
     fn text_delta(&mut self, data: &Value, out: &mut String) {
@@ -218,7 +220,7 @@ impl MessagesStream {
         if !opened {
             self.open(json!({"type": "text", "text": ""}), out);
         }
-        self.delta(json!({"type": "text_delta", "text": text}), out);
+        self.delta("text_delta", "text", text, out);
     }
 
     /// Argument deltas stream into an open `tool_use` block; a call whose block could not be
@@ -229,7 +231,7 @@ impl MessagesStream {
         };
         if let Some(active) = self.open_call() {
             active.streamed = true;
-            self.delta(json!({"type": "input_json_delta", "partial_json": json}), out);
+            self.delta("input_json_delta", "partial_json", json, out);
         }
     }
 
@@ -238,7 +240,7 @@ impl MessagesStream {
         if let Some(active) = self.open_call().filter(|active| !active.streamed) {
             active.streamed = true;
             if !arguments.is_empty() {
-                self.delta(json!({"type": "input_json_delta", "partial_json": arguments}), out);
+                self.delta("input_json_delta", "partial_json", arguments, out);
             }
         }
     }
@@ -266,10 +268,10 @@ impl MessagesStream {
             self.open(json!({"type": "thinking", "thinking": ""}), out);
         }
         if !summary.is_empty() {
-            self.delta(json!({"type": "thinking_delta", "thinking": summary}), out);
+            self.delta("thinking_delta", "thinking", &summary, out);
         }
         if let Some(signature) = signature {
-            self.delta(json!({"type": "signature_delta", "signature": signature}), out);
+            self.delta("signature_delta", "signature", &signature, out);
         }
         self.close(out);
     }
@@ -281,7 +283,7 @@ impl MessagesStream {
             if active.block.is_none() {
                 self.open(json!({"type": "text", "text": ""}), out);
             }
-            self.delta(json!({"type": "text_delta", "text": text}), out);
+            self.delta("text_delta", "text", &text, out);
         }
         self.close(out);
     }
@@ -294,7 +296,7 @@ impl MessagesStream {
         }
         let arguments = item.get("arguments").and_then(Value::as_str).unwrap_or_default();
         if !streamed && !arguments.is_empty() {
-            self.delta(json!({"type": "input_json_delta", "partial_json": arguments}), out);
+            self.delta("input_json_delta", "partial_json", arguments, out);
         }
         self.tool_used |= is_function_call(item);
         self.close(out);
@@ -338,9 +340,18 @@ impl MessagesStream {
     }
 
     /// A delta for the active item's open block.
-    fn delta(&self, delta: Value, out: &mut String) {
+    /// A `content_block_delta` frame `{"type": kind, field: text}` for the open block, written
+    /// straight into `out` (a stream sends one per event).
+    fn delta(&self, kind: &str, field: &str, text: &str, out: &mut String) {
         if let Some(index) = self.active.as_ref().and_then(|item| item.block) {
-            write(out, "content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": delta}));
+            let _ = write!(
+                out,
+                "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{{\"type\":\"{kind}\","
+            );
+            write_json_str(out, field);
+            out.push(':');
+            write_json_str(out, text);
+            out.push_str("}}\n\n");
         }
     }
 
