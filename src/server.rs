@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::Listener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -15,7 +16,11 @@ pub struct Running {
 
 impl Running {
     /// Serves `app` on `listener` until stopped; `name` goes into the error log line.
-    pub fn spawn(listener: tokio::net::TcpListener, app: Router, name: &'static str) -> Running {
+    pub fn spawn<L>(listener: L, app: Router, name: &'static str) -> Running
+    where
+        L: Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, app).with_graceful_shutdown(async {
