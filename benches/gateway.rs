@@ -1,18 +1,21 @@
-//! The benchmark harness and performance budget (docs/performance.md).
+//! The benchmark harness and performance budget (README, "Performance").
 //!
 //! `cargo bench --bench gateway` starts a fast mock of the Codex backend and drives it over
 //! 127.0.0.1 three ways — direct, through nginx as a plain reverse proxy, and through the real
 //! gateway (`codexmanager serve` as a child process) — for four request scenarios at
 //! concurrency 1, 16, 64 and 256; then holds 1,000 slow streams open through a fresh `serve`
-//! and reads its memory; times `serve`'s start-up over 1,000 and 10,000 accounts; and times
-//! the window's frames headless. It prints Markdown tables and the budget's verdicts, and
+//! and reads its memory; times `serve`'s start-up over 1,000 and 10,000 accounts; times the
+//! window's pages headless over 5,000 accounts and 1,000,000 log rows (frames while scrolled,
+//! repaints while idle) and, when there is a display (`xvfb-run`), how long the real window
+//! takes to open on that database. It prints Markdown tables and the budget's verdicts, and
 //! writes `target/bench/gateway.json` and `gateway.md`.
 //!
 //! `cargo bench --bench gateway -- --smoke` is the CI alarm: the same sections with low counts
 //! and short runs, exiting non-zero when a ratio falls below half its budget or a request or
 //! stream fails. `--only`, `--levels`, `--scenarios`, `--seconds` and `--pool` narrow or
-//! change a run (to profile one case, say); `--out DIR` moves the output files; `CODEXMANAGER_BENCH_BIN` runs another
-//! `codexmanager` binary as the gateway (to compare two builds).
+//! change a run (to profile one case, say); `--out DIR` moves the output files;
+//! `CODEXMANAGER_BENCH_BIN` runs another `codexmanager` binary as the gateway (to compare two
+//! builds).
 
 mod support;
 
@@ -21,15 +24,16 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use codexmanager::config::Env;
-use codexmanager::core::Core;
+use codexmanager::core::{Core, LogRow, UsageSnapshot, Window, now_millis, now_secs};
 use codexmanager::paths::{DataLocation, DataPaths};
 use codexmanager::ui::accounts::AccountsPage;
 use codexmanager::ui::backend::Backend;
+use codexmanager::ui::logs::LogsPage;
 use support::fixtures::{self, Scenario};
 use support::load::{self, RunStats, Target};
 use support::mock::{MockUpstream, SlowPace};
-use support::procs::{self, DataDir, Nginx};
-use support::report::{self, ManyStreams, Report, Startup, Throughput, UiFrames, UiIdle};
+use support::procs::{self, DataDir, Nginx, WindowOpen};
+use support::report::{self, ManyStreams, Report, Startup, Throughput, UiFrames, UiIdle, UiResults};
 use support::{budget, ui};
 
 /// Sizes and durations of one run.
@@ -45,6 +49,7 @@ struct Plan {
     startup_sizes: Vec<usize>,
     startup_runs: usize,
     ui_accounts: usize,
+    ui_log_rows: usize,
     ui_frames: usize,
     idle: Duration,
 }
@@ -64,6 +69,7 @@ impl Plan {
                 startup_sizes: vec![1_000],
                 startup_runs: 1,
                 ui_accounts: 500,
+                ui_log_rows: 20_000,
                 ui_frames: 60,
                 idle: Duration::from_secs(2),
             };
@@ -80,6 +86,7 @@ impl Plan {
             startup_sizes: vec![1_000, 10_000],
             startup_runs: 3,
             ui_accounts: 5_000,
+            ui_log_rows: 1_000_000,
             ui_frames: 300,
             idle: Duration::from_secs(5),
         }
@@ -198,8 +205,7 @@ fn main() -> ExitCode {
         throughput: Vec::new(),
         many_streams: None,
         startup: Vec::new(),
-        ui_frames: Vec::new(),
-        ui_idle: Vec::new(),
+        ui: UiResults::default(),
         budget: Vec::new(),
     };
     if options.wants("throughput") {
@@ -213,7 +219,7 @@ fn main() -> ExitCode {
         report.startup = runtime.block_on(startup(&plan, &mock, scratch.path()));
     }
     if options.wants("ui") {
-        (report.ui_frames, report.ui_idle) = ui_pages(&plan, &runtime, scratch.path());
+        report.ui = ui_pages(&plan, &runtime, scratch.path());
     }
     report.machine.load_after = report::load_average();
     report.budget = budget::evaluate(&report);
@@ -403,51 +409,83 @@ async fn startup(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> Vec<Startu
     results
 }
 
-/// The window's pages headless: the page on this branch over a core holding
-/// `plan.ui_accounts` accounts, and reference tables of the Accounts and Logs pages' sizes.
-fn ui_pages(plan: &Plan, runtime: &tokio::runtime::Runtime, scratch: &Path) -> (Vec<UiFrames>, Vec<UiIdle>) {
+/// The window's heaviest pages headless over a core holding `plan.ui_accounts` accounts with
+/// usage and `plan.ui_log_rows` request-log rows: frame times while scrolled, repaints while
+/// idle; then, when a display is there (`DISPLAY`, e.g. under `xvfb-run`), the real window
+/// opened on the same database.
+fn ui_pages(plan: &Plan, runtime: &tokio::runtime::Runtime, scratch: &Path) -> UiResults {
     let _enter = runtime.enter();
-    let core = ui_core(runtime, &scratch.join("ui"), plan.ui_accounts);
-    let page = || AccountsPage::new(Backend::new(core.clone(), runtime.handle().clone()));
-    let draw = |ui: &mut egui::Ui, page: &mut AccountsPage| page.ui(ui);
-    let home = format!("Accounts page, {} accounts", plan.ui_accounts);
-    let mut frames = vec![UiFrames {
-        page: home.clone(),
-        what: "the page on this branch, wheel-scrolled".into(),
-        frames: ui::scroll_frames(page(), draw, plan.ui_frames),
-    }];
-    for (rows, columns, like) in [(5_000, 8, "Accounts"), (1_000_000, 10, "Logs")] {
-        frames.push(UiFrames {
-            page: format!("reference table, {rows} rows × {columns} columns"),
-            what: format!("the {like} page's size: a virtualised egui_extras table, wheel-scrolled"),
-            frames: ui::scroll_frames(ui::ReferenceTable { rows, columns }, |ui, t| t.draw(ui), plan.ui_frames),
-        });
-    }
-    let mut tasks = Vec::new();
-    let idle = ui::idle_repaints(
-        page(),
-        draw,
-        |ctx| {
-            // What `ui::run_window` wires up: reload on external commits, repaint on change.
-            tasks.push(core.watch_external_changes());
-            let ctx = ctx.clone();
-            let mut changes = core.subscribe();
-            tasks.push(runtime.spawn(async move {
-                while changes.changed().await.is_ok() {
-                    ctx.request_repaint();
-                }
-            }));
+    let data = DataDir::new(scratch.join("ui"));
+    let core = ui_core(runtime, &data, plan);
+    let backend = || Backend::new(core.clone(), runtime.handle().clone());
+    let accounts_page = || AccountsPage::new(backend());
+    let draw_accounts = |ui: &mut egui::Ui, page: &mut AccountsPage| page.ui(ui);
+    let draw_logs = |ui: &mut egui::Ui, page: &mut LogsPage| page.ui(ui);
+    let accounts_name = format!("Accounts, {} accounts", plan.ui_accounts);
+    let logs_name = format!("Request logs, {} rows", plan.ui_log_rows);
+    let scrolled = "wheel-scrolled one step per frame";
+    let frames = vec![
+        UiFrames {
+            page: accounts_name.clone(),
+            what: scrolled.into(),
+            frames: ui::scroll_frames(accounts_page(), draw_accounts, |_| true, plan.ui_frames),
         },
-        plan.idle,
-    );
+        UiFrames {
+            page: logs_name.clone(),
+            what: format!("{scrolled}; rows read page by page as they come into view"),
+            frames: ui::scroll_frames(LogsPage::new(backend()), draw_logs, |p| !p.loading(), plan.ui_frames),
+        },
+    ];
+    let mut tasks = Vec::new();
+    let mut idle = Vec::new();
+    let mut wire = |ctx: &egui::Context| {
+        // What `ui::run_window` wires up: reload on external commits, repaint on change.
+        tasks.push(core.watch_external_changes());
+        let ctx = ctx.clone();
+        let mut changes = core.subscribe();
+        tasks.push(runtime.spawn(async move {
+            while changes.changed().await.is_ok() {
+                ctx.request_repaint();
+            }
+        }));
+    };
+    let accounts_idle = ui::idle_repaints(accounts_page(), draw_accounts, &mut wire, plan.idle);
+    idle.push(UiIdle { page: accounts_name, idle: accounts_idle });
+    let logs_idle = ui::idle_repaints(LogsPage::new(backend()), draw_logs, &mut wire, plan.idle);
+    idle.push(UiIdle { page: logs_name, idle: logs_idle });
     tasks.iter().for_each(tokio::task::JoinHandle::abort);
-    eprintln!("UI: {} idle repaints in {:.1} s", idle.repaints, idle.seconds);
-    (frames, vec![UiIdle { page: home, idle }])
+    runtime.block_on(core.shutdown());
+    let window = window_open(&data);
+    UiResults { accounts: plan.ui_accounts, log_rows: plan.ui_log_rows, frames, idle, window }
 }
 
-/// An in-process core over a fresh database holding `accounts` fixture accounts.
-fn ui_core(runtime: &tokio::runtime::Runtime, dir: &Path, accounts: usize) -> Core {
-    let db = dir.join("data").join("codexmanager.db");
+/// The real window opened on each of its data-heavy pages, when there is a display.
+fn window_open(data: &DataDir) -> Vec<WindowOpen> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!("note: no display (DISPLAY); the window's open time is not measured — run under xvfb-run");
+        return Vec::new();
+    }
+    let pages =
+        [("Dashboard", Some("dashboard: figures shown")), ("Accounts", None), ("Logs", Some("logs: rows shown"))];
+    let mut opens = Vec::new();
+    for (page, marker) in pages {
+        match data.open_window(page, marker, Duration::from_secs(60)) {
+            Ok(open) => {
+                eprintln!(
+                    "window on {page}: first frame {:.0} ms, data shown {:.0} ms",
+                    open.first_frame_ms, open.data_shown_ms
+                );
+                opens.push(open);
+            }
+            Err(error) => eprintln!("window on {page}: {error}"),
+        }
+    }
+    opens
+}
+
+/// An in-process core over a fresh database: `plan.ui_accounts` fixture accounts with 5h
+/// and weekly usage, and `plan.ui_log_rows` request-log rows, newest first 50 ms apart.
+fn ui_core(runtime: &tokio::runtime::Runtime, data: &DataDir, plan: &Plan) -> Core {
     let env = Env::from_map(
         [("CODEXMANAGER_SECRET_STORE", "file"), ("CODEXMANAGER_DISABLE_POLLING", "1")]
             .into_iter()
@@ -455,10 +493,50 @@ fn ui_core(runtime: &tokio::runtime::Runtime, dir: &Path, accounts: usize) -> Co
             .collect(),
     );
     let (core, _) =
-        Core::open_at(env, DataPaths::for_db(db, DataLocation::Explicit), None).expect("open the UI's core");
-    let texts = (0..accounts).map(|n| (format!("fixture-{n}"), fixtures::account(n).to_string())).collect();
+        Core::open_at(env, DataPaths::for_db(data.db(), DataLocation::Explicit), None).expect("open the UI's core");
+    let texts = (0..plan.ui_accounts).map(|n| (format!("fixture-{n}"), fixtures::account(n).to_string())).collect();
     let imported = runtime.block_on(core.import_texts(texts)).expect("import the UI's accounts");
-    assert_eq!(imported.created, accounts, "every fixture account is new");
+    assert_eq!(imported.created, plan.ui_accounts, "every fixture account is new");
+    let now = now_secs();
+    let accounts = core.list_accounts();
+    for (i, view) in accounts.iter().enumerate() {
+        let window = |used: usize, minutes, resets| Window {
+            used_percent: (used % 101) as f64,
+            window_minutes: Some(minutes),
+            resets_at: Some(now + resets),
+        };
+        core.record_usage(UsageSnapshot {
+            account_id: view.account.id.clone(),
+            captured_at: now,
+            source: "poll".into(),
+            primary: Some(window(i, 300, 3_600)),
+            secondary: Some(window(i * 7, 10_080, 86_400)),
+            ..UsageSnapshot::default()
+        });
+    }
+    core.publish_live_usage();
+    let newest = now_millis();
+    for i in 0..plan.ui_log_rows {
+        core.logs().push(LogRow {
+            ts: newest - i as i64 * 50,
+            key_id: Some("key_bench".into()),
+            account_id: Some(accounts[i % accounts.len()].account.id.clone()),
+            method: "POST".into(),
+            path: "/v1/responses".into(),
+            model: Some("gpt-5.5".into()),
+            status: if i % 20 == 0 { 429 } else { 200 },
+            duration_ms: 900,
+            first_byte_ms: Some(200),
+            input_tokens: Some(1_000),
+            output_tokens: Some(100),
+            attempts: 1,
+            ..LogRow::default()
+        });
+        if i % 50_000 == 49_999 {
+            runtime.block_on(core.logs().flush());
+        }
+    }
+    runtime.block_on(core.logs().flush());
     core
 }
 

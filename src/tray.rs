@@ -1,7 +1,8 @@
 //! The tray icon and its menu: show or hide the window, the gateway's state with start/stop,
 //! copy the base URL, quit. The menu only reports what was chosen ([`TrayCommand`]); the
 //! window decides what it means. On Linux the icon speaks StatusNotifierItem over D-Bus
-//! (no GTK); where no session bus answers, [`Tray::new`] fails and the app runs without one.
+//! (no GTK); where no session bus answers, or no tray host (a panel that shows
+//! StatusNotifierItems) is registered with it, [`Tray::new`] fails and the app runs without one.
 
 use std::sync::mpsc;
 
@@ -53,6 +54,8 @@ impl Tray {
         view: TrayView,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> Result<Tray, String> {
+        #[cfg(target_os = "linux")]
+        linux_host::check()?;
         let toggle_window = MenuItem::new(&view.toggle_window, true, None);
         let status = MenuItem::new(&view.status, false, None);
         let toggle_service = MenuItem::new(&view.toggle_service, view.service_enabled, None);
@@ -134,5 +137,39 @@ impl Tray {
             self.quit.set_text(&view.quit);
         }
         self.shown = view;
+    }
+}
+
+/// Whether a StatusNotifierItem host is there to show the icon. The tray crate registers the
+/// icon even when none is (a host started later picks it up), which on a desktop without one
+/// (stock GNOME) would leave a window hidden to the tray with no way back.
+#[cfg(target_os = "linux")]
+mod linux_host {
+    const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+
+    #[zbus::proxy(
+        interface = "org.kde.StatusNotifierWatcher",
+        default_service = "org.kde.StatusNotifierWatcher",
+        default_path = "/StatusNotifierWatcher"
+    )]
+    trait Watcher {
+        #[zbus(property)]
+        fn is_status_notifier_host_registered(&self) -> zbus::Result<bool>;
+    }
+
+    /// Ok when the session bus has a watcher with a host registered; else why not.
+    pub fn check() -> Result<(), String> {
+        let bus = zbus::blocking::Connection::session().map_err(|err| format!("no D-Bus session bus: {err}"))?;
+        let dbus = zbus::blocking::fdo::DBusProxy::new(&bus).map_err(|err| err.to_string())?;
+        let name = zbus::names::BusName::try_from(WATCHER).map_err(|err| err.to_string())?;
+        if !dbus.name_has_owner(name).map_err(|err| err.to_string())? {
+            return Err(format!("no tray host: nothing on the session bus owns {WATCHER}"));
+        }
+        let watcher = WatcherProxyBlocking::new(&bus).map_err(|err| err.to_string())?;
+        match watcher.is_status_notifier_host_registered() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("no tray host: {WATCHER} has no host registered")),
+            Err(err) => Err(format!("no tray host: {WATCHER} did not answer ({err})")),
+        }
     }
 }

@@ -18,6 +18,7 @@ const STARTUP_MS: f64 = 300.0;
 /// 40 MB, in KiB.
 const IDLE_RSS_KIB: f64 = 40.0 * 1_000_000.0 / 1024.0;
 const FRAME_MS: f64 = 8.0;
+const WINDOW_OPEN_MS: f64 = 1000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -151,7 +152,8 @@ fn startup(report: &Report) -> [Verdict; 2] {
 
 fn ui(report: &Report) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = report
-        .ui_frames
+        .ui
+        .frames
         .iter()
         .map(|u| {
             Verdict::new(format!("UI frame time: {} ({})", u.page, u.what), format!("≤ {FRAME_MS} ms per frame (p99)"))
@@ -161,9 +163,24 @@ fn ui(report: &Report) -> Vec<Verdict> {
                 )
         })
         .collect();
-    verdicts.extend(report.ui_idle.iter().map(|u| {
+    verdicts.extend(report.ui.idle.iter().map(|u| {
         Verdict::new(format!("idle window ({})", u.page), "0 repaints")
             .judged(format!("{} repaints in {:.1} s", u.idle.repaints, u.idle.seconds), u.idle.repaints == 0)
     }));
+    let open = Verdict::new(
+        format!(
+            "the window opens with {} accounts and {} log rows: start to the page's data shown",
+            report.ui.accounts, report.ui.log_rows
+        ),
+        format!("< {WINDOW_OPEN_MS:.0} ms"),
+    );
+    let slowest = report.ui.window.iter().max_by(|a, b| a.data_shown_ms.total_cmp(&b.data_shown_ms));
+    verdicts.push(match slowest {
+        Some(w) => open.judged(
+            format!("{:.0} ms at worst ({}; first frame {:.0} ms)", w.data_shown_ms, w.page, w.first_frame_ms),
+            w.data_shown_ms < WINDOW_OPEN_MS,
+        ),
+        None => open,
+    });
     verdicts
 }

@@ -127,6 +127,71 @@ impl DataDir {
     }
 }
 
+/// How long the real window took to open.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowOpen {
+    /// The page it opened on.
+    pub page: String,
+    /// Process start to the first frame drawn.
+    pub first_frame_ms: f64,
+    /// Process start to the first frame showing the page's data.
+    pub data_shown_ms: f64,
+}
+
+impl DataDir {
+    /// Starts the window (`codexmanager` with no command, on the display in `DISPLAY`) on
+    /// `page` and times it: to the first frame, and to the frame that shows the page's data —
+    /// the first line containing `marker` the app logs, or the first frame when the page
+    /// draws from memory. The window is closed afterwards.
+    pub fn open_window(&self, page: &str, marker: Option<&str>, limit: Duration) -> Result<WindowOpen, String> {
+        let state = self.db().with_file_name("window.ron");
+        std::fs::write(&state, format!("{{\"page\":\"{page}\"}}")).map_err(|e| format!("write {state:?}: {e}"))?;
+        let started = Instant::now();
+        let mut child = self
+            .command()
+            .env("CODEXMANAGER_SERVICE_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("CODEXMANAGER_RPC_TOKEN", "bench")
+            .env("RUST_LOG", "info,codexmanager::ui=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("start the window: {e}"))?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let window = Running { child, name: "codexmanager (window)" };
+        let (lines, arrived) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                if lines.send((started.elapsed(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let (mut first_frame, mut shown) = (None, None);
+        let mut log = Vec::new();
+        while first_frame.is_none() || shown.is_none() {
+            let left = limit.saturating_sub(started.elapsed());
+            let Ok((at, line)) = arrived.recv_timeout(left) else {
+                return Err(format!("the window did not show {page} within {limit:?}; it said:\n{}", log.join("\n")));
+            };
+            if line.contains("window open: first frame drawn") {
+                first_frame = Some(at);
+                shown = shown.or(marker.is_none().then_some(at));
+            }
+            if marker.is_some_and(|m| line.contains(m)) {
+                shown = shown.or(Some(at));
+            }
+            log.push(line);
+        }
+        drop(window);
+        Ok(WindowOpen {
+            page: page.to_string(),
+            first_frame_ms: first_frame.map_or(f64::NAN, ms),
+            data_shown_ms: shown.map_or(f64::NAN, ms),
+        })
+    }
+}
+
 /// A running `codexmanager serve`.
 pub struct Serve {
     pub running: Running,

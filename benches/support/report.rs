@@ -1,5 +1,5 @@
 //! The benchmark's results: what each section measured, the budget verdicts, the JSON file
-//! (one object per scenario and level) and the Markdown tables for docs/performance.md.
+//! (one object per scenario and level) and the Markdown tables for the README.
 
 use std::fmt::Write;
 
@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::budget::{Status, Verdict};
 use super::load::{HoldStats, RunStats};
-use super::procs::Memory;
+use super::procs::{Memory, WindowOpen};
 use super::ui::{FrameStats, IdleStats};
 
 /// The machine and the moment the numbers were taken.
@@ -133,6 +133,17 @@ pub struct UiIdle {
     pub idle: IdleStats,
 }
 
+/// The window's measurements.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UiResults {
+    pub accounts: usize,
+    pub log_rows: usize,
+    pub frames: Vec<UiFrames>,
+    pub idle: Vec<UiIdle>,
+    /// The real window's open times; empty without a display.
+    pub window: Vec<WindowOpen>,
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -145,8 +156,7 @@ pub struct Report {
     pub throughput: Vec<Throughput>,
     pub many_streams: Option<ManyStreams>,
     pub startup: Vec<Startup>,
-    pub ui_frames: Vec<UiFrames>,
-    pub ui_idle: Vec<UiIdle>,
+    pub ui: UiResults,
     pub budget: Vec<Verdict>,
 }
 
@@ -158,8 +168,9 @@ impl Report {
         results.extend(self.throughput.iter().map(|t| tagged("throughput", t)));
         results.extend(self.many_streams.iter().map(|m| tagged("many_streams", m)));
         results.extend(self.startup.iter().map(|s| tagged("startup", s)));
-        results.extend(self.ui_frames.iter().map(|u| tagged("ui_frames", u)));
-        results.extend(self.ui_idle.iter().map(|u| tagged("ui_idle", u)));
+        results.extend(self.ui.frames.iter().map(|u| tagged("ui_frames", u)));
+        results.extend(self.ui.idle.iter().map(|u| tagged("ui_idle", u)));
+        results.extend(self.ui.window.iter().map(|w| tagged("window_open", w)));
         serde_json::json!({
             "command": self.command,
             "smoke": self.smoke,
@@ -273,9 +284,9 @@ impl Report {
             }
             out.push('\n');
         }
-        if !self.ui_frames.is_empty() {
+        if !self.ui.frames.is_empty() {
             out.push_str("| UI page | what | frames | mean ms | p50 ms | p99 ms | max ms |\n|---|---|---:|---:|---:|---:|---:|\n");
-            for u in &self.ui_frames {
+            for u in &self.ui.frames {
                 let f = &u.frames;
                 let _ = writeln!(
                     out,
@@ -283,12 +294,19 @@ impl Report {
                     u.page, u.what, f.frames, f.mean_ms, f.p50_ms, f.p99_ms, f.max_ms
                 );
             }
-            for u in &self.ui_idle {
+            for u in &self.ui.idle {
                 let _ = writeln!(
                     out,
                     "\nIdle window ({}): {} repaints in {:.1} s with nothing happening.",
                     u.page, u.idle.repaints, u.idle.seconds
                 );
+            }
+            out.push('\n');
+        }
+        if !self.ui.window.is_empty() {
+            out.push_str("| window opened on | first frame | page's data shown |\n|---|---:|---:|\n");
+            for w in &self.ui.window {
+                let _ = writeln!(out, "| {} | {:.0} ms | {:.0} ms |", w.page, w.first_frame_ms, w.data_shown_ms);
             }
             out.push('\n');
         }

@@ -6,15 +6,11 @@
 //! - [`idle_repaints`]: how many frames an idle window would paint, with eframe's rule: paint
 //!   again when the last frame asked for it (at once or after a delay) or when anything calls
 //!   `request_repaint`.
-//!
-//! Also the reference table: a virtualised `egui_extras` table over any number of synthetic
-//! rows, to compare a page with what a plain table of the same size costs.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use egui::{Event, MouseWheelSource, MouseWheelUnit, TouchPhase, ViewportId, pos2, vec2};
-use egui_extras::{Column, TableBuilder};
 use egui_kittest::Harness;
 use serde::Serialize;
 
@@ -33,11 +29,23 @@ pub struct FrameStats {
     pub max_ms: f64,
 }
 
-/// Draws `frames` frames of a page, each after one wheel step down over the window's centre.
-pub fn scroll_frames<S>(state: S, draw: impl FnMut(&mut egui::Ui, &mut S), frames: usize) -> FrameStats {
+/// Draws `frames` frames of a page, each after one wheel step down over the window's centre,
+/// once the page has `settled` (loaded what it shows; at most a minute).
+pub fn scroll_frames<S>(
+    state: S,
+    draw: impl FnMut(&mut egui::Ui, &mut S),
+    settled: impl Fn(&S) -> bool,
+    frames: usize,
+) -> FrameStats {
     let mut harness = Harness::builder().with_size(WINDOW).build_ui_state(draw, state);
     harness.hover_at(pos2(WINDOW.x / 2.0, WINDOW.y / 2.0));
+    let deadline = Instant::now() + Duration::from_secs(60);
     harness.step();
+    while !settled(harness.state()) {
+        assert!(Instant::now() < deadline, "the page did not load its data within a minute");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
     let mut times = Vec::with_capacity(frames);
     for _ in 0..frames {
         harness.event(Event::MouseWheel {
@@ -140,38 +148,5 @@ fn schedule_next<S>(harness: &Harness<'_, S>, wake: &Wake) {
     let delay = harness.output().viewport_output.get(&ViewportId::ROOT).map(|v| v.repaint_delay);
     if let Some(delay) = delay.filter(|d| *d < Duration::MAX) {
         wake.at(Instant::now() + delay);
-    }
-}
-
-/// A virtualised table of `rows` synthetic rows and `columns` text columns: only the rows in
-/// view are laid out, as a page over a large table must do.
-pub struct ReferenceTable {
-    pub rows: usize,
-    pub columns: usize,
-}
-
-impl ReferenceTable {
-    pub fn draw(&mut self, ui: &mut egui::Ui) {
-        let columns = self.columns;
-        TableBuilder::new(ui)
-            .striped(true)
-            .columns(Column::remainder().at_least(60.0), columns)
-            .header(22.0, |mut header| {
-                for c in 0..columns {
-                    header.col(|ui| {
-                        ui.strong(format!("Column {c}"));
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(20.0, self.rows, |mut row| {
-                    let index = row.index();
-                    for c in 0..columns {
-                        row.col(|ui| {
-                            ui.label(format!("row {index} · cell {c}"));
-                        });
-                    }
-                });
-            });
     }
 }

@@ -50,6 +50,7 @@ impl DashboardPage {
             self.loaded_at = Some(Instant::now());
             match result {
                 Ok(stats) => {
+                    tracing::debug!("dashboard: figures shown");
                     self.stats = Some(stats);
                     self.error = None;
                 }

@@ -283,6 +283,7 @@ impl LogsPage {
             self.page_jobs.remove(&page);
             match result {
                 Ok(rows) if generation == self.generation => {
+                    tracing::debug!(page, rows = rows.len(), "logs: rows shown");
                     self.pages.insert(page, rows);
                 }
                 Ok(_) => {}
@@ -322,6 +323,11 @@ impl LogsPage {
             },
         };
         self.names.insert(names)
+    }
+
+    /// True while the count or a page of rows is being read.
+    pub fn loading(&self) -> bool {
+        self.count_job.is_some() || !self.page_jobs.is_empty()
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
@@ -391,7 +397,7 @@ impl LogsPage {
                 if theme::button(ui, T::Refresh.tr()).clicked() {
                     self.reload(ui.ctx());
                 }
-                if self.count_job.is_some() || !self.page_jobs.is_empty() || busy {
+                if self.loading() || busy {
                     ui.spinner();
                 }
             });

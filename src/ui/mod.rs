@@ -22,6 +22,7 @@ pub mod theme;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use egui::{Color32, CornerRadius, RichText, Vec2};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,8 @@ pub struct App {
     tray: Option<crate::tray::Tray>,
     hidden: bool,
     quitting: bool,
+    /// When the window was asked for, until its first frame is drawn (and logged).
+    opening: Option<Instant>,
 }
 
 /// The language the settings ask for: the stored choice, else the OS's.
@@ -107,6 +110,7 @@ impl App {
             tray: None,
             hidden: false,
             quitting: false,
+            opening: None,
         }
     }
 
@@ -293,6 +297,9 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
+        if let Some(opening) = self.opening.take() {
+            tracing::info!("window open: first frame drawn {} ms after start", opening.elapsed().as_millis());
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -317,6 +324,7 @@ fn make_tray(app: &App, icon: &egui::IconData, ctx: &egui::Context) -> Option<cr
 
 /// Opens the window with the service running in-process (unless `CODEXMANAGER_NO_SERVICE`).
 pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths) -> anyhow::Result<ExitCode> {
+    let opening = Instant::now();
     let _enter = runtime.enter();
     let (core, warnings) = Core::open_at(env, paths, None)?;
     for warning in warnings {
@@ -365,6 +373,7 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
                 }
             });
             let mut app = App::new(backend, cjk_font);
+            app.opening = Some(opening);
             if let Some(page) = cc.storage.and_then(|storage| eframe::get_value::<Page>(storage, PAGE_KEY)) {
                 app.set_page(page);
             }
