@@ -307,9 +307,31 @@ fn plot_frame<'a>(id: &str, buckets: &[Bucket], hourly: bool) -> Plot<'a> {
         .show_grid([false, true])
         .include_y(0.0)
         .x_axis_formatter(axis_label(buckets, hourly))
+        .y_grid_spacer(count_marks)
         .y_axis_formatter(|mark, _| {
             if mark.value.fract().abs() > f64::EPSILON { String::new() } else { fmt::compact(mark.value as i64) }
         })
+}
+
+/// Y grid marks for counts: whole-number steps of 1, 2 or 5 × 10ⁿ, far enough apart to carry
+/// a label each. (egui_plot's own steps are powers of ten, so a range of 0–9 is labelled only
+/// at 0: its steps of 1 are too close for labels and 10 lies outside.)
+fn count_marks(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    /// Grid spacing in multiples of egui_plot's minimum (8 points), so labels fit (≥ 24).
+    const LABEL_SPACING: f64 = 3.0;
+    let step = nice_step(input.base_step_size * LABEL_SPACING).max(1.0);
+    let (min, max) = input.bounds;
+    let (first, last) = ((min / step).ceil() as i64, (max / step).floor() as i64);
+    (first..=last).map(|i| egui_plot::GridMark { value: i as f64 * step, step_size: step }).collect()
+}
+
+/// The smallest of 1, 2 or 5 × 10ⁿ that is at least `at_least`.
+fn nice_step(at_least: f64) -> f64 {
+    if !(at_least.is_finite() && at_least > 0.0) {
+        return 1.0;
+    }
+    let power = 10f64.powf(at_least.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|step| *step >= at_least).unwrap_or(10.0 * power)
 }
 
 fn requests_plot(ui: &mut egui::Ui, buckets: &[Bucket], hourly: bool, accent: egui::Color32) {
@@ -330,4 +352,48 @@ fn tokens_plot(ui: &mut egui::Ui, buckets: &[Bucket], hourly: bool, accent: egui
     plot_frame(if hourly { "tokens_hourly" } else { "tokens_daily" }, buckets, hourly).show(ui, |plot| {
         plot.line(Line::new(T::Tokens.tr(), points).color(accent).width(2.0).fill(0.0));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts a chart painted (axis labels are painted, not widgets).
+    fn painted_texts(draw: impl FnMut(&mut egui::Ui) + 'static) -> Vec<String> {
+        let mut harness = egui_kittest::Harness::builder().with_size(egui::vec2(600.0, 260.0)).build_ui(draw);
+        harness.step();
+        harness
+            .output()
+            .shapes
+            .iter()
+            .filter_map(|clipped| match &clipped.shape {
+                egui::Shape::Text(text) => Some(text.galley.text().to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn buckets(peak: u64) -> Vec<Bucket> {
+        (0..24)
+            .map(|i| Bucket { start_ms: i * 3_600_000, requests: peak * (i as u64 + 1) / 24, tokens: 1_000 * i })
+            .collect()
+    }
+
+    #[test]
+    fn nice_steps_are_1_2_5_times_a_power_of_ten() {
+        let steps: Vec<f64> = [0.3, 1.0, 1.1, 2.5, 7.0, 12.0, 4_100.0].map(nice_step).to_vec();
+        assert_eq!(steps, [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 5_000.0]);
+        assert_eq!(nice_step(0.0), 1.0);
+    }
+
+    #[test]
+    fn the_requests_chart_numbers_its_y_axis() {
+        for peak in [3, 7, 9, 12, 30, 480] {
+            let data = buckets(peak);
+            let texts = painted_texts(move |ui| requests_plot(ui, &data, true, egui::Color32::BROWN));
+            let numbers: Vec<u64> = texts.iter().filter_map(|t| t.parse::<u64>().ok()).filter(|n| *n > 0).collect();
+            assert!(numbers.len() >= 2, "peak {peak}: y labels above 0 are painted: {texts:?}");
+            assert!(numbers.iter().all(|n| *n <= peak * 2), "peak {peak}: labels stay near the data: {texts:?}");
+        }
+    }
 }
