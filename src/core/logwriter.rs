@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::store::logs::LogRow;
 use crate::store::{self, Store};
@@ -14,6 +14,9 @@ use crate::store::{self, Store};
 const QUEUE_CAPACITY: usize = 65_536;
 /// Rows written per transaction at most.
 const BATCH: usize = 1_000;
+/// The writer's pause after each transaction: rows arriving meanwhile go into the next one,
+/// so a busy gateway commits a few times a second instead of once per request or two.
+const BATCH_INTERVAL: Duration = Duration::from_millis(200);
 
 enum Message {
     Row(Box<LogRow>),
@@ -27,6 +30,8 @@ pub struct LogQueue {
     depth: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
     busy: Arc<AtomicU64>,
+    /// Cuts the writer's pause short when someone waits for a flush.
+    flushing: Arc<Notify>,
 }
 
 impl LogQueue {
@@ -34,8 +39,9 @@ impl LogQueue {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let depth = Arc::new(AtomicU64::new(0));
         let busy = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(store, rx, depth.clone(), busy.clone()));
-        LogQueue { tx, depth, dropped: Arc::new(AtomicU64::new(0)), busy }
+        let flushing = Arc::new(Notify::new());
+        tokio::spawn(run(store, rx, Counters { depth: depth.clone(), busy: busy.clone() }, flushing.clone()));
+        LogQueue { tx, depth, dropped: Arc::new(AtomicU64::new(0)), busy, flushing }
     }
 
     /// Queues a row without waiting; a full queue drops the row (counted in `dropped`).
@@ -51,6 +57,7 @@ impl LogQueue {
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Message::Flush(done)).await.is_ok() {
+            self.flushing.notify_one();
             let _ = wait.await;
         }
     }
@@ -69,7 +76,13 @@ impl LogQueue {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64>, busy: Arc<AtomicU64>) {
+/// What the writer reports back to the queue's handle.
+struct Counters {
+    depth: Arc<AtomicU64>,
+    busy: Arc<AtomicU64>,
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Message>, counters: Counters, flushing: Arc<Notify>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -84,15 +97,16 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64
             }
             next = rx.try_recv().ok();
         }
+        let full = batch.len() >= BATCH;
         if !batch.is_empty() {
             let rows = std::mem::take(&mut batch);
             let count = rows.len() as u64;
             let result = store.call(move |conn| store::logs::insert_batch(conn, &rows)).await;
-            depth.fetch_sub(count, Ordering::Relaxed);
+            counters.depth.fetch_sub(count, Ordering::Relaxed);
             if let Err(err) = result {
                 let text = err.to_string();
                 if text.contains("locked") || text.contains("busy") {
-                    busy.fetch_add(1, Ordering::Relaxed);
+                    counters.busy.fetch_add(1, Ordering::Relaxed);
                 }
                 tracing::error!("writing {count} request-log rows failed: {err}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -100,6 +114,12 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, depth: Arc<AtomicU64
         }
         for done in waiters.drain(..) {
             let _ = done.send(());
+        }
+        if !full {
+            tokio::select! {
+                _ = tokio::time::sleep(BATCH_INTERVAL) => {}
+                _ = flushing.notified() => {}
+            }
         }
     }
 }

@@ -10,6 +10,18 @@ pub struct RawEvent {
     pub data: String,
 }
 
+/// Which events a caller wants returned: decided by the `event:` name when the event has
+/// one (before its data is even copied), else by its joined data.
+#[derive(Clone, Copy)]
+pub struct Keep {
+    pub name: fn(&str) -> bool,
+    pub data: fn(&str) -> bool,
+}
+
+impl Keep {
+    pub const ALL: Keep = Keep { name: |_| true, data: |_| true };
+}
+
 /// Parses SSE incrementally from chunks as they arrive from the network.
 ///
 /// Lines are read straight from each chunk; only a line cut by the chunk's end is kept
@@ -17,10 +29,13 @@ pub struct RawEvent {
 #[derive(Debug, Default)]
 pub struct Parser {
     partial: BytesMut,
-    event: Option<String>,
+    /// The current event's `event:` name, when it had one.
+    name: Option<String>,
     /// The event's `data:` lines so far, joined by `\n`.
     data: String,
     has_data: bool,
+    /// The current event's name says it is not wanted: its data is not collected.
+    skipping: bool,
 }
 
 impl Parser {
@@ -30,12 +45,12 @@ impl Parser {
 
     /// Feeds a chunk; returns every event completed by it.
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<RawEvent> {
-        self.feed_where(chunk, |_| true)
+        self.feed_where(chunk, Keep::ALL)
     }
 
-    /// As [`Parser::feed`], returning only the events whose data passes `wanted`; the others
-    /// cost no allocation.
-    pub fn feed_where(&mut self, chunk: &[u8], wanted: impl Fn(&str) -> bool) -> Vec<RawEvent> {
+    /// As [`Parser::feed`], returning only the events `keep` wants; the others cost no
+    /// allocation, and those with an unwanted name not even a copy of their data.
+    pub fn feed_where(&mut self, chunk: &[u8], keep: Keep) -> Vec<RawEvent> {
         let mut events = Vec::new();
         let mut rest = chunk;
         if !self.partial.is_empty() {
@@ -45,11 +60,11 @@ impl Parser {
             };
             self.partial.extend_from_slice(&rest[..end]);
             let line = std::mem::take(&mut self.partial);
-            self.line(trim_cr(&line), &mut events, &wanted);
+            self.line(trim_cr(&line), &mut events, keep);
             rest = &rest[end + 1..];
         }
         while let Some(end) = newline(rest) {
-            self.line(trim_cr(&rest[..end]), &mut events, &wanted);
+            self.line(trim_cr(&rest[..end]), &mut events, keep);
             rest = &rest[end + 1..];
         }
         self.partial.extend_from_slice(rest);
@@ -61,14 +76,14 @@ impl Parser {
         if !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
             let mut events = Vec::new();
-            self.line(trim_cr(&rest), &mut events, &|_| true);
+            self.line(trim_cr(&rest), &mut events, Keep::ALL);
         }
-        self.take(&|_| true)
+        self.take(Keep::ALL)
     }
 
-    fn line(&mut self, line: &[u8], events: &mut Vec<RawEvent>, wanted: &impl Fn(&str) -> bool) {
+    fn line(&mut self, line: &[u8], events: &mut Vec<RawEvent>, keep: Keep) {
         if line.is_empty() {
-            if let Some(event) = self.take(wanted) {
+            if let Some(event) = self.take(keep) {
                 events.push(event);
             }
             return;
@@ -84,7 +99,12 @@ impl Parser {
             None => (line, &b""[..]),
         };
         match field {
-            b"event" => self.event = Some(text(value).into_owned()),
+            b"event" => {
+                let name = text(value);
+                self.skipping = !(keep.name)(&name);
+                self.name = (!self.skipping).then(|| name.into_owned());
+            }
+            b"data" if self.skipping => self.has_data = true,
             b"data" => {
                 if self.has_data {
                     self.data.push('\n');
@@ -98,16 +118,17 @@ impl Parser {
 
     /// The event ended by a blank line, when it has data and is wanted; an unwanted one's
     /// buffer is kept for the next event.
-    fn take(&mut self, wanted: &impl Fn(&str) -> bool) -> Option<RawEvent> {
-        let event = self.event.take();
-        if !std::mem::take(&mut self.has_data) {
+    fn take(&mut self, keep: Keep) -> Option<RawEvent> {
+        let name = self.name.take();
+        let skipped = std::mem::take(&mut self.skipping);
+        if !std::mem::take(&mut self.has_data) || skipped {
             return None;
         }
-        if !wanted(&self.data) {
+        if name.is_none() && !(keep.data)(&self.data) {
             self.data.clear();
             return None;
         }
-        Some(RawEvent { event, data: std::mem::take(&mut self.data) })
+        Some(RawEvent { event: name, data: std::mem::take(&mut self.data) })
     }
 }
 
@@ -253,16 +274,21 @@ mod tests {
     }
 
     #[test]
-    fn unwanted_events_are_skipped() {
+    fn unwanted_events_are_skipped_by_name_else_by_data() {
+        let keep = Keep { name: |n| n == "a", data: |d| d.starts_with("keep") };
+        let stream =
+            b"event: a\ndata: drop?\n\nevent: b\ndata: keep not\n\ndata: keep 2\n\ndata: drop\n\nevent: a\ndata: 3\n\n";
+        let mut events = Vec::new();
         let mut parser = Parser::new();
-        let events = parser.feed_where(b"event: a\ndata: keep 1\n\nevent: b\ndata: drop\n\ndata: keep 2\n\n", |d| {
-            d.starts_with("keep")
-        });
+        for piece in stream.chunks(5) {
+            events.extend(parser.feed_where(piece, keep));
+        }
         assert_eq!(
             events,
             vec![
-                RawEvent { event: Some("a".into()), data: "keep 1".into() },
+                RawEvent { event: Some("a".into()), data: "drop?".into() },
                 RawEvent { event: None, data: "keep 2".into() },
+                RawEvent { event: Some("a".into()), data: "3".into() },
             ]
         );
     }

@@ -224,7 +224,7 @@ fn observe<S: ClientStream>(
     translator: &mut S,
     out: &mut String,
 ) {
-    let events = if raw { parser.feed_where(chunk, may_end_stream) } else { parser.feed(chunk) };
+    let events = if raw { parser.feed_where(chunk, MAY_END_STREAM) } else { parser.feed(chunk) };
     for raw_event in events {
         if let Some(event) = UpstreamEvent::parse(&raw_event.data) {
             tracker.observe(&event);
@@ -233,11 +233,18 @@ fn observe<S: ClientStream>(
     }
 }
 
-/// A cheap test that an event's data may be one [`Tracker`] acts on: `response.completed`,
-/// `.incomplete`, `.failed` or `error`. False positives only cost a parse.
-fn may_end_stream(data: &str) -> bool {
-    ["response.completed", "response.incomplete", "response.failed", "\"error\""].iter().any(|kind| data.contains(kind))
-}
+/// The events [`Tracker`] acts on: `response.completed`, `.incomplete`, `.failed` and
+/// `error` — by name, or for an event without one, a cheap look at its data (a false
+/// positive only costs a parse).
+const MAY_END_STREAM: super::sse::Keep = super::sse::Keep {
+    name: |name| TERMINAL.contains(&name),
+    data: |data| {
+        ["response.completed", "response.incomplete", "response.failed", "\"error\""]
+            .iter()
+            .any(|kind| data.contains(kind))
+    },
+};
+const TERMINAL: [&str; 4] = ["response.completed", "response.incomplete", "response.failed", "error"];
 
 /// The upstream's next item when it is already there, or is once the other tasks (the
 /// upstream connection's among them) have had a turn; `None` when it would have to wait.
