@@ -449,9 +449,9 @@ fn ui_pages(plan: &Plan, runtime: &tokio::runtime::Runtime, scratch: &Path) -> U
             }
         }));
     };
-    let accounts_idle = ui::idle_repaints(accounts_page(), draw_accounts, &mut wire, plan.idle);
+    let accounts_idle = ui::idle_repaints(accounts_page(), draw_accounts, |_| true, &mut wire, plan.idle);
     idle.push(UiIdle { page: accounts_name, idle: accounts_idle });
-    let logs_idle = ui::idle_repaints(LogsPage::new(backend()), draw_logs, &mut wire, plan.idle);
+    let logs_idle = ui::idle_repaints(LogsPage::new(backend()), draw_logs, |p| !p.loading(), &mut wire, plan.idle);
     idle.push(UiIdle { page: logs_name, idle: logs_idle });
     tasks.iter().for_each(tokio::task::JoinHandle::abort);
     runtime.block_on(core.shutdown());

@@ -27,7 +27,7 @@ impl Core {
     /// Deletes every request-log row (after writing the ones still queued); returns how many.
     pub async fn clear_logs(&self) -> Result<usize, CoreError> {
         self.logs().flush().await;
-        let cleared = self.store().call(|conn| store::logs::clear(conn)).await?;
+        let cleared = self.store().call(store::logs::clear).await?;
         tracing::info!(cleared, "request logs cleared");
         Ok(cleared)
     }

@@ -115,9 +115,9 @@ pub fn ranges_at<Tz: TimeZone>(now: &DateTime<Tz>) -> Ranges {
 
 fn totals_since(conn: &Connection, since: i64) -> Result<Totals, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT COUNT(*), COALESCE(SUM(status >= 200 AND status < 300), 0), COALESCE(SUM(input_tokens), 0),
+        "SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(successes), 0), COALESCE(SUM(input_tokens), 0),
                 COALESCE(SUM(cached_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0)
-         FROM request_logs WHERE ts >= ?1",
+         FROM request_stats WHERE slot >= ?1",
     )?;
     Ok(stmt.query_row([since], |row| {
         Ok(Totals {
@@ -131,7 +131,8 @@ fn totals_since(conn: &Connection, since: i64) -> Result<Totals, StoreError> {
     })?)
 }
 
-/// One aggregate per range: each range is looked up through the `ts` index.
+/// One aggregate per range, from the 15-minute totals (range bounds are local hours and
+/// midnights, which fall on slot boundaries): each range is a slice of the primary key.
 fn bucketed(conn: &Connection, ranges: &[(i64, i64)]) -> Result<Vec<Bucket>, StoreError> {
     if ranges.is_empty() {
         return Ok(Vec::new());
@@ -139,8 +140,8 @@ fn bucketed(conn: &Connection, ranges: &[(i64, i64)]) -> Result<Vec<Bucket>, Sto
     let values = vec!["(?, ?, ?)"; ranges.len()].join(", ");
     let sql = format!(
         "WITH b(i, lo, hi) AS (VALUES {values})
-         SELECT b.i, COUNT(r.id), COALESCE(SUM(COALESCE(r.input_tokens, 0) + COALESCE(r.output_tokens, 0)), 0)
-         FROM b LEFT JOIN request_logs r ON r.ts >= b.lo AND r.ts < b.hi
+         SELECT b.i, COALESCE(SUM(s.requests), 0), COALESCE(SUM(s.input_tokens + s.output_tokens), 0)
+         FROM b LEFT JOIN request_stats s ON s.slot >= b.lo AND s.slot < b.hi
          GROUP BY b.i ORDER BY b.i"
     );
     let mut args: Vec<i64> = Vec::with_capacity(ranges.len() * 3);
@@ -173,8 +174,8 @@ pub fn dashboard_stats_for(conn: &Connection, ranges: &Ranges) -> Result<Dashboa
 
 fn key_usage_all(conn: &Connection) -> Result<Vec<KeyUsage>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT key_id, COUNT(*), COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0), MAX(ts)
-         FROM request_logs WHERE key_id IS NOT NULL GROUP BY key_id",
+        "SELECT key_id, SUM(requests), SUM(input_tokens + output_tokens), MAX(last_ts)
+         FROM request_stats WHERE key_id <> '' GROUP BY key_id",
     )?;
     let rows = stmt
         .query_map([], |row| {
@@ -275,20 +276,52 @@ mod tests {
     }
 
     #[test]
-    fn bucket_queries_use_the_time_index() {
+    fn bucket_queries_search_the_slot_key() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("p.db")).unwrap();
         let plan: Vec<String> = store
             .with(|conn| {
                 let mut stmt = conn.prepare(
                     "EXPLAIN QUERY PLAN WITH b(i, lo, hi) AS (VALUES (0, 1, 2), (1, 2, 3))
-                     SELECT b.i, COUNT(r.id) FROM b LEFT JOIN request_logs r ON r.ts >= b.lo AND r.ts < b.hi
+                     SELECT b.i, SUM(s.requests) FROM b LEFT JOIN request_stats s ON s.slot >= b.lo AND s.slot < b.hi
                      GROUP BY b.i",
                 )?;
                 let rows = stmt.query_map([], |r| r.get::<_, String>(3))?.collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(rows)
             })
             .unwrap();
-        assert!(plan.iter().any(|step| step.contains("request_logs_by_time")), "{plan:?}");
+        assert!(plan.iter().any(|step| step.contains("SEARCH s USING PRIMARY KEY (slot>? AND slot<?)")), "{plan:?}");
+    }
+
+    #[test]
+    fn totals_survive_the_upgrade_and_follow_new_rows_and_clearing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.db");
+        let store = crate::store::Store::open(&path).unwrap();
+        let tz = FixedOffset::east_opt(0).unwrap();
+        let now = tz.with_ymd_and_hms(2026, 3, 10, 12, 30, 0).unwrap();
+        let at = |h: u32, m: u32| tz.with_ymd_and_hms(2026, 3, 10, h, m, 0).unwrap().timestamp_millis();
+        store.with(|conn| insert_batch(conn, &[row(at(9, 1), 200, Some("k1"), 7, 3)])).unwrap();
+        // As a version-2 database: its rows but no totals, then the upgrade builds them.
+        store
+            .with(|conn| {
+                conn.execute_batch("DROP TABLE request_stats; PRAGMA user_version = 2;")?;
+                Ok(())
+            })
+            .unwrap();
+        drop(store);
+        let store = crate::store::Store::open(&path).unwrap();
+        let today =
+            |store: &crate::store::Store| store.with(|c| dashboard_stats_for(c, &ranges_at(&now))).unwrap().today;
+        assert_eq!((today(&store).requests, today(&store).input_tokens), (1, 7));
+
+        store.with(|conn| insert_batch(conn, &[row(at(9, 2), 500, Some("k1"), 1, 1)])).unwrap();
+        let keys = store.with(|conn| key_usage_all(conn)).unwrap();
+        assert_eq!((keys[0].requests, keys[0].tokens, keys[0].last_ms), (2, 12, Some(at(9, 2))));
+        assert_eq!((today(&store).requests, today(&store).successes), (2, 1));
+
+        store.with(crate::store::logs::clear).unwrap();
+        assert_eq!(today(&store).requests, 0);
+        assert!(store.with(|conn| key_usage_all(conn)).unwrap().is_empty());
     }
 }

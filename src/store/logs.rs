@@ -97,7 +97,49 @@ pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreE
             ])?;
         }
     }
+    add_to_stats(&tx, rows)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The length of a `request_stats` slot.
+pub const STATS_SLOT_MS: i64 = 15 * 60 * 1000;
+
+/// Adds the rows to `request_stats`, one upsert per slot and key.
+fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), StoreError> {
+    #[derive(Default)]
+    struct Sums {
+        requests: i64,
+        successes: i64,
+        tokens: [i64; 4],
+        last_ts: i64,
+    }
+    let mut slots: std::collections::HashMap<(i64, &str), Sums> = std::collections::HashMap::new();
+    for r in rows {
+        let slot = r.ts.div_euclid(STATS_SLOT_MS) * STATS_SLOT_MS;
+        let sums = slots.entry((slot, r.key_id.as_deref().unwrap_or_default())).or_default();
+        sums.requests += 1;
+        sums.successes += i64::from((200..300).contains(&r.status));
+        for (sum, value) in
+            sums.tokens.iter_mut().zip([r.input_tokens, r.cached_tokens, r.output_tokens, r.reasoning_tokens])
+        {
+            *sum += value.unwrap_or(0);
+        }
+        sums.last_ts = sums.last_ts.max(r.ts);
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO request_stats (slot, key_id, requests, successes, input_tokens, cached_tokens, output_tokens,
+           reasoning_tokens, last_ts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (slot, key_id) DO UPDATE SET requests = requests + excluded.requests,
+           successes = successes + excluded.successes, input_tokens = input_tokens + excluded.input_tokens,
+           cached_tokens = cached_tokens + excluded.cached_tokens, output_tokens = output_tokens + excluded.output_tokens,
+           reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, last_ts = MAX(last_ts, excluded.last_ts)",
+    )?;
+    for ((slot, key_id), s) in slots {
+        let [input, cached, output, reasoning] = s.tokens;
+        stmt.execute(params![slot, key_id, s.requests, s.successes, input, cached, output, reasoning, s.last_ts])?;
+    }
     Ok(())
 }
 
@@ -163,6 +205,11 @@ pub fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
-pub fn clear(conn: &Connection) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM request_logs", [])?)
+/// Deletes every row and the totals kept from them; returns how many rows there were.
+pub fn clear(conn: &mut Connection) -> Result<usize, StoreError> {
+    let tx = conn.transaction()?;
+    let cleared = tx.execute("DELETE FROM request_logs", [])?;
+    tx.execute("DELETE FROM request_stats", [])?;
+    tx.commit()?;
+    Ok(cleared)
 }

@@ -12,7 +12,7 @@ use super::StoreError;
 
 /// Version 1: the whole data model. Version 2: the gateway's model cache and persisted
 /// account cooldowns.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -123,6 +123,30 @@ CREATE TABLE model_cache (
     position     INTEGER NOT NULL,
     fetched_at   INTEGER NOT NULL
 );
+"#;
+
+/// Request totals per 15-minute slot and platform key, kept beside the request log so the
+/// dashboard and the key list add up a few thousand rows instead of every request. Every
+/// time zone's hours and midnights fall on a 15-minute boundary.
+const V3: &str = r#"
+CREATE TABLE request_stats (
+    slot             INTEGER NOT NULL,
+    key_id           TEXT NOT NULL,
+    requests         INTEGER NOT NULL,
+    successes        INTEGER NOT NULL,
+    input_tokens     INTEGER NOT NULL,
+    cached_tokens    INTEGER NOT NULL,
+    output_tokens    INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    last_ts          INTEGER NOT NULL,
+    PRIMARY KEY (slot, key_id)
+) WITHOUT ROWID;
+
+INSERT INTO request_stats
+SELECT (ts / 900000) * 900000, COALESCE(key_id, ''), COUNT(*), SUM(status >= 200 AND status < 300),
+       SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(cached_tokens, 0)), SUM(COALESCE(output_tokens, 0)),
+       SUM(COALESCE(reasoning_tokens, 0)), MAX(ts)
+FROM request_logs GROUP BY 1, 2;
 "#;
 
 /// Refuses a database from a newer build before anything (even the journal mode) is written.
