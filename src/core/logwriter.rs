@@ -123,3 +123,41 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, counters: Counters, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::store::logs::LogFilter;
+
+    fn row(ts: i64) -> LogRow {
+        LogRow {
+            ts,
+            method: "POST".into(),
+            path: "/v1/responses".into(),
+            status: 200,
+            attempts: 1,
+            ..LogRow::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flush_does_not_wait_out_the_writers_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let queue = LogQueue::spawn(store.clone());
+        queue.push(row(1));
+        queue.flush().await;
+        // The writer now pauses; a flush right away is answered without waiting it out.
+        let started = Instant::now();
+        for ts in 2..=500 {
+            queue.push(row(ts));
+        }
+        queue.flush().await;
+        assert!(started.elapsed() < BATCH_INTERVAL / 2, "the flush waited {:?}", started.elapsed());
+        let count = store.with(|conn| store::logs::count(conn, &LogFilter::default())).unwrap();
+        assert_eq!(count, 500);
+        assert_eq!(queue.depth(), 0);
+    }
+}
