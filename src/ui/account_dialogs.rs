@@ -11,8 +11,7 @@ use super::backend::{Backend, Job, poll_slot};
 use super::i18n::T;
 use super::sign_in::SignInTab;
 use super::theme;
-use crate::core::AccountRow;
-use crate::core::{AccountPatch, ImportReport};
+use crate::core::{AccountPatch, AccountRow, ImportReport};
 
 /// What a dialog did this frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

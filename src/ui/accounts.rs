@@ -17,8 +17,7 @@ use super::backend::{Backend, Job};
 use super::dashboard::availability_rank;
 use super::i18n::T;
 use super::{fmt, theme};
-use crate::core::Progress;
-use crate::core::{AccountPatch, AccountView, Snapshot};
+use crate::core::{AccountPatch, AccountView, Progress, Snapshot};
 use crate::usage::availability::Availability;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,7 @@ use super::backend::{Backend, Job, poll_slot};
 use super::i18n::T;
 use super::keys::protocol_name;
 use super::theme;
-use crate::core::{CreatedKey, NewKey};
-use crate::core::{KeyProtocol, KeyRow};
+use crate::core::{CreatedKey, KeyProtocol, KeyRow, NewKey};
 
 /// Stands in for the key in snippets when the full key is no longer known.
 const KEY_PLACEHOLDER: &str = "<your key>";

@@ -45,8 +45,8 @@ impl SignInTab {
         }
     }
 
-    /// Whether a sign-in is under way (the dialog should not close under it silently).
-    pub fn pending(&self) -> bool {
+    /// Whether a sign-in is under way: starting, waiting for the person, or completing.
+    fn pending(&self) -> bool {
         self.start.is_some() || self.complete.is_some() || (self.ticket.is_some() && self.status.is_none())
     }
 

@@ -617,15 +617,11 @@ impl ChatStream {
             return;
         }
         self.sent.insert(key);
-        let role = if self.started { "" } else { r#""role":"assistant","# };
-        self.started = true;
-        self.open_chunk(out);
-        out.push_str(r#""choices":[{"index":0,"delta":{"#);
-        out.push_str(role);
-        write_json_str(out, field);
-        out.push(':');
-        write_json_str(out, text);
-        out.push_str("},\"finish_reason\":null}]}\n\n");
+        self.write_chunk(None, out, |out| {
+            write_json_str(out, field);
+            out.push(':');
+            write_json_str(out, text);
+        });
     }
 
     /// Sends a whole part that arrived without deltas.
@@ -726,7 +722,7 @@ impl ChatStream {
             }
         }
         let reason = finish_reason(response, incomplete, !self.calls.is_empty());
-        self.write_chunk(json!({}), Value::String(reason.to_string()), out);
+        self.write_chunk(Some(reason), out, |_| {});
         if self.context.include_usage {
             let usage = usage_of(response.get("usage").unwrap_or(&Value::Null));
             self.open_chunk(out);
@@ -736,18 +732,39 @@ impl ChatStream {
         self.finished = true;
     }
 
+    /// Sends a chunk whose delta is `delta`, a JSON object.
     fn send(&mut self, delta: Value, out: &mut String) {
-        self.write_chunk(delta, Value::Null, out);
+        self.write_chunk(None, out, |out| {
+            for (i, (key, value)) in delta.as_object().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_str(out, key);
+                let _ = write!(out, ":{value}");
+            }
+        });
     }
 
-    /// Appends one chunk frame; the first delta of the stream carries `role: "assistant"`.
-    fn write_chunk(&mut self, mut delta: Value, finish_reason: Value, out: &mut String) {
-        if !self.started {
-            self.started = true;
-            delta["role"] = Value::String("assistant".into());
-        }
+    /// Appends one chunk frame whose delta holds what `members` writes (`"content":"…"`, or
+    /// nothing); the stream's first delta also carries `"role":"assistant"`.
+    fn write_chunk(&mut self, finish_reason: Option<&str>, out: &mut String, members: impl FnOnce(&mut String)) {
         self.open_chunk(out);
-        let _ = write!(out, "\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish_reason}}}]}}\n\n");
+        out.push_str(r#""choices":[{"index":0,"delta":{"#);
+        let first = !std::mem::replace(&mut self.started, true);
+        if first {
+            out.push_str(r#""role":"assistant","#);
+        }
+        let start = out.len();
+        members(out);
+        if first && out.len() == start {
+            out.pop();
+        }
+        out.push_str("},\"finish_reason\":");
+        match finish_reason {
+            Some(reason) => write_json_str(out, reason),
+            None => out.push_str("null"),
+        }
+        out.push_str("}]}\n\n");
     }
 
     /// Starts a chunk frame, written straight into `out` (a stream sends one per event):

@@ -339,7 +339,6 @@ impl MessagesStream {
         );
     }
 
-    /// A delta for the active item's open block.
     /// A `content_block_delta` frame `{"type": kind, field: text}` for the open block, written
     /// straight into `out` (a stream sends one per event).
     fn delta(&self, kind: &str, field: &str, text: &str, out: &mut String) {
