@@ -312,6 +312,14 @@ pub struct Config {
     pub trace_body_preview_max_bytes: usize,
     pub front_proxy_max_body_bytes: usize,
     pub max_concurrent_requests: usize,
+    /// How long a stop lets in-flight requests finish before ending them with an error.
+    pub shutdown_grace_secs: u64,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout_secs: u64,
+    /// How often a silent stream gets a keep-alive.
+    pub stream_keepalive_secs: u64,
+    /// How long the upstream may stay silent (before answering, or within a stream).
+    pub upstream_idle_timeout_secs: u64,
     pub model_mapping: Vec<(String, String)>,
     pub secret_store: SecretStoreChoice,
     /// The effective value and origin of every stored setting, for `appSettings/get`.
@@ -399,6 +407,10 @@ impl<'a> Resolver<'a> {
             front_proxy_max_body_bytes: self.number("CODEXMANAGER_FRONT_PROXY_MAX_BODY_BYTES", 16 * 1024 * 1024, 1024)
                 as usize,
             max_concurrent_requests: number("maxConcurrentRequests") as usize,
+            shutdown_grace_secs: self.number("CODEXMANAGER_SHUTDOWN_GRACE_SECS", 30, 0),
+            header_read_timeout_secs: self.number("CODEXMANAGER_HEADER_READ_TIMEOUT_SECS", 30, 1),
+            stream_keepalive_secs: self.number("CODEXMANAGER_STREAM_KEEPALIVE_SECS", 15, 1),
+            upstream_idle_timeout_secs: self.number("CODEXMANAGER_UPSTREAM_IDLE_TIMEOUT_SECS", 300, 1),
             model_mapping: parse_model_mapping(&value("modelMapping")).unwrap_or_default(),
             secret_store,
             paths,

@@ -150,6 +150,7 @@ fn write_batch(
                     last_refresh_at: Some(now),
                     access_expires_at: claims.access_expires_at,
                     cooldown_until: None,
+                    cooldown_reason: None,
                 }
             }
         };

@@ -102,6 +102,8 @@ struct Inner {
     background: lifecycle::Background,
     /// Usage calls in flight, over every refresh and poll together.
     usage_slots: tokio::sync::Semaphore,
+    /// This process's name in shared state (refresh leases).
+    instance_id: String,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -158,6 +160,7 @@ impl Core {
                 logins: login::Logins::default(),
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
+                instance_id: uuid::Uuid::new_v4().simple().to_string(),
             }),
         };
         core.reload_blocking()?;
@@ -286,9 +289,15 @@ impl Core {
     /// the process exits.
     pub async fn shutdown(&self) {
         self.stop_background();
+        self.save_all_unsaved().await;
         self.inner.logs.flush().await;
         self.inner.usage_queue.flush().await;
         self.inner.key_uses.flush().await;
+    }
+
+    /// This process's name in state shared with other processes.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
     }
 
     /// The merged environment the core was opened with.

@@ -121,7 +121,12 @@ pub(super) async fn answer<S: ClientStream>(
         Ok(prepared) => prepared,
         Err(error) => return fail(&gateway, record, error, dialect),
     };
-    let started = match gateway.dispatch(&outgoing).await {
+    let mut closing = gateway.closing.subscribe();
+    let dispatched = tokio::select! {
+        dispatched = gateway.dispatch(&outgoing, &mut record) => dispatched,
+        _ = closing.wait_for(|closing| *closing) => Err(super::errors::shutting_down()),
+    };
+    let started = match dispatched {
         Ok(started) => started,
         Err(error) => return fail(&gateway, record, error, dialect),
     };

@@ -21,6 +21,11 @@ impl TestHome {
         TestHome { dir: tempfile::tempdir().expect("temp dir") }
     }
 
+    /// A data folder inside `parent` (a small file system, say).
+    pub fn new_in(parent: &Path) -> TestHome {
+        TestHome { dir: tempfile::tempdir_in(parent).expect("temp dir") }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
