@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod egress;
 pub mod gateway;
 pub mod logging;
 pub mod paths;

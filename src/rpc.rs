@@ -237,10 +237,25 @@ struct ImportParams {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct ExportParams {
     out: PathBuf,
     #[serde(default)]
     ids: Option<Vec<String>>,
+    /// Proxy URLs with their passwords (masked otherwise).
+    #[serde(default)]
+    with_secrets: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProxyTestParams {
+    /// A proxy URL to try; or
+    #[serde(default)]
+    url: Option<String>,
+    /// the accounts whose routes to try.
+    #[serde(default)]
+    ids: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +275,9 @@ struct LoginStartParams {
     /// Open a browser on the machine running the service (default false: open `authUrl` yourself).
     #[serde(default)]
     open_browser: bool,
+    /// Sign in through this proxy (a URL or `direct`); the account keeps it.
+    #[serde(default, alias = "proxyUrl")]
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -362,12 +380,14 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         }
         "account/export" => {
             let p: ExportParams = params(params_value)?;
-            serde_json::to_value(core.export_accounts(p.out, p.ids).await?)
+            serde_json::to_value(core.export_accounts(p.out, p.ids, p.with_secrets).await?)
                 .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
         }
         "account/login/start" => {
             let p: LoginStartParams = params(params_value)?;
-            to_value(core.login_start(login_kind(&p)?).await?)?
+            let proxy = crate::egress::AccountProxy::parse(p.proxy.as_deref().unwrap_or("inherit"))
+                .map_err(|err| RpcError::new(code::INVALID_PARAMS, format!("invalid params: `proxy`: {err}")))?;
+            to_value(core.login_start_via(login_kind(&p)?, proxy).await?)?
         }
         "account/login/status" => {
             let p: LoginIdParams = params(params_value)?;
@@ -388,6 +408,16 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         "account/usage/refresh" => {
             let p: UsageRefreshParams = params(params_value)?;
             to_value(core.refresh_usage(p.ids, |_| {}).await?)?
+        }
+        "account/proxy/test" => {
+            let p: ProxyTestParams = params(params_value)?;
+            match (p.url, p.ids.is_empty()) {
+                (Some(url), true) => json!({"items": [core.test_proxy(&url).await?]}),
+                (None, false) => json!({"items": core.test_account_routes(&p.ids).await?}),
+                _ => {
+                    return Err(RpcError::new(code::INVALID_PARAMS, "invalid params: give either `url` or `ids`"));
+                }
+            }
         }
         "apikey/list" => json!({"items": core.list_keys()}),
         "apikey/create" => {

@@ -26,6 +26,9 @@ pub struct ImportMeta {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// `direct`, or a proxy URL (masked in exports unless secrets are asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// One account read from a file.
@@ -183,6 +186,7 @@ fn parse_meta(value: &Value) -> ImportMeta {
         tags,
         note: text(pick(&["note"])),
         sort: pick(&["sort"]).and_then(|s| s.as_i64().or_else(|| s.as_str().and_then(|t| t.trim().parse().ok()))),
+        proxy: text(pick(&["proxy", "proxy_url", "proxyUrl"])),
     }
 }
 
@@ -255,6 +259,7 @@ mod tests {
             tags: Some(vec!["t".into()]),
             note: None,
             sort: Some(4),
+            proxy: Some("socks5h://127.0.0.1:7890".into()),
         };
         let value = export_entry(&tokens, Some("acc"), Some(0), &meta);
         let (accounts, _) = parse_text("e.json", &value.to_string());

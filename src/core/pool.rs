@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::auth::tokens::Tokens;
+use crate::egress::{AccountProxy, ProxyUrl};
 use crate::store::accounts::AccountStatus;
 use crate::store::usage::UsageSnapshot;
 use crate::usage::availability::Availability;
@@ -75,6 +76,9 @@ pub struct PoolAccount {
     pub status: AccountStatus,
     pub status_reason: Option<String>,
     pub access_expires_at: Option<i64>,
+    /// The account's own proxy choice; `None` when its sealed proxy does not open (it then
+    /// has no route at all rather than leaving another way).
+    pub proxy: Option<AccountProxy>,
     pub live: Arc<Live>,
     vault: Vault,
 }
@@ -295,6 +299,7 @@ pub fn rebuild(
             status: a.status,
             status_reason: a.status_reason.clone(),
             access_expires_at: a.access_expires_at,
+            proxy: open_proxy(vault, a),
             live,
             vault: vault.clone(),
         });
@@ -302,4 +307,28 @@ pub fn rebuild(
         pool.accounts.push(account);
     }
     pool
+}
+
+/// An account's proxy choice from its row: the sealed URL opened, `direct`, or inherit.
+fn open_proxy(vault: &Vault, row: &crate::store::accounts::AccountRow) -> Option<AccountProxy> {
+    match (&row.proxy_sealed, row.proxy.as_deref()) {
+        (Some(sealed), _) => {
+            let opened = vault
+                .open(&proxy_purpose(&row.id), sealed)
+                .ok()
+                .and_then(|plain| String::from_utf8(plain).ok())
+                .and_then(|text| ProxyUrl::parse(&text).ok());
+            if opened.is_none() {
+                tracing::error!(account = %row.id, "the account's sealed proxy does not open; it will not be used");
+            }
+            opened.map(AccountProxy::Proxy)
+        }
+        (None, Some("direct")) => Some(AccountProxy::Direct),
+        (None, _) => Some(AccountProxy::Inherit),
+    }
+}
+
+/// What an account's sealed proxy URL is bound to.
+pub fn proxy_purpose(account_id: &str) -> String {
+    format!("proxy:{account_id}")
 }

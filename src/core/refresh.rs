@@ -73,7 +73,8 @@ impl Core {
             return Err(RefreshError::Permanent { code: "no_refresh_token".into() });
         };
         let config = self.config();
-        match refresh::refresh(self.http(), &config.issuer, &config.client_id, &refresh_token).await {
+        let (http, _) = self.client_for(account).map_err(|err| RefreshError::Transient(err.to_string()))?;
+        match refresh::refresh(&http, &config.issuer, &config.client_id, &refresh_token).await {
             Ok(response) => {
                 let tokens = Arc::new(Tokens {
                     access_token: response.access_token.unwrap_or_else(|| current.access_token.clone()),

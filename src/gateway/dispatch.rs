@@ -58,6 +58,9 @@ enum Failure {
     Next { status: u16, code: Option<String>, message: String },
     /// Retry the same account after refreshing its token.
     Unauthorized { message: String },
+    /// The account's route is broken (its proxy is unreachable or refuses it): try the next
+    /// account; this one cools down at once.
+    Route { message: String },
     /// The request itself is wrong: tell the client.
     Client(GatewayError),
 }
@@ -163,6 +166,7 @@ impl Gateway {
         let (status, code, message) = match failure {
             Failure::Next { status, code, message } => (status, code, message),
             Failure::Unauthorized { message } => (401, Some("unauthorized".to_string()), message),
+            Failure::Route { message } => (0, Some("proxy_unreachable".to_string()), message),
             Failure::Client(_) => return,
         };
         self.trace.line(
@@ -208,10 +212,12 @@ impl Gateway {
                     }
                 }
                 Err(failure) => {
-                    if let Failure::Next { status, .. } = &failure
-                        && (*status == 0 || *status >= 500)
-                    {
-                        self.back_off_failing(&account, &failure);
+                    match &failure {
+                        Failure::Next { status, .. } if *status == 0 || *status >= 500 => {
+                            self.back_off_failing(&account, &failure)
+                        }
+                        Failure::Route { .. } => self.back_off_failing(&account, &failure),
+                        _ => {}
                     }
                     return Err(failure);
                 }
@@ -250,7 +256,11 @@ impl Gateway {
     ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
         let upstream = self.upstream();
         let started = Instant::now();
-        let request = upstream.responses(self.core.http(), base, account, tokens, out);
+        let (http, route) = self
+            .core
+            .client_for(account)
+            .map_err(|err| Failure::Route { message: format!("the account's proxy cannot be used: {err}") })?;
+        let request = upstream.responses(&http, base, account, tokens, out);
         let response = match tokio::time::timeout(self.idle_timeout(), request.send()).await {
             Err(_) => {
                 return Err(Failure::Next {
@@ -260,6 +270,9 @@ impl Gateway {
                 });
             }
             Ok(Err(err)) => {
+                if let Some(message) = crate::egress::proxy_failure(&route, &err) {
+                    return Err(Failure::Route { message });
+                }
                 let kind =
                     if err.is_connect() { "cannot connect to the upstream" } else { "the upstream request failed" };
                 return Err(Failure::Next {
@@ -275,6 +288,11 @@ impl Gateway {
             self.core.record_usage(usage);
         }
         let status = response.status();
+        if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED && route.is_proxy() {
+            let message =
+                format!("proxy unreachable ({}): the proxy refused the user name or password (407)", route.describe());
+            return Err(Failure::Route { message });
+        }
         if status == StatusCode::OK {
             if let Some(failure) = not_an_event_stream(response.headers()) {
                 let body = read_capped(response, ERROR_BODY_LIMIT).await;
@@ -434,11 +452,14 @@ impl Gateway {
     /// from the second failure on, 10 s doubling up to 5 minutes. A success starts over.
     fn back_off_failing(&self, account: &Arc<PoolAccount>, failure: &Failure) {
         let failures = account.note_failure();
-        if failures < 2 {
+        // A broken route fails every request of the account: it cools down at once.
+        let first = if matches!(failure, Failure::Route { .. }) { 1 } else { 2 };
+        if failures < first {
             return;
         }
-        let seconds = (10i64 << (failures - 2).min(5)).min(300);
+        let seconds = (10i64 << (failures - first).min(5)).min(300);
         let reason = match failure {
+            Failure::Route { message } => message.clone(),
             Failure::Next { status: 0, message, .. } => message.clone(),
             Failure::Next { status, .. } => format!("upstream answered {status} {failures} times in a row"),
             _ => return,

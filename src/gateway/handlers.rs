@@ -211,9 +211,10 @@ impl Gateway {
             GatewayError::new(StatusCode::SERVICE_UNAVAILABLE, "no_available_account", "the account lost its token")
         })?;
         let unavailable = |message: String| GatewayError::new(StatusCode::BAD_GATEWAY, "upstream_error", message);
+        let (http, _) = self.core.client_for(&account).map_err(|e| unavailable(e.to_string()))?;
         let response = self
             .upstream()
-            .models(self.core.http(), &account, &tokens)
+            .models(&http, &account, &tokens)
             .send()
             .await
             .map_err(|e| unavailable(format!("fetching the model list failed: {e}")))?;

@@ -56,11 +56,17 @@ pub struct AccountRow {
     pub cooldown_until: Option<i64>,
     /// Why the account is cooling down (`rate limited`, `upstream 503`, …).
     pub cooldown_reason: Option<String>,
+    /// The account's own proxy as shown: `direct`, or the URL with its password masked;
+    /// `None` when it follows the global setting.
+    pub proxy: Option<String>,
+    /// The whole proxy URL, sealed (never shown).
+    #[serde(skip)]
+    pub proxy_sealed: Option<Vec<u8>>,
 }
 
 const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
      note, sort, status, status_reason, created_at, updated_at, last_refresh_at, access_expires_at, cooldown_until, \
-     cooldown_reason";
+     cooldown_reason, proxy, proxy_sealed";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
     let tags: String = row.get(8)?;
@@ -85,6 +91,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
         access_expires_at: row.get(16)?,
         cooldown_until: row.get(17)?,
         cooldown_reason: row.get(18)?,
+        proxy: row.get(19)?,
+        proxy_sealed: row.get(20)?,
     })
 }
 
@@ -108,14 +116,14 @@ pub fn find_by_identity(conn: &Connection, identity: &str) -> Result<Option<Acco
 pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
     let tags = serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(&format!(
-        "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+        "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT(id) DO UPDATE SET identity = excluded.identity, label = excluded.label, email = excluded.email,
            chatgpt_account_id = excluded.chatgpt_account_id, chatgpt_user_id = excluded.chatgpt_user_id,
            plan = excluded.plan, group_name = excluded.group_name, tags = excluded.tags, note = excluded.note,
            sort = excluded.sort, status = excluded.status, status_reason = excluded.status_reason,
            updated_at = excluded.updated_at, last_refresh_at = excluded.last_refresh_at,
            access_expires_at = excluded.access_expires_at, cooldown_until = excluded.cooldown_until,
-           cooldown_reason = excluded.cooldown_reason"
+           cooldown_reason = excluded.cooldown_reason, proxy = excluded.proxy, proxy_sealed = excluded.proxy_sealed"
     ))?
     .execute(params![
         row.id,
@@ -137,6 +145,8 @@ pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
         row.access_expires_at,
         row.cooldown_until,
         row.cooldown_reason,
+        row.proxy,
+        row.proxy_sealed,
     ])?;
     Ok(())
 }
@@ -168,6 +178,13 @@ pub fn set_status(conn: &Connection, id: &str, status: AccountStatus, reason: Op
 pub fn set_cooldown(conn: &Connection, id: &str, until: Option<i64>, reason: Option<&str>) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE accounts SET cooldown_until = ?2, cooldown_reason = ?3 WHERE id = ?1")?
         .execute(params![id, until, reason])?;
+    Ok(())
+}
+
+/// Sets an account's proxy: what is shown and the sealed URL (both `None` = inherit).
+pub fn set_proxy(conn: &Connection, id: &str, shown: Option<&str>, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE accounts SET proxy = ?2, proxy_sealed = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![id, shown, sealed, now_secs()])?;
     Ok(())
 }
 

@@ -12,8 +12,8 @@ use super::StoreError;
 
 /// Version 1: the whole data model. Version 2: the gateway's model cache and persisted
 /// account cooldowns. Version 3: request totals per 15 minutes. Version 4: refresh leases and
-/// cooldown reasons.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// cooldown reasons. Version 5: per-account proxies.
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -161,6 +161,13 @@ CREATE TABLE refresh_leases (
 ) WITHOUT ROWID;
 
 ALTER TABLE accounts ADD COLUMN cooldown_reason TEXT;
+"#;
+
+/// An account's proxy: `proxy` is what is shown (`direct`, or the URL with its password
+/// masked; NULL = inherit the global setting), `proxy_sealed` the whole URL, sealed.
+const V5: &str = r#"
+ALTER TABLE accounts ADD COLUMN proxy TEXT;
+ALTER TABLE accounts ADD COLUMN proxy_sealed BLOB;
 "#;
 
 /// Refuses a database from a newer build before anything (even the journal mode) is written.

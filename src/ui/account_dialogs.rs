@@ -258,7 +258,7 @@ impl EditDialog {
             tags: Some(self.tags.split([',', '，']).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()),
             note: Some(self.note.clone()),
             sort: Some(self.sort),
-            status: None,
+            ..AccountPatch::default()
         };
         let core = self.backend.core.clone();
         let ids = vec![self.id.clone()];

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 pub mod harness;
 pub mod mock;
+pub mod proxies;
 pub mod serve;
 
 /// A data folder of its own, with the file vault (no keyring needed).
