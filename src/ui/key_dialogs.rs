@@ -157,6 +157,7 @@ impl CreateKeyDialog {
             azure_endpoint: azure.then(|| self.azure_endpoint.clone()),
             azure_api_key: azure.then(|| self.azure_api_key.clone()),
             azure_api_version: azure.then(|| self.azure_api_version.clone()),
+            ..NewKey::default()
         };
         let core = self.backend.core.clone();
         self.error = None;
