@@ -276,7 +276,8 @@ struct ModelParams {
 /// The fields a key's policy accepts over RPC.
 const POLICY_FIELDS: [&str; 7] =
     ["limitRequests", "limitTokens", "expires", "models", "reasoningEffort", "groups", "maxConcurrent"];
-const NEW_KEY_FIELDS: [&str; 16] = [
+/// The other fields `apikey/create` and `apikey/update` accept.
+const NEW_KEY_FIELDS: [&str; 9] = [
     "name",
     "protocol",
     "protocolType",
@@ -286,34 +287,18 @@ const NEW_KEY_FIELDS: [&str; 16] = [
     "upstreamBaseUrl",
     "azureApiKey",
     "azureApiVersion",
-    POLICY_FIELDS[0],
-    POLICY_FIELDS[1],
-    POLICY_FIELDS[2],
-    POLICY_FIELDS[3],
-    POLICY_FIELDS[4],
-    POLICY_FIELDS[5],
-    POLICY_FIELDS[6],
 ];
-const KEY_UPDATE_FIELDS: [&str; 10] = [
-    "name",
-    "model",
-    "modelSlug",
-    POLICY_FIELDS[0],
-    POLICY_FIELDS[1],
-    POLICY_FIELDS[2],
-    POLICY_FIELDS[3],
-    POLICY_FIELDS[4],
-    POLICY_FIELDS[5],
-    POLICY_FIELDS[6],
-];
+const KEY_UPDATE_FIELDS: [&str; 3] = ["name", "model", "modelSlug"];
 
-/// As [`params`], refusing fields outside `known` (for params read through a flattened
-/// struct, where serde cannot).
-fn strict_params<T: DeserializeOwned>(value: Value, known: &[&str]) -> Result<T, RpcError> {
-    if let Some(unknown) = value.as_object().and_then(|object| object.keys().find(|k| !known.contains(&k.as_str()))) {
+/// As [`params`] for a key's fields and its policy's, refusing any other field (serde cannot
+/// for a flattened struct).
+fn key_params<T: DeserializeOwned>(value: Value, fields: &[&str]) -> Result<T, RpcError> {
+    let known = || fields.iter().chain(&POLICY_FIELDS);
+    if let Some(unknown) = value.as_object().and_then(|object| object.keys().find(|k| !known().any(|f| f == k))) {
+        let expected: Vec<&str> = known().copied().collect();
         return Err(RpcError::new(
             code::INVALID_PARAMS,
-            format!("invalid params: unknown field `{unknown}`, expected one of {}", known.join(", ")),
+            format!("invalid params: unknown field `{unknown}`, expected one of {}", expected.join(", ")),
         ));
     }
     params(value)
@@ -474,7 +459,7 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         }
         "apikey/list" => json!({"items": core.list_keys()}),
         "apikey/create" => {
-            let new: NewKey = strict_params(params_value, &NEW_KEY_FIELDS)?;
+            let new: NewKey = key_params(params_value, &NEW_KEY_FIELDS)?;
             serde_json::to_value(core.create_key(new).await?)
                 .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
         }
@@ -501,7 +486,7 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
                 .and_then(|object| object.remove("id"))
                 .and_then(|id| id.as_str().map(str::to_string))
                 .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "invalid params: `id` (a string) is required"))?;
-            let update: KeyUpdate = strict_params(value, &KEY_UPDATE_FIELDS)?;
+            let update: KeyUpdate = key_params(value, &KEY_UPDATE_FIELDS)?;
             to_value(core.update_key(id, update).await?)?
         }
         "apikey/usageStats" => {

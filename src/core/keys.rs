@@ -267,12 +267,7 @@ impl Core {
 
     /// Changes a key's name, model binding or policy.
     pub async fn update_key(&self, id: String, update: KeyUpdate) -> Result<KeyRow, CoreError> {
-        let wanted = id.clone();
-        let current = self
-            .store()
-            .call(move |conn| rows::get(conn, &wanted))
-            .await?
-            .ok_or_else(|| CoreError::NotFound(format!("no platform key with id {id:?}")))?;
+        let current = self.stored_key(&id).await?;
         let name = match update.name.as_deref().map(str::trim) {
             Some("") => return Err(CoreError::Invalid("`name` must not be empty".into())),
             Some(name) => name.to_string(),
@@ -290,6 +285,15 @@ impl Core {
             .await?;
         self.reload().await?;
         Ok(KeyRow { name, model, policy, ..current })
+    }
+
+    /// A key as stored now (it may have been made by another process a moment ago).
+    async fn stored_key(&self, id: &str) -> Result<KeyRow, CoreError> {
+        let wanted = id.to_string();
+        self.store()
+            .call(move |conn| rows::get(conn, &wanted))
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no platform key with id {id:?}")))
     }
 
     pub async fn delete_key(&self, id: String) -> Result<(), CoreError> {
@@ -329,12 +333,7 @@ pub struct UsagePoint {
 impl Core {
     /// A key's use per hour and day, and against each of its limits.
     pub async fn key_usage_stats(&self, id: &str) -> Result<KeyUsage, CoreError> {
-        let wanted = id.to_string();
-        let key = self
-            .store()
-            .call(move |conn| rows::get(conn, &wanted))
-            .await?
-            .ok_or_else(|| CoreError::NotFound(format!("no platform key with id {id:?}")))?;
+        let key = self.stored_key(id).await?;
         let now = crate::store::now_millis();
         let limits = self.quotas().usage(&key.id, &key.policy, now);
         let days = periods(now, 30, |t| t.date_naive().and_hms_opt(0, 0, 0), chrono::Duration::days(1));
