@@ -1,6 +1,9 @@
 //! Logging: `tracing` to stderr and to a daily-rolling file under `logs/` beside the
-//! database, filtered `RUST_LOG`-style. Nothing logged here carries a token, a key or a
-//! request body: the types that hold secrets redact themselves in `Debug`.
+//! database, filtered `RUST_LOG`-style (a filter that does not parse is reported, and the
+//! defaults used). Plain text, coloured only on a terminal, or one JSON object per line with
+//! `CODEXMANAGER_LOG_FORMAT=json` (for log collectors in front of `serve`). Nothing logged here
+//! carries a token, a key or a request body: the types that hold secrets redact themselves in
+//! `Debug`.
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
@@ -19,15 +22,23 @@ pub struct LogGuard {
 /// (`info` for the service, `warn` for CLI commands so their output stays clean); the file
 /// always gets `info` unless `RUST_LOG` says otherwise.
 pub fn init(env: &Env, paths: &DataPaths, stderr_default: &str) -> LogGuard {
-    let filter = |default: &str| {
-        env.get("RUST_LOG").and_then(|spec| EnvFilter::try_new(spec).ok()).unwrap_or_else(|| {
-            EnvFilter::new(format!("{default},hyper=warn,reqwest=warn,zbus=warn,eframe=warn,egui_glow=warn"))
-        })
+    let custom = env.get("RUST_LOG").map(|spec| (spec, EnvFilter::try_new(spec)));
+    let filter = |default: &str| match &custom {
+        Some((spec, Ok(_))) => EnvFilter::new(spec),
+        _ => EnvFilter::new(format!("{default},hyper=warn,reqwest=warn,zbus=warn,eframe=warn,egui_glow=warn")),
     };
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_filter(filter(stderr_default));
+    let json = env.get("CODEXMANAGER_LOG_FORMAT").is_some_and(|format| format.trim().eq_ignore_ascii_case("json"));
+    let stderr = std::io::stderr;
+    let stderr_layer = if json {
+        tracing_subscriber::fmt::layer().json().with_writer(stderr).with_filter(filter(stderr_default)).boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_writer(stderr)
+            .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_filter(filter(stderr_default))
+            .boxed()
+    };
     let _ = std::fs::create_dir_all(paths.log_dir());
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
@@ -38,8 +49,15 @@ pub fn init(env: &Env, paths: &DataPaths, stderr_default: &str) -> LogGuard {
     let (file_layer, guard) = match appender {
         Ok(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            let layer =
-                tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false).with_filter(filter("info"));
+            let layer = if json {
+                tracing_subscriber::fmt::layer().json().with_writer(writer).with_filter(filter("info")).boxed()
+            } else {
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_ansi(false)
+                    .with_filter(filter("info"))
+                    .boxed()
+            };
             (Some(layer), Some(guard))
         }
         Err(err) => {
@@ -47,6 +65,9 @@ pub fn init(env: &Env, paths: &DataPaths, stderr_default: &str) -> LogGuard {
             (None, None)
         }
     };
-    let _ = tracing_subscriber::registry().with(stderr).with(file_layer).try_init();
+    let _ = tracing_subscriber::registry().with(stderr_layer).with(file_layer).try_init();
+    if let Some((spec, Err(err))) = &custom {
+        tracing::warn!("RUST_LOG={spec:?} is not a valid filter ({err}); using the default levels instead");
+    }
     LogGuard { _file: guard }
 }

@@ -111,16 +111,21 @@ impl Service {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             finished &= server.wait(left).await;
         }
-        if finished {
-            return;
-        }
-        tracing::warn!("in-flight requests did not finish within {:?}; ending them", self.grace);
-        self.gateway.close_requests();
-        for server in self.servers {
-            if !server.stop(CLOSE_TIMEOUT).await {
-                tracing::warn!("some connections did not close within {CLOSE_TIMEOUT:?}; dropping them");
+        if !finished {
+            tracing::warn!("in-flight requests did not finish within {:?}; ending them", self.grace);
+            self.gateway.close_requests();
+            for server in self.servers {
+                if !server.stop(CLOSE_TIMEOUT).await {
+                    tracing::warn!("some connections did not close within {CLOSE_TIMEOUT:?}; dropping them");
+                }
             }
         }
+        self.gateway.flush_trace().await;
+    }
+
+    /// Waits until the gateway's trace lines written so far are on disk.
+    pub async fn flush_trace(&self) {
+        self.gateway.flush_trace().await;
     }
 }
 

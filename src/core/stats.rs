@@ -309,6 +309,7 @@ mod tests {
                     "DROP TABLE request_stats; DROP TABLE refresh_leases;
                      ALTER TABLE accounts DROP COLUMN cooldown_reason; ALTER TABLE accounts DROP COLUMN proxy;
                      ALTER TABLE accounts DROP COLUMN proxy_sealed; ALTER TABLE platform_keys DROP COLUMN policy;
+                     ALTER TABLE request_logs DROP COLUMN request_id;
                      PRAGMA user_version = 2;",
                 )?;
                 Ok(())

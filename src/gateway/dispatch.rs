@@ -28,6 +28,8 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>
 /// What to send: the upstream body and what routing needs.
 pub struct Outgoing {
     pub id: u64,
+    /// The client's `x-request-id`, or one made for the request.
+    pub request_id: Arc<str>,
     pub body: Bytes,
     pub model: String,
     pub key_id: String,
@@ -90,6 +92,7 @@ impl Gateway {
         let mut worst = Worst::default();
         let mut tried: HashSet<String> = HashSet::new();
         let mut first_round = true;
+        let mut last_failure = "other";
         loop {
             // Listen for a freed slot before looking, so one freed in between is not missed.
             let notified = freed.notified();
@@ -121,6 +124,7 @@ impl Gateway {
                     self.trace.line(
                         "CANDIDATE_SKIP",
                         out.id,
+                        &out.request_id,
                         format_args!("account={} reason=max_inflight", account.id),
                     );
                     continue;
@@ -129,17 +133,18 @@ impl Gateway {
                 record.attempts += 1;
                 record.account_id = Some(account.id.clone());
                 if record.attempts > 1 {
-                    self.metrics.failovers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.failover(last_failure);
                 }
                 self.trace.line(
                     "CANDIDATE_START",
                     out.id,
+                    &out.request_id,
                     format_args!("account={} attempt={}", account.id, record.attempts),
                 );
                 match self.attempt(out, guard).await {
                     Ok(started) => return Ok(started),
                     Err(Failure::Client(error)) => return Err(error),
-                    Err(failure) => self.note_failure(out.id, account, failure, &mut worst),
+                    Err(failure) => last_failure = self.note_failure(out, account, failure, &mut worst),
                 }
             }
             let untried_busy = plan.candidates.iter().any(|a| !tried.contains(&a.id))
@@ -165,27 +170,45 @@ impl Gateway {
     /// The request's first trace lines: the candidate order and why the others were left out.
     fn trace_plan(&self, out: &Outgoing, plan: &super::routing::Plan, config: &crate::config::Config) {
         let order: Vec<&str> = plan.candidates.iter().map(|a| a.id.as_str()).collect();
-        self.trace.line("CANDIDATE_POOL", out.id, format_args!("model={} order={}", out.model, order.join(",")));
+        self.trace.line(
+            "CANDIDATE_POOL",
+            out.id,
+            &out.request_id,
+            format_args!("model={} order={}", out.model, order.join(",")),
+        );
         for (account, skip) in &plan.skipped {
-            self.trace.line("CANDIDATE_SKIP", out.id, format_args!("account={} reason={skip}", account.id));
+            self.trace.line(
+                "CANDIDATE_SKIP",
+                out.id,
+                &out.request_id,
+                format_args!("account={} reason={skip}", account.id),
+            );
         }
         let preview = config.trace_body_preview_max_bytes.min(out.body.len());
         if preview > 0 {
             let text = String::from_utf8_lossy(&out.body[..preview]);
-            self.trace.line("BODY_PREVIEW", out.id, format_args!("bytes={} preview={text:?}", out.body.len()));
+            self.trace.line(
+                "BODY_PREVIEW",
+                out.id,
+                &out.request_id,
+                format_args!("bytes={} preview={text:?}", out.body.len()),
+            );
         }
     }
 
-    fn note_failure(&self, id: u64, account: &PoolAccount, failure: Failure, worst: &mut Worst) {
+    /// Records a failed attempt; returns its reason as a metric label.
+    fn note_failure(&self, out: &Outgoing, account: &PoolAccount, failure: Failure, worst: &mut Worst) -> &'static str {
         let (status, code, message) = match failure {
             Failure::Next { status, code, message } => (status, code, message),
             Failure::Unauthorized { message } => (401, Some("unauthorized".to_string()), message),
             Failure::Route { message } => (0, Some("proxy_unreachable".to_string()), message),
-            Failure::Client(_) => return,
+            Failure::Client(_) => return "other",
         };
+        let label = super::metrics::reason_label(status, code.as_deref());
         self.trace.line(
             "CANDIDATE_FAIL",
-            id,
+            out.id,
+            &out.request_id,
             format_args!("account={} status={status} code={}", account.id, code.as_deref().unwrap_or("-")),
         );
         if status == 429 {
@@ -193,6 +216,7 @@ impl Gateway {
         } else {
             worst.other = Some((status, code, message));
         }
+        label
     }
 
     /// One account, with at most one token refresh on 401.
@@ -213,7 +237,7 @@ impl Gateway {
             match self.send(out, &account, &tokens).await {
                 Err(Failure::Unauthorized { message }) if !refreshed => {
                     refreshed = true;
-                    self.metrics.refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.refresh();
                     match self.core.refresh_account(&account.id, Some(&tokens)).await {
                         Ok(fresh) => tokens = fresh,
                         Err(err) => {
@@ -297,7 +321,7 @@ impl Gateway {
             }
             Ok(Ok(response)) => response,
         };
-        self.metrics.upstream_latency.observe(started.elapsed());
+        self.metrics.observe_upstream(started.elapsed());
         if let Some(usage) = crate::usage::headers::from_headers(&account.id, response.headers(), now_millis() / 1000) {
             self.core.record_usage(usage);
         }
@@ -390,7 +414,7 @@ impl Gateway {
             "rate_limit_exceeded" | "usage_limit_reached" | "insufficient_quota" | "usage_not_included"
         ) {
             let until = retry_delay_ms(&message).map(|delay| now_millis() + delay);
-            self.cool_down(account, until, &format!("rate limited ({code_text})"));
+            self.cool_down(account, until, &format!("rate limited ({code_text})"), "rate_limited");
             return Some(Failure::Next { status: 429, code, message });
         }
         if matches!(
@@ -431,12 +455,12 @@ impl Gateway {
                     })
                     .or_else(|| retry_delay_ms(&message).map(|d| now + d));
                 let reason = format!("rate limited ({})", code.as_deref().unwrap_or("429"));
-                let until = self.cool_down(account, until, &reason);
+                let until = self.cool_down(account, until, &reason, "rate_limited");
                 self.settle_exhausted_resets(account, until / 1000);
                 Failure::Next { status: 429, code: code.or(Some("rate_limited".into())), message }
             }
             403 => {
-                self.cool_down(account, Some(now_millis() + 5 * 60_000), "forbidden (403)");
+                self.cool_down(account, Some(now_millis() + 5 * 60_000), "forbidden (403)", "forbidden");
                 Failure::Next { status: 403, code, message }
             }
             s if s >= 500 => Failure::Next { status: s, code, message },
@@ -452,11 +476,11 @@ impl Gateway {
 
     /// Cools an account down until `until_ms`, else for an escalating backoff (30 s × 2ⁿ,
     /// at most 30 minutes).
-    fn cool_down(&self, account: &Arc<PoolAccount>, until_ms: Option<i64>, reason: &str) -> i64 {
+    fn cool_down(&self, account: &Arc<PoolAccount>, until_ms: Option<i64>, reason: &str, kind: &'static str) -> i64 {
         let strikes = account.strikes().min(6);
         let until = until_ms.unwrap_or_else(|| now_millis() + 30_000 * (1i64 << strikes));
         account.cool_down_until(until, reason);
-        self.metrics.cooldowns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.cooldown(kind);
         self.core.persist_cooldown(&account.id, until / 1000, reason);
         until
     }
@@ -472,15 +496,19 @@ impl Gateway {
             return;
         }
         let seconds = (10i64 << (failures - first).min(5)).min(300);
-        let reason = match failure {
-            Failure::Route { message } => message.clone(),
-            Failure::Next { status: 0, message, .. } => message.clone(),
-            Failure::Next { status, .. } => format!("upstream answered {status} {failures} times in a row"),
+        let (reason, kind) = match failure {
+            Failure::Route { message } => (message.clone(), "proxy_unreachable"),
+            Failure::Next { status: 0, message, code } => {
+                (message.clone(), super::metrics::reason_label(0, code.as_deref()))
+            }
+            Failure::Next { status, .. } => {
+                (format!("upstream answered {status} {failures} times in a row"), "server_error")
+            }
             _ => return,
         };
         let until = now_millis() + seconds * 1000;
         account.cool_down_until(until, &reason);
-        self.metrics.cooldowns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.cooldown(kind);
         self.core.persist_cooldown(&account.id, until / 1000, &reason);
     }
 

@@ -87,9 +87,10 @@ pub(super) async fn intake(
     dialect: Dialect,
 ) -> Result<Intake, Response> {
     let id = gateway.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut record = Record::new(id, route, uri.path());
+    let mut record = Record::new(id, request_id_of(headers), route, uri.path());
     let opened = async {
         record.permit = Some(admit(gateway)?);
+        gateway.metrics.inflight(1);
         let key = keys::authenticate(&gateway.core, headers)?;
         record.key_id = Some(key.row.id.clone());
         keys::check_expiry(&key)?;
@@ -179,6 +180,7 @@ pub(super) fn outgoing(
     let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
     Ok(Outgoing {
         id: record.id,
+        request_id: record.request_id.clone(),
         body: bytes.into(),
         model,
         key_id: key.row.id.clone(),
@@ -320,6 +322,47 @@ pub async fn pool_usage(State(gateway): State<Arc<Gateway>>, headers: HeaderMap)
 
 pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     let logs = gateway.core.logs();
-    let text = gateway.metrics.render(logs.depth(), logs.dropped(), logs.db_busy());
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    let queue = super::metrics::QueueCounts { depth: logs.depth(), dropped: logs.dropped(), db_busy: logs.db_busy() };
+    let now = crate::core::now_millis();
+    let mut pool = super::metrics::PoolCounts::default();
+    for account in &gateway.core.pool().accounts {
+        if account.cooling_until(now).is_some() {
+            pool.cooling_down += 1;
+        } else if account.status == crate::core::AccountStatus::Active
+            && account.has_tokens()
+            && account.availability(now / 1000).is_routable()
+        {
+            pool.available += 1;
+        } else {
+            pool.unavailable += 1;
+        }
+    }
+    let text = gateway.metrics.render(pool, queue);
+    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+        .into_response()
+}
+
+/// The request id the `request_id` layer put on the request.
+pub(super) fn request_id_of(headers: &HeaderMap) -> Arc<str> {
+    Arc::from(headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-"))
+}
+
+pub(super) const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every gateway request an id — the client's `x-request-id` when it sent a sensible
+/// one, else a new one — and returns it on the response; the log row and the trace lines of
+/// the request carry it.
+pub(super) async fn request_id(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string);
+    let id = given.unwrap_or_else(|| format!("req_{}", &uuid::Uuid::new_v4().simple().to_string()[..24]));
+    let Ok(value) = axum::http::HeaderValue::from_str(&id) else { return next.run(request).await };
+    request.headers_mut().insert(REQUEST_ID, value.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID, value);
+    response
 }

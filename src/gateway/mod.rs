@@ -65,6 +65,11 @@ impl Gateway {
         })
     }
 
+    /// Waits until the trace lines written so far are on disk.
+    pub async fn flush_trace(&self) {
+        self.trace.flush().await;
+    }
+
     /// Ends every request still running: streams get their protocol's error event, waiting
     /// requests a 503; each is logged as usual.
     pub fn close_requests(&self) {
@@ -111,5 +116,6 @@ pub fn routes(gateway: &Arc<Gateway>) -> Router {
         .route("/openai/v1/models", get(handlers::models))
         .route("/api/codex/usage", get(handlers::pool_usage))
         .route("/backend-api/wham/usage", get(handlers::pool_usage))
+        .layer(axum::middleware::from_fn(handlers::request_id))
         .with_state(gateway.clone())
 }

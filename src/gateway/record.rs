@@ -12,6 +12,8 @@ use crate::core::now_millis;
 
 pub struct Record {
     pub id: u64,
+    /// The client's `x-request-id`, or one made for the request; returned on the response.
+    pub request_id: Arc<str>,
     pub route: &'static str,
     pub path: String,
     pub started: Instant,
@@ -34,9 +36,10 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(id: u64, route: &'static str, path: &str) -> Record {
+    pub fn new(id: u64, request_id: Arc<str>, route: &'static str, path: &str) -> Record {
         Record {
             id,
+            request_id,
             route,
             path: path.to_string(),
             started: Instant::now(),
@@ -60,17 +63,21 @@ impl Record {
         if self.first_byte_ms.is_none() {
             let elapsed = self.started.elapsed();
             self.first_byte_ms = Some(elapsed.as_millis() as i64);
-            gateway.metrics.first_byte.observe(elapsed);
+            gateway.metrics.observe_first_byte(elapsed);
         }
     }
 
     /// Writes the log row, the trace line and the metrics for the finished request.
     pub fn finish(self, gateway: &Arc<Gateway>, status: u16, error: Option<String>) {
         let duration_ms = self.started.elapsed().as_millis() as i64;
-        gateway.metrics.count_request(self.route, status);
+        gateway.metrics.count_request(self.route, status, self.model.as_deref(), self.key_id.as_deref());
+        if self.permit.is_some() {
+            gateway.metrics.inflight(-1);
+        }
         gateway.trace.line(
             "REQUEST_FINAL",
             self.id,
+            &self.request_id,
             format_args!(
                 "account={} status={status} attempts={} duration_ms={duration_ms}{}",
                 self.account_id.as_deref().or(self.upstream.as_deref()).unwrap_or("-"),
@@ -84,6 +91,15 @@ impl Record {
             gateway.router.remember(session, account);
         }
         let usage = self.usage;
+        if let Some(usage) = usage {
+            let kinds = [
+                ("input", usage.input),
+                ("cached", usage.cached),
+                ("output", usage.output),
+                ("reasoning", usage.reasoning),
+            ];
+            gateway.metrics.count_tokens(self.model.as_deref(), self.key_id.as_deref(), kinds);
+        }
         let counted = self.quota.is_some();
         if counted && let (Some(key), Some(usage)) = (&self.key_id, usage) {
             let tokens = (usage.input + usage.output).max(0) as u64;
@@ -109,6 +125,7 @@ impl Record {
             attempts: i64::from(self.attempts),
             error,
             counted,
+            request_id: Some(self.request_id.to_string()),
         });
     }
 }

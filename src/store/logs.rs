@@ -31,6 +31,8 @@ pub struct LogRow {
     /// limits did not refuse. Not stored per row; summed into `request_stats`.
     #[serde(skip)]
     pub counted: bool,
+    /// The client's `x-request-id`, or the one the gateway made.
+    pub request_id: Option<String>,
 }
 
 /// Which rows a page query returns.
@@ -69,6 +71,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
         attempts: row.get(16)?,
         error: row.get(17)?,
         counted: false,
+        request_id: row.get(18)?,
     })
 }
 
@@ -77,8 +80,9 @@ pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreE
     {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO request_logs (ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status,
-               duration_ms, first_byte_ms, input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+               duration_ms, first_byte_ms, input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error,
+               request_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         for r in rows {
             stmt.execute(params![
@@ -99,6 +103,7 @@ pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreE
                 r.reasoning_tokens,
                 r.attempts,
                 r.error,
+                r.request_id,
             ])?;
         }
     }
@@ -247,12 +252,14 @@ fn where_clause(filter: &LogFilter) -> (String, Vec<Box<dyn ToSql>>) {
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         parts.push(
             "(path LIKE ? ESCAPE '\\' OR model LIKE ? ESCAPE '\\' OR account_id LIKE ? ESCAPE '\\' \
-             OR key_id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR upstream LIKE ? ESCAPE '\\')",
+             OR key_id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR upstream LIKE ? ESCAPE '\\' \
+             OR request_id = ?)",
         );
         let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         for _ in 0..6 {
             args.push(Box::new(pattern.clone()));
         }
+        args.push(Box::new(text.to_string()));
     }
     let clause = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
     (clause, args)
@@ -265,7 +272,7 @@ pub fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> R
     args.push(Box::new(offset as i64));
     let sql = format!(
         "SELECT id, ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status, duration_ms, first_byte_ms,
-                input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error
+                input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error, request_id
          FROM request_logs {clause} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
     );
     let mut stmt = conn.prepare_cached(&sql)?;

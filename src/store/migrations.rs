@@ -13,8 +13,8 @@ use super::StoreError;
 /// Version 1: the whole data model. Version 2: the gateway's model cache and persisted
 /// account cooldowns. Version 3: request totals per 15 minutes. Version 4: refresh leases and
 /// cooldown reasons. Version 5: per-account proxies. Version 6: key policies (limits, bindings,
-/// scope) and which logged requests count against their key's quota.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+/// scope) and which logged requests count against their key's quota. Version 7: request ids.
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -178,6 +178,11 @@ const V6: &str = r#"
 ALTER TABLE platform_keys ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE request_stats ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
 UPDATE request_stats SET counted = requests;
+"#;
+
+/// The id of each logged request (the client's `x-request-id`, or one the gateway made).
+const V7: &str = r#"
+ALTER TABLE request_logs ADD COLUMN request_id TEXT;
 "#;
 
 /// Refuses a database from a newer build before anything (even the journal mode) is written.

@@ -5,6 +5,7 @@
 mod support;
 
 mod import_export;
+mod logging;
 mod rpc;
 mod serve;
 mod vault;

@@ -49,7 +49,7 @@ async fn body_previews_go_to_the_trace_only_when_asked() {
     let trace = h.trace().await;
     let line = trace.lines().find(|l| l.contains("BODY_PREVIEW")).expect("a preview line");
     assert!(line.contains("bytes=") && line.contains("preview=\"{\\\"input\\\":[{"), "{line}");
-    let preview = line.split("preview=").nth(1).unwrap();
+    let preview = line.split("preview=").nth(1).unwrap().rsplit_once(" rid=").unwrap().0;
     assert!(preview.len() <= 2 + 24 * 2, "at most 24 bytes of body: {preview}");
 }
 
@@ -219,6 +219,32 @@ async fn usage_headers_update_the_pool_and_the_pool_usage_endpoint() {
     assert_eq!(pool["rate_limit"]["primary_window"]["used_percent"], 20, "average of 40 % and an unknown 0 %");
     assert_eq!(pool["rate_limit"]["limit_reached"], false);
     let metrics = h.http.get(format!("{}/metrics", h.base)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("codexmanager_requests_total{route=\"/v1/responses\",status=\"200\"} 1"), "{metrics}");
+    let line = format!(
+        "codexmanager_requests_total{{route=\"/v1/responses\",status=\"200\",model=\"gpt-5.5\",key=\"{}\"}} 1",
+        h.key_id
+    );
+    assert!(metrics.contains(&line), "{metrics}");
     assert!(metrics.contains("codexmanager_upstream_attempt_seconds_count 1"));
+    assert!(metrics.contains("codexmanager_tokens_total{model=\"gpt-5.5\""), "{metrics}");
+    assert!(metrics.contains("codexmanager_accounts{state=\"available\"} 2"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_response_carries_a_request_id_kept_in_the_log_and_the_trace() {
+    let h = Harness::start(1, &[]).await;
+    let given = h.post("/v1/responses").header("x-request-id", "client-chose-this-1").json(&body(false)).send();
+    let given = given.await.unwrap();
+    assert_eq!(given.headers()["x-request-id"], "client-chose-this-1");
+    let made = h.post("/v1/chat/completions").json(&json!({"model": "gpt-5.5"})).send().await.unwrap();
+    assert_eq!(made.status(), 400);
+    let made_id = made.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(made_id.starts_with("req_") && made_id.len() == 28, "{made_id}");
+    let rows = h.log_rows().await;
+    let ids: Vec<Option<String>> = rows.iter().map(|r| r.request_id.clone()).collect();
+    assert_eq!(ids, [Some("client-chose-this-1".to_string()), Some(made_id.clone())]);
+    let trace = h.trace().await;
+    let lines: Vec<&str> = trace.lines().filter(|l| l.ends_with("rid=client-chose-this-1")).collect();
+    assert!(lines.len() >= 3 && lines.iter().any(|l| l.contains("REQUEST_FINAL")), "{trace}");
+    let search = codexmanager::core::LogFilter { text: Some(made_id), ..Default::default() };
+    assert_eq!(h.core.query_logs(search, 0, 10).await.unwrap().len(), 1, "the Logs search finds a request id");
 }

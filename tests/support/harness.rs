@@ -73,7 +73,7 @@ impl Harness {
 
     /// The gateway trace file's text.
     pub async fn trace(&self) -> String {
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        self.service.flush_trace().await;
         std::fs::read_to_string(self.home.data_dir().join("gateway-trace.log")).unwrap_or_default()
     }
 
