@@ -117,15 +117,15 @@ impl AccountColumn {
     fn width(self) -> f32 {
         match self {
             AccountColumn::Check => 28.0,
-            AccountColumn::Account => 170.0,
+            AccountColumn::Account => 160.0,
             AccountColumn::Group => 110.0,
             AccountColumn::Plan => 84.0,
-            AccountColumn::Usage => 250.0,
-            AccountColumn::Status => 120.0,
+            AccountColumn::Usage => 240.0,
+            AccountColumn::Status => 110.0,
             AccountColumn::Refreshed => 104.0,
             AccountColumn::Order => 76.0,
             AccountColumn::Note => 150.0,
-            AccountColumn::Actions => 196.0,
+            AccountColumn::Actions => 190.0,
         }
     }
 

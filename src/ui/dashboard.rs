@@ -397,6 +397,9 @@ fn axis_number(value: f64, axis_max: f64) -> String {
         return fmt::count(value as i64);
     };
     let scaled = value / unit;
+    if scaled == 0.0 {
+        return "0".to_string();
+    }
     if scaled.fract().abs() < 1e-9 { format!("{scaled:.0}{suffix}") } else { format!("{scaled:.1}{suffix}") }
 }
 

@@ -39,7 +39,7 @@ pub struct Dialog {
 /// What a dialog's content draws into, and what it may want to know about this frame.
 pub struct DialogUi<'u> {
     ui: &'u mut egui::Ui,
-    /// True on the frame the dialog opens: give the first field focus.
+    /// True on the first frame the dialog is drawn: give the first field focus.
     pub opening: bool,
     body_max_height: f32,
 }
@@ -114,14 +114,24 @@ impl Dialog {
             .order(Order::Foreground)
             .interactable(true)
             .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
-            .constrain_to(screen.shrink(OUTER_MARGIN))
+            .constrain_to(screen)
             .sizing_pass(opening);
         let title = self.title;
+        // Focus goes to the first field on the first frame that is drawn (the opening frame
+        // only measures, and a request made then is not kept).
+        let focus_id = self.id.with("focus pending");
+        if opening {
+            ctx.data_mut(|d| d.insert_temp(focus_id, true));
+        }
         let modal = egui::Modal::new(self.id).area(area).show(ctx, |ui| {
             ui.set_width(width);
             ui.label(RichText::new(&title).size(18.0).strong());
             ui.add_space(8.0);
-            let mut dialog = DialogUi { ui, opening, body_max_height };
+            let focus_now = !ui.is_sizing_pass() && ctx.data(|d| d.get_temp::<bool>(focus_id)).unwrap_or(false);
+            if focus_now {
+                ctx.data_mut(|d| d.remove::<bool>(focus_id));
+            }
+            let mut dialog = DialogUi { ui, opening: focus_now, body_max_height };
             add(&mut dialog)
         });
         // The dialog is placed by last frame's size: when its content changed size, lay the
