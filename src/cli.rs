@@ -56,6 +56,20 @@ pub enum Command {
     /// Fetch accounts' usage (5-hour and weekly windows).
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Try a proxy before giving it to accounts.
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Whether the upstream answers through a proxy URL, and how fast.
+    Test {
+        /// http://, https://, socks5:// or socks5h:// with optional user:password@
+        url: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +102,17 @@ pub enum AccountCommand {
         /// Only these account ids (default: all).
         #[arg(long = "id")]
         ids: Vec<String>,
+        /// Write proxy URLs with their passwords (masked otherwise).
+        #[arg(long)]
+        with_secrets: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Whether the upstream answers through each account's route (its proxy, the global
+    /// one, or the system's), how long it took, and why not.
+    TestProxy {
+        #[arg(required = true)]
+        ids: Vec<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -112,6 +137,9 @@ pub enum AccountCommand {
         /// machine, or the callback port is taken).
         #[arg(long)]
         manual: bool,
+        /// Sign in through this proxy (a URL, or `direct`); the account keeps it.
+        #[arg(long)]
+        proxy: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -137,6 +165,10 @@ pub enum AccountCommand {
         /// Keep the gateway away from the accounts.
         #[arg(long)]
         disable: bool,
+        /// The accounts' proxy: a URL (http://, https://, socks5://, socks5h://, with optional
+        /// user:password@), `direct` (no proxy, whatever the global setting), or `inherit`.
+        #[arg(long)]
+        proxy: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -196,7 +228,38 @@ pub async fn run(core: &Core, command: Command) -> anyhow::Result<ExitCode> {
         Command::Account(command) => account(core, command).await,
         Command::Key(command) => key(core, command).await,
         Command::Usage(UsageCommand::Refresh { ids, json }) => refresh_usage(core, ids, json.json).await,
+        Command::Proxy(ProxyCommand::Test { url, json }) => {
+            let test = core.test_proxy(&url).await?;
+            print_route_tests(std::slice::from_ref(&test), json.json)
+        }
     }
+}
+
+/// Prints route tests; exit code 1 when any route failed.
+fn print_route_tests(tests: &[crate::core::RouteTest], json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        print_json(&tests)?;
+    } else {
+        for test in tests {
+            let who = test.account_id.as_deref().map(|id| format!("{id} via ")).unwrap_or_default();
+            match (&test.error, test.status) {
+                (None, Some(status)) => {
+                    out!("{who}{}: the upstream answered ({status}) in {} ms", test.route, test.elapsed_ms)
+                }
+                (error, _) => out!(
+                    "{who}{}: not reachable after {} ms: {}",
+                    test.route,
+                    test.elapsed_ms,
+                    error.as_deref().unwrap_or("no answer")
+                ),
+            }
+        }
+    }
+    let failed = tests.iter().filter(|t| !t.reachable).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} route(s) could not reach the upstream");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -234,7 +297,9 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             if json.json {
                 print_json(&accounts)?;
             } else {
-                let mut rows = vec![["ID", "LABEL", "GROUP", "PLAN", "5H", "7D", "AVAILABILITY"].map(String::from)];
+                let mut rows =
+                    vec![["ID", "LABEL", "GROUP", "PLAN", "5H", "7D", "PROXY", "AVAILABILITY"].map(String::from)];
+                let now = crate::core::now_secs();
                 for view in &accounts {
                     let a = &view.account;
                     let usage = view.usage.as_ref();
@@ -244,6 +309,12 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
                         }
                         other => other.key().to_string(),
                     };
+                    let availability = match (a.cooldown_until, &a.cooldown_reason) {
+                        (Some(until), Some(reason)) if until > now => {
+                            format!("{availability}; cooling down {} s: {reason}", until - now)
+                        }
+                        _ => availability,
+                    };
                     rows.push([
                         a.id.clone(),
                         truncate(&a.label, 32),
@@ -251,17 +322,22 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
                         truncate(a.plan.as_deref().unwrap_or("-"), 12),
                         percent(usage.and_then(|u| u.primary.as_ref())),
                         percent(usage.and_then(|u| u.secondary.as_ref())),
+                        truncate(a.proxy.as_deref().unwrap_or("inherit"), 24),
                         availability,
                     ]);
                 }
-                for line in table(&rows, &[false, false, false, false, true, true, false]) {
+                for line in table(&rows, &[false, false, false, false, true, true, false, false]) {
                     out!("{line}");
                 }
                 out!("{} account(s)", accounts.len());
             }
         }
-        AccountCommand::Export { out, ids, json } => {
-            let report = core.export_accounts(out, Some(ids).filter(|ids| !ids.is_empty())).await?;
+        AccountCommand::TestProxy { ids, json } => {
+            let tests = core.test_account_routes(&ids).await?;
+            return print_route_tests(&tests, json.json);
+        }
+        AccountCommand::Export { out, ids, with_secrets, json } => {
+            let report = core.export_accounts(out, Some(ids).filter(|ids| !ids.is_empty()), with_secrets).await?;
             if json.json {
                 print_json(&report)?;
             } else {
@@ -284,25 +360,27 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
                 anyhow::bail!("{} of the given ids matched no account", wanted - deleted);
             }
         }
-        AccountCommand::Login { no_browser, device, manual, json } => {
+        AccountCommand::Login { no_browser, device, manual, proxy, json } => {
             let kind = match (device, manual) {
                 (true, _) => LoginKind::Device,
                 (_, true) => LoginKind::Manual,
                 _ => LoginKind::Browser { open_browser: !no_browser },
             };
-            return login(core, kind, json.json).await;
+            let proxy = crate::egress::AccountProxy::parse(proxy.as_deref().unwrap_or("inherit"))
+                .map_err(|err| anyhow::anyhow!("--proxy: {err}"))?;
+            return login(core, kind, proxy, json.json).await;
         }
-        AccountCommand::Update { ids, label, group, tags, note, sort, enable, disable, json } => {
+        AccountCommand::Update { ids, label, group, tags, note, sort, enable, disable, proxy, json } => {
             let status = match (enable, disable) {
                 (true, _) => Some("active".to_string()),
                 (_, true) => Some("disabled".to_string()),
                 _ => None,
             };
             let tags = tags.map(|tags| tags.split(',').map(str::to_string).collect());
-            let patch = AccountPatch { label, group, tags, note, sort, status };
+            let patch = AccountPatch { label, group, tags, note, sort, status, proxy };
             if patch.is_empty() {
                 anyhow::bail!(
-                    "nothing to change: give --label, --group, --tags, --note, --sort, --enable or --disable"
+                    "nothing to change: give --label, --group, --tags, --note, --sort, --enable, --disable or --proxy"
                 );
             }
             let updated = core.update_accounts(ids, patch).await?;
@@ -318,8 +396,13 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
 
 /// Signs in: prints what the person needs, then waits for the callback, a pasted address
 /// (any line on stdin) or Ctrl-C.
-async fn login(core: &Core, kind: LoginKind, json: bool) -> anyhow::Result<ExitCode> {
-    let ticket = core.login_start(kind).await?;
+async fn login(
+    core: &Core,
+    kind: LoginKind,
+    proxy: crate::egress::AccountProxy,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let ticket = core.login_start_via(kind, proxy).await?;
     let id = ticket.login_id.as_str();
     if json {
         out!("{}", serde_json::to_string(&ticket)?);

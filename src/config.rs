@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::egress::ProxyUrl;
 use crate::paths::{DataLocation, DataPaths};
 
 /// Env file names, in the order they are looked for; the first one found is used.
@@ -137,7 +138,12 @@ pub enum Check {
     RouteStrategy,
     /// Comma-separated `pattern=model` pairs.
     ModelMapping,
+    /// A proxy URL (`http`, `https`, `socks5`, `socks5h`), or empty for none.
+    Proxy,
 }
+
+/// Settings whose values are secrets: stored sealed, shown masked.
+pub const SECRET_SETTINGS: [&str; 1] = ["upstreamProxyUrl"];
 
 /// Every stored setting. Settings not listed here are rejected by `appSettings/set`.
 pub const SETTINGS: &[SettingSpec] = &[
@@ -184,6 +190,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         check: Check::Url,
     },
     SettingSpec { key: "upstreamCookie", env: Some("CODEXMANAGER_UPSTREAM_COOKIE"), default: "", check: Check::Text },
+    SettingSpec {
+        key: "upstreamProxyUrl",
+        env: Some("CODEXMANAGER_UPSTREAM_PROXY_URL"),
+        default: "",
+        check: Check::Proxy,
+    },
     SettingSpec {
         key: "upstreamConnectTimeoutSecs",
         env: Some("CODEXMANAGER_UPSTREAM_CONNECT_TIMEOUT_SECS"),
@@ -249,6 +261,12 @@ pub fn validate_setting(spec: &SettingSpec, value: &str) -> Result<String, Strin
         Check::OneOf(options) => options.contains(&value),
         Check::RouteStrategy => RouteStrategy::parse(value).is_some(),
         Check::ModelMapping => parse_model_mapping(value).is_some(),
+        Check::Proxy => {
+            if !value.is_empty() {
+                ProxyUrl::parse(value).map_err(|err| format!("setting `{}`: {err}", spec.key))?;
+            }
+            true
+        }
     };
     if ok {
         Ok(value.to_string())
@@ -266,6 +284,7 @@ fn describe(check: &Check) -> String {
         Check::OneOf(options) => format!("one of {options:?}"),
         Check::RouteStrategy => "ordered, balanced, round_robin or rr".into(),
         Check::ModelMapping => "comma-separated pattern=model pairs, e.g. *sonnet*=gpt-5.5".into(),
+        Check::Proxy => "a proxy URL such as socks5h://127.0.0.1:7890, or empty".into(),
     }
 }
 
@@ -311,6 +330,8 @@ pub struct Config {
     pub upstream_base_url: String,
     pub upstream_fallback_base_url: Option<String>,
     pub upstream_cookie: Option<String>,
+    /// The global upstream proxy; `None` leaves it to the system's settings.
+    pub upstream_proxy: Option<ProxyUrl>,
     pub route_strategy: RouteStrategy,
     pub upstream_connect_timeout_secs: u64,
     pub request_gate_wait_timeout_ms: u64,
@@ -318,6 +339,14 @@ pub struct Config {
     pub trace_body_preview_max_bytes: usize,
     pub front_proxy_max_body_bytes: usize,
     pub max_concurrent_requests: usize,
+    /// How long a stop lets in-flight requests finish before ending them with an error.
+    pub shutdown_grace_secs: u64,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout_secs: u64,
+    /// How often a silent stream gets a keep-alive.
+    pub stream_keepalive_secs: u64,
+    /// How long the upstream may stay silent (before answering, or within a stream).
+    pub upstream_idle_timeout_secs: u64,
     pub model_mapping: Vec<(String, String)>,
     pub secret_store: SecretStoreChoice,
     /// The effective value and origin of every stored setting, for `appSettings/get`.
@@ -397,6 +426,7 @@ impl<'a> Resolver<'a> {
             upstream_fallback_base_url: optional(value("upstreamFallbackBaseUrl"))
                 .map(|url| url.trim_end_matches('/').to_string()),
             upstream_cookie: optional(value("upstreamCookie")),
+            upstream_proxy: optional(value("upstreamProxyUrl")).and_then(|url| ProxyUrl::parse(&url).ok()),
             route_strategy: RouteStrategy::parse(&value("routeStrategy")).unwrap_or(RouteStrategy::Ordered),
             upstream_connect_timeout_secs: number("upstreamConnectTimeoutSecs"),
             request_gate_wait_timeout_ms: number("requestGateWaitTimeoutMs"),
@@ -405,6 +435,10 @@ impl<'a> Resolver<'a> {
             front_proxy_max_body_bytes: self.number("CODEXMANAGER_FRONT_PROXY_MAX_BODY_BYTES", 16 * 1024 * 1024, 1024)
                 as usize,
             max_concurrent_requests: number("maxConcurrentRequests") as usize,
+            shutdown_grace_secs: self.number("CODEXMANAGER_SHUTDOWN_GRACE_SECS", 30, 0),
+            header_read_timeout_secs: self.number("CODEXMANAGER_HEADER_READ_TIMEOUT_SECS", 30, 1),
+            stream_keepalive_secs: self.number("CODEXMANAGER_STREAM_KEEPALIVE_SECS", 15, 1),
+            upstream_idle_timeout_secs: self.number("CODEXMANAGER_UPSTREAM_IDLE_TIMEOUT_SECS", 300, 1),
             model_mapping: parse_model_mapping(&value("modelMapping")).unwrap_or_default(),
             secret_store,
             paths,

@@ -6,6 +6,7 @@ pub mod autostart;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod egress;
 pub mod gateway;
 pub mod logging;
 pub mod paths;

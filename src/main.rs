@@ -27,6 +27,13 @@ fn main() -> ExitCode {
     if std::env::args_os().len() > 1 {
         attach_parent_console();
     }
+    // Everything the program writes (the database, its journal, logs, the trace, exports) is
+    // for its owner only: account emails and request metadata are nobody else's business.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let env = Env::load(&exe_dir());
     let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &exe_dir());
@@ -34,6 +41,7 @@ fn main() -> ExitCode {
         None | Some(Command::Serve) => "info",
         Some(_) => "warn",
     };
+    codexmanager::paths::make_private(&paths);
     let _log_guard = codexmanager::logging::init(&env, &paths, stderr_level);
     if let Some(error) = &env.file_error {
         tracing::warn!("env file could not be read completely: {error}");
@@ -52,12 +60,29 @@ fn main() -> ExitCode {
             code
         }),
     };
+    // Blocking work still running (an import of a huge folder started over RPC) must not
+    // hold the process past its shutdown.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match result {
         Ok(code) => code,
         // The reader of stdout went away (`| head`): it has what it wanted.
         Err(err) if err.downcast_ref::<OutputClosed>().is_some() => ExitCode::SUCCESS,
-        Err(err) => fail(&format!("{err:#}")),
+        Err(err) => fail(&describe(&err)),
     }
+}
+
+/// An error and its causes on one line, each said once: a cause whose text the message
+/// already holds is left out.
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn fail(reason: &str) -> ExitCode {

@@ -83,6 +83,43 @@ pub fn exe_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Makes the data folder's files readable by their owner only (0600 on Unix; the folder
+/// 0700 when it is CodexManager's own, not a folder named by `CODEXMANAGER_DB_PATH` that
+/// other programs may share): files written by older versions were left 0644. Files created
+/// from now on are private from the start (the process's umask).
+pub fn make_private(paths: &DataPaths) {
+    let db = paths.db.display().to_string();
+    let mut files: Vec<PathBuf> =
+        ["", "-wal", "-shm"].iter().map(|suffix| PathBuf::from(format!("{db}{suffix}"))).collect();
+    files.push(paths.trace_file());
+    if let Ok(entries) = std::fs::read_dir(paths.log_dir()) {
+        files.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
+    }
+    for file in files {
+        restrict(&file, 0o600);
+    }
+    restrict(&paths.log_dir(), 0o700);
+    if paths.location != DataLocation::Explicit {
+        restrict(&paths.dir, 0o700);
+    }
+}
+
+/// Removes the group and other permission bits of an existing file or folder.
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    if meta.file_type().is_symlink() || meta.permissions().mode() & 0o077 == 0 {
+        return;
+    }
+    if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!("cannot make {} private: {err}", path.display());
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path, _: u32) {}
+
 /// Writes a file readable only by its owner (0600 on Unix), replacing any previous content.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,9 +66,12 @@ impl From<CoreError> for RpcError {
     }
 }
 
+fn error_object(id: Value, err: RpcError) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": err.code, "message": err.message}})
+}
+
 fn error_response(status: StatusCode, id: Value, err: RpcError) -> Response {
-    (status, Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": err.code, "message": err.message}})))
-        .into_response()
+    (status, Json(error_object(id, err))).into_response()
 }
 
 /// True when a browser says this request comes from another site.
@@ -104,7 +106,10 @@ fn presented_token(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The largest `/rpc` body read (imports may carry many accounts' files).
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: axum::body::Body) -> Response {
     if is_cross_site(&headers) {
         return error_response(
             StatusCode::FORBIDDEN,
@@ -122,6 +127,19 @@ pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: Byt
         };
         return error_response(StatusCode::UNAUTHORIZED, Value::Null, RpcError::new(code::UNAUTHORIZED, message));
     }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Value::Null,
+                RpcError::new(
+                    code::INVALID_REQUEST,
+                    format!("the request body is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                ),
+            );
+        }
+    };
     let request: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(err) => {
@@ -132,31 +150,62 @@ pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: Byt
             );
         }
     };
+    let answer = match request {
+        Value::Array(calls) if calls.is_empty() => {
+            Some(error_object(Value::Null, RpcError::new(code::INVALID_REQUEST, "invalid request: an empty batch")))
+        }
+        Value::Array(calls) => {
+            let mut answers = Vec::with_capacity(calls.len());
+            for call in calls {
+                answers.extend(call_one(&state.core, call).await);
+            }
+            (!answers.is_empty()).then_some(Value::Array(answers))
+        }
+        call => call_one(&state.core, call).await,
+    };
+    match answer {
+        Some(answer) => Json(answer).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// Runs one call of a request or batch; `None` for a notification (a call without `id`),
+/// which is carried out and not answered.
+async fn call_one(core: &Core, request: Value) -> Option<Value> {
+    let Value::Object(request) = request else {
+        return Some(error_object(
+            Value::Null,
+            RpcError::new(code::INVALID_REQUEST, "invalid request: each call must be a JSON object"),
+        ));
+    };
+    let notification = !request.contains_key("id");
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = request.get("method").and_then(Value::as_str) else {
-        return error_response(
-            StatusCode::OK,
+        return Some(error_object(
             id,
             RpcError::new(code::INVALID_REQUEST, "invalid request: `method` must be a string"),
-        );
+        ));
     };
     if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return error_response(
-            StatusCode::OK,
+        return Some(error_object(
             id,
             RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\""),
-        );
+        ));
     }
     let params = request.get("params").cloned().unwrap_or(Value::Null);
-    match dispatch(&state.core, method, params).await {
-        Ok(result) => Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response(),
-        Err(err) => {
-            if err.code == code::SERVER_ERROR || err.code == code::INTERNAL {
-                tracing::warn!(method, "rpc call failed: {}", err.message);
-            }
-            error_response(StatusCode::OK, id, err)
-        }
+    let result = dispatch(core, method, params).await;
+    if let Err(err) = &result
+        && (err.code == code::SERVER_ERROR || err.code == code::INTERNAL)
+    {
+        tracing::warn!(method, "rpc call failed: {}", err.message);
     }
+    if notification {
+        return None;
+    }
+    Some(match result {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(err) => error_object(id, err),
+    })
 }
 
 /// Deserialises params, naming the offending field on failure.
@@ -188,10 +237,25 @@ struct ImportParams {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct ExportParams {
     out: PathBuf,
     #[serde(default)]
     ids: Option<Vec<String>>,
+    /// Proxy URLs with their passwords (masked otherwise).
+    #[serde(default)]
+    with_secrets: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProxyTestParams {
+    /// A proxy URL to try; or
+    #[serde(default)]
+    url: Option<String>,
+    /// the accounts whose routes to try.
+    #[serde(default)]
+    ids: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +275,9 @@ struct LoginStartParams {
     /// Open a browser on the machine running the service (default false: open `authUrl` yourself).
     #[serde(default)]
     open_browser: bool,
+    /// Sign in through this proxy (a URL or `direct`); the account keeps it.
+    #[serde(default, alias = "proxyUrl")]
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -313,12 +380,14 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         }
         "account/export" => {
             let p: ExportParams = params(params_value)?;
-            serde_json::to_value(core.export_accounts(p.out, p.ids).await?)
+            serde_json::to_value(core.export_accounts(p.out, p.ids, p.with_secrets).await?)
                 .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
         }
         "account/login/start" => {
             let p: LoginStartParams = params(params_value)?;
-            to_value(core.login_start(login_kind(&p)?).await?)?
+            let proxy = crate::egress::AccountProxy::parse(p.proxy.as_deref().unwrap_or("inherit"))
+                .map_err(|err| RpcError::new(code::INVALID_PARAMS, format!("invalid params: `proxy`: {err}")))?;
+            to_value(core.login_start_via(login_kind(&p)?, proxy).await?)?
         }
         "account/login/status" => {
             let p: LoginIdParams = params(params_value)?;
@@ -339,6 +408,16 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         "account/usage/refresh" => {
             let p: UsageRefreshParams = params(params_value)?;
             to_value(core.refresh_usage(p.ids, |_| {}).await?)?
+        }
+        "account/proxy/test" => {
+            let p: ProxyTestParams = params(params_value)?;
+            match (p.url, p.ids.is_empty()) {
+                (Some(url), true) => json!({"items": [core.test_proxy(&url).await?]}),
+                (None, false) => json!({"items": core.test_account_routes(&p.ids).await?}),
+                _ => {
+                    return Err(RpcError::new(code::INVALID_PARAMS, "invalid params: give either `url` or `ids`"));
+                }
+            }
         }
         "apikey/list" => json!({"items": core.list_keys()}),
         "apikey/create" => {
@@ -382,12 +461,6 @@ pub fn resolve_token(core: &Core) -> std::io::Result<Arc<str>> {
     let token = hex::encode(bytes);
     crate::paths::write_private_file(&config.paths.rpc_token_file(), token.as_bytes())?;
     Ok(Arc::from(token.as_str()))
-}
-
-impl IntoResponse for RpcError {
-    fn into_response(self) -> Response {
-        error_response(StatusCode::OK, Value::Null, self)
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,49 @@
-//! An axum server spawned on the runtime that stops gracefully: the service and the sign-in
+//! An axum app served on the runtime, stopping gracefully: the service and the sign-in
 //! callback listener both run one.
+//!
+//! The accept loop is hyper's own (not `axum::serve`) so that it can hold what a server
+//! facing many clients needs: a time limit on reading a request's headers (a client sending
+//! a byte a second cannot hold a connection), a listen backlog of 4,096, TCP_NODELAY,
+//! HTTP/1.1 upgrades (WebSocket) and each request's peer address
+//! (`axum::extract::ConnectInfo<SocketAddr>`).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::Listener;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Connections waiting to be accepted at most (the kernel may cap it lower).
+const BACKLOG: u32 = 4096;
+
+/// Binds `addr` with the server's backlog.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// How a server treats its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { header_read_timeout: Duration::from_secs(30) }
+    }
+}
 
 /// A running server; [`Running::stop`] ends it.
 pub struct Running {
@@ -15,34 +52,73 @@ pub struct Running {
 }
 
 impl Running {
-    /// Serves `app` on `listener` until stopped; `name` goes into the error log line.
-    pub fn spawn<L>(listener: L, app: Router, name: &'static str) -> Running
-    where
-        L: Listener,
-        L::Addr: std::fmt::Debug,
-    {
+    /// Serves `app` on `listener` until stopped; `name` goes into the log lines.
+    pub fn spawn(listener: TcpListener, app: Router, limits: Limits, name: &'static str) -> Running {
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(err) = server.await {
-                tracing::error!("the {name} stopped with an error: {err}");
-            }
-        });
+        let task = tokio::spawn(serve(listener, app, limits, name, stopped));
         Running { stop: Some(stop), task }
     }
 
     /// Stops accepting connections and waits up to `drain` for open requests; true when they
     /// finished in time (else they are closed).
     pub async fn stop(mut self, drain: Duration) -> bool {
+        self.stop_accepting();
+        let finished = self.wait(drain).await;
+        if !finished {
+            self.task.abort();
+        }
+        finished
+    }
+
+    /// Stops accepting connections; open ones go on until they finish.
+    pub fn stop_accepting(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if tokio::time::timeout(drain, &mut self.task).await.is_err() {
-            self.task.abort();
-            return false;
-        }
-        true
     }
+
+    /// Waits up to `drain` for the open connections to finish; true when they did.
+    pub async fn wait(&mut self, drain: Duration) -> bool {
+        tokio::time::timeout(drain, &mut self.task).await.is_ok()
+    }
+}
+
+async fn serve(listener: TcpListener, app: Router, limits: Limits, name: &'static str, stopped: oneshot::Receiver<()>) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stopped);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!("the {name} cannot accept a connection: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on a client connection: {err}");
+        }
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let mut app = app.clone();
+            async move { tower_service::Service::call(&mut app, request.map(axum::body::Body::new)).await }
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%peer, "a client connection ended with an error: {err}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

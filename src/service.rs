@@ -7,15 +7,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::core::Core;
 use crate::rpc::{self, RpcState};
 
-/// How long a stop waits for in-flight requests before closing them.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long requests ended at the end of the grace period get to write their last bytes.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -34,17 +33,19 @@ pub enum ServiceError {
 pub struct Service {
     addr: SocketAddr,
     server: crate::server::Running,
+    gateway: std::sync::Arc<crate::gateway::Gateway>,
+    grace: Duration,
     background: Vec<JoinHandle<()>>,
 }
 
 impl Service {
     /// Binds the configured address and starts serving.
     pub async fn start(core: Core) -> Result<Service, ServiceError> {
-        let configured = core.config().service_addr.clone();
+        let config = core.config();
+        let configured = config.service_addr.clone();
         let addr = resolve(&configured).await?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServiceError::Bind { addr: configured.clone(), source })?;
+        let listener =
+            crate::server::bind(addr).map_err(|source| ServiceError::Bind { addr: configured.clone(), source })?;
         let addr = listener.local_addr().map_err(|source| ServiceError::Bind { addr: configured.clone(), source })?;
         if !addr.ip().is_loopback() {
             tracing::warn!(
@@ -53,33 +54,36 @@ impl Service {
                  holding a platform key can use your accounts"
             );
         }
-        // Streams go out event by event in small writes; with Nagle's algorithm on, each
-        // write after the first waits for the client's (delayed, up to 40 ms) acknowledgement.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY on a client connection: {err}");
-            }
-        });
         let token = rpc::resolve_token(&core).map_err(ServiceError::Token)?;
         let gateway = crate::gateway::Gateway::new(core.clone());
         let background = vec![gateway.spawn_model_refresher()];
         let app = router(core, &gateway, token);
-        let server = crate::server::Running::spawn(listener, app, "service");
+        let limits =
+            crate::server::Limits { header_read_timeout: Duration::from_secs(config.header_read_timeout_secs) };
+        let server = crate::server::Running::spawn(listener, app, limits, "service");
         tracing::info!(%addr, "service listening");
-        Ok(Service { addr, server, background })
+        Ok(Service { addr, server, gateway, grace: Duration::from_secs(config.shutdown_grace_secs), background })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// Stops accepting connections and waits (up to 30 s) for in-flight requests to finish.
+    /// Stops accepting connections and lets in-flight requests finish for the grace period
+    /// (`CODEXMANAGER_SHUTDOWN_GRACE_SECS`); then the requests still running end with an
+    /// error in their protocol (a stream's error event, a 503), each logged.
     pub async fn stop(mut self) {
         for task in self.background.drain(..) {
             task.abort();
         }
-        if !self.server.stop(DRAIN_TIMEOUT).await {
-            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; closing them");
+        self.server.stop_accepting();
+        if self.server.wait(self.grace).await {
+            return;
+        }
+        tracing::warn!("in-flight requests did not finish within {:?}; ending them", self.grace);
+        self.gateway.close_requests();
+        if !self.server.stop(CLOSE_TIMEOUT).await {
+            tracing::warn!("some connections did not close within {CLOSE_TIMEOUT:?}; dropping them");
         }
     }
 }

@@ -44,7 +44,8 @@ impl CallbackServer {
         let bound = listener.local_addr().map_err(|source| LoginError::Bind { addr: addr.to_string(), source })?;
         let (requests, received) = mpsc::channel(8);
         let app = Router::new().route("/auth/callback", get(callback)).with_state(requests);
-        let server = crate::server::Running::spawn(listener, app, "sign-in callback listener");
+        let server =
+            crate::server::Running::spawn(listener, app, crate::server::Limits::default(), "sign-in callback listener");
         Ok((CallbackServer { addr: bound, server }, received))
     }
 

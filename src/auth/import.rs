@@ -26,6 +26,9 @@ pub struct ImportMeta {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// `direct`, or a proxy URL (masked in exports unless secrets are asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// One account read from a file.
@@ -48,14 +51,34 @@ pub struct ImportProblem {
 }
 
 /// Expands folders (recursively, `.json` files only, in name order); plain paths stay.
+///
+/// Symbolic links are followed, but a link that leads back into a folder being walked (a
+/// loop) is reported once and not followed again, and a file reached by several paths is
+/// read once.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImportProblem>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |path: PathBuf, files: &mut Vec<PathBuf>| {
+        let identity = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if seen.insert(identity) {
+            files.push(path);
+        }
+    };
     for path in paths {
         if path.is_dir() {
-            collect_json(path, &mut files, &mut problems);
+            let walk = walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name();
+            for entry in walk {
+                match entry {
+                    Ok(entry) if entry.file_type().is_file() && is_json(entry.path()) => {
+                        add(entry.into_path(), &mut files)
+                    }
+                    Ok(_) => {}
+                    Err(err) => problems.push(walk_problem(path, &err)),
+                }
+            }
         } else if path.exists() {
-            files.push(path.clone());
+            add(path.clone(), &mut files);
         } else {
             problems
                 .push(ImportProblem { source: path.display().to_string(), message: "no such file or folder".into() });
@@ -64,23 +87,20 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImportProblem>) {
     (files, problems)
 }
 
-fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<ImportProblem>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            problems.push(ImportProblem { source: dir.display().to_string(), message: err.to_string() });
-            return;
+fn is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+}
+
+fn walk_problem(root: &Path, err: &walkdir::Error) -> ImportProblem {
+    let source = err.path().unwrap_or(root).display().to_string();
+    let message = match (err.loop_ancestor(), err.io_error()) {
+        (Some(ancestor), _) => {
+            format!("a symbolic link loops back to {}; it was not followed", ancestor.display())
         }
+        (None, Some(io)) => io.to_string(),
+        (None, None) => err.to_string(),
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            collect_json(&path, files, problems);
-        } else if path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json")) {
-            files.push(path);
-        }
-    }
+    ImportProblem { source, message }
 }
 
 /// Parses one file's text. Entries without a token are reported and skipped; the others
@@ -166,6 +186,7 @@ fn parse_meta(value: &Value) -> ImportMeta {
         tags,
         note: text(pick(&["note"])),
         sort: pick(&["sort"]).and_then(|s| s.as_i64().or_else(|| s.as_str().and_then(|t| t.trim().parse().ok()))),
+        proxy: text(pick(&["proxy", "proxy_url", "proxyUrl"])),
     }
 }
 
@@ -238,6 +259,7 @@ mod tests {
             tags: Some(vec!["t".into()]),
             note: None,
             sort: Some(4),
+            proxy: Some("socks5h://127.0.0.1:7890".into()),
         };
         let value = export_entry(&tokens, Some("acc"), Some(0), &meta);
         let (accounts, _) = parse_text("e.json", &value.to_string());

@@ -10,6 +10,7 @@ use super::{AccountView, Core, CoreError};
 use crate::auth::claims::Claims;
 use crate::auth::import::{self, ImportMeta, ImportProblem, ImportedAccount};
 use crate::auth::tokens::Tokens;
+use crate::egress::AccountProxy;
 use crate::store::accounts::{self as rows, AccountRow, AccountStatus};
 use crate::store::{StoreError, now_secs};
 use crate::vault::Vault;
@@ -43,13 +44,22 @@ pub struct AccountPatch {
     pub sort: Option<i64>,
     /// `active` or `disabled`.
     pub status: Option<String>,
+    /// `inherit` (the global setting), `direct`, or a proxy URL.
+    #[serde(alias = "proxyUrl")]
+    pub proxy: Option<String>,
 }
 
 impl AccountPatch {
     /// True when the patch changes nothing.
     pub fn is_empty(&self) -> bool {
-        let AccountPatch { label, group, tags, note, sort, status } = self;
-        label.is_none() && group.is_none() && tags.is_none() && note.is_none() && sort.is_none() && status.is_none()
+        let AccountPatch { label, group, tags, note, sort, status, proxy } = self;
+        label.is_none()
+            && group.is_none()
+            && tags.is_none()
+            && note.is_none()
+            && sort.is_none()
+            && status.is_none()
+            && proxy.is_none()
     }
 }
 
@@ -153,9 +163,16 @@ fn write_batch(
                     last_refresh_at: Some(now),
                     access_expires_at: claims.access_expires_at,
                     cooldown_until: None,
+                    cooldown_reason: None,
+                    proxy: None,
+                    proxy_sealed: None,
                 }
             }
         };
+        let mut row = row;
+        if let Some(proxy) = meta.proxy.as_deref().and_then(|text| AccountProxy::parse(text).ok()) {
+            apply_proxy(&mut row, &proxy, vault);
+        }
         rows::upsert(&tx, &row)?;
         let sealed = vault
             .seal(&Tokens::seal_purpose(&row.id), &serde_json::to_vec(&entry.tokens).expect("token set serialises"));
@@ -195,8 +212,15 @@ impl Core {
         let mut report = ImportReport::default();
         let mut entries = Vec::new();
         for (source, text) in &texts {
-            let (mut accounts, mut problems) = import::parse_text(source, text);
-            entries.append(&mut accounts);
+            let (accounts, mut problems) = import::parse_text(source, text);
+            for account in accounts {
+                match account.meta.proxy.as_deref().map(AccountProxy::parse) {
+                    Some(Err(err)) => report
+                        .failed
+                        .push(ImportProblem { source: account.origin.clone(), message: format!("proxy: {err}") }),
+                    _ => entries.push(account),
+                }
+            }
             report.failed.append(&mut problems);
         }
         report.total = entries.len();
@@ -229,13 +253,22 @@ impl Core {
 
     /// Stores the tokens of a completed sign-in the way an import would (same identity, so
     /// signing in again updates the account). Returns the account id and who signed in.
-    pub(super) async fn store_signed_in(&self, tokens: Tokens) -> Result<(String, String), CoreError> {
+    pub(super) async fn store_signed_in(
+        &self,
+        tokens: Tokens,
+        proxy: &AccountProxy,
+    ) -> Result<(String, String), CoreError> {
         let claims = Claims::from_tokens(&tokens);
+        let proxy = match proxy {
+            AccountProxy::Inherit => None,
+            AccountProxy::Direct => Some("direct".to_string()),
+            AccountProxy::Proxy(url) => Some(url.expose().to_string()),
+        };
         let entry = ImportedAccount {
             tokens,
             account_id: claims.chatgpt_account_id.clone(),
             email: claims.email.clone(),
-            meta: ImportMeta::default(),
+            meta: ImportMeta { proxy, ..ImportMeta::default() },
             origin: "sign-in".into(),
         };
         let vault = self.vault().clone();
@@ -270,6 +303,12 @@ impl Core {
         if patch.label.as_deref().is_some_and(|l| l.trim().is_empty()) {
             return Err(CoreError::Invalid("`label` must not be empty".into()));
         }
+        let proxy = match patch.proxy.as_deref().map(AccountProxy::parse) {
+            None => None,
+            Some(Ok(proxy)) => Some(proxy),
+            Some(Err(err)) => return Err(CoreError::Invalid(format!("`proxy`: {err}"))),
+        };
+        let vault = self.vault().clone();
         let updated = self
             .store()
             .call(move |conn| {
@@ -296,6 +335,9 @@ impl Core {
                         row.status = status;
                         row.status_reason = None;
                     }
+                    if let Some(proxy) = &proxy {
+                        apply_proxy(&mut row, proxy, &vault);
+                    }
                     row.updated_at = now_secs();
                     rows::upsert(&tx, &row)?;
                 }
@@ -320,7 +362,26 @@ impl Core {
     /// Writes accounts with their tokens in the `auth.json` shape: one file per account when
     /// `out` is an existing folder, else one JSON array in the file `out`. Files are 0600.
     /// This is the only way tokens leave the vault in plaintext.
-    pub async fn export_accounts(&self, out: PathBuf, ids: Option<Vec<String>>) -> Result<ExportReport, CoreError> {
+    /// An account's proxy goes into the file masked, unless `with_secrets` asks for it whole.
+    pub async fn export_accounts(
+        &self,
+        out: PathBuf,
+        ids: Option<Vec<String>>,
+        with_secrets: bool,
+    ) -> Result<ExportReport, CoreError> {
+        let proxies: HashMap<String, Option<String>> = self
+            .pool()
+            .accounts
+            .iter()
+            .map(|a| {
+                let shown = match &a.proxy {
+                    Some(AccountProxy::Proxy(url)) if with_secrets => Some(url.expose().to_string()),
+                    Some(proxy) => proxy.display(),
+                    None => None,
+                };
+                (a.id.clone(), shown)
+            })
+            .collect();
         let vault = self.vault().clone();
         let accounts = self.list_accounts();
         let wanted: Option<std::collections::HashSet<String>> = ids.map(|ids| ids.into_iter().collect());
@@ -344,6 +405,7 @@ impl Core {
                     tags: Some(account.tags.clone()),
                     note: Some(account.note.clone()).filter(|n| !n.is_empty()),
                     sort: Some(account.sort),
+                    proxy: proxies.get(&account.id).cloned().flatten(),
                 };
                 let value = import::export_entry(
                     &tokens,
@@ -384,4 +446,13 @@ fn file_stem(label: &str) -> String {
         .take(60)
         .collect();
     if stem.is_empty() { "account".into() } else { stem }
+}
+
+/// Sets a row's proxy: shown masked, the whole URL sealed to the account.
+fn apply_proxy(row: &mut AccountRow, proxy: &AccountProxy, vault: &Vault) {
+    row.proxy = proxy.display();
+    row.proxy_sealed = match proxy {
+        AccountProxy::Proxy(url) => Some(vault.seal(&super::pool::proxy_purpose(&row.id), url.expose().as_bytes())),
+        AccountProxy::Inherit | AccountProxy::Direct => None,
+    };
 }

@@ -19,6 +19,7 @@ use crate::auth::device::{self, DeviceCode, DevicePoll};
 use crate::auth::login::{AuthorizeRequest, CallbackParams, LOGIN_TTL, LoginError, exchange_code};
 use crate::auth::pkce::{Pkce, new_state};
 use crate::auth::tokens::Tokens;
+use crate::egress::AccountProxy;
 use crate::store::now_secs;
 
 /// Finished sign-ins stay visible to `login_status` this long after they would have expired.
@@ -86,6 +87,8 @@ struct PkceFlow {
 struct Login {
     /// `None` for a device-code sign-in.
     pkce: Option<PkceFlow>,
+    /// The proxy the token exchange goes through; it stays attached to the account.
+    proxy: AccountProxy,
     listens: bool,
     deadline: Instant,
     status: watch::Sender<LoginStatus>,
@@ -170,13 +173,14 @@ impl Logins {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn insert(&self, pkce: Option<PkceFlow>, listens: bool) -> (String, Arc<Login>) {
+    fn insert(&self, pkce: Option<PkceFlow>, listens: bool, proxy: AccountProxy) -> (String, Arc<Login>) {
         let now = Instant::now();
         let mut map = self.lock();
         map.retain(|_, login| login.is_pending() || login.deadline + KEEP_FINISHED > now);
         let id = uuid::Uuid::new_v4().simple().to_string();
         let login = Arc::new(Login {
             pkce,
+            proxy,
             listens,
             deadline: now + self.ttl(),
             status: watch::Sender::new(LoginStatus { status: LoginState::Pending, error: None, account_id: None }),
@@ -208,11 +212,22 @@ impl Core {
     /// Starts a sign-in. A browser sign-in first cancels an earlier one of this process that
     /// still holds the callback port.
     pub async fn login_start(&self, kind: LoginKind) -> Result<LoginTicket, CoreError> {
+        self.login_start_via(kind, AccountProxy::Inherit).await
+    }
+
+    /// As [`Core::login_start`], with the sign-in's calls to the issuer going through `proxy`,
+    /// which the account keeps (`inherit` leaves an existing account's proxy as it is).
+    pub async fn login_start_via(&self, kind: LoginKind, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
         match kind {
-            LoginKind::Browser { open_browser } => self.start_browser_login(true, open_browser).await,
-            LoginKind::Manual => self.start_browser_login(false, false).await,
-            LoginKind::Device => self.start_device_login().await,
+            LoginKind::Browser { open_browser } => self.start_browser_login(true, open_browser, proxy).await,
+            LoginKind::Manual => self.start_browser_login(false, false, proxy).await,
+            LoginKind::Device => self.start_device_login(proxy).await,
         }
+    }
+
+    /// The client for a sign-in's calls to the issuer.
+    fn login_client(&self, proxy: &AccountProxy) -> Result<reqwest::Client, LoginError> {
+        self.client_on(&self.route_for_new(proxy)).map_err(|err| LoginError::Exchange(err.to_string()))
     }
 
     pub fn login_status(&self, id: &str) -> Result<LoginStatus, CoreError> {
@@ -246,7 +261,13 @@ impl Core {
         Ok(login.status())
     }
 
-    async fn start_browser_login(&self, listen: bool, open_browser: bool) -> Result<LoginTicket, CoreError> {
+    async fn start_browser_login(
+        &self,
+        listen: bool,
+        open_browser: bool,
+        proxy: AccountProxy,
+    ) -> Result<LoginTicket, CoreError> {
+        self.login_client(&proxy)?;
         let config = self.config();
         let listener = if listen {
             for earlier in self.inner.logins.listening() {
@@ -276,7 +297,7 @@ impl Core {
         }
         .url();
         let flow = PkceFlow { verifier: pkce.verifier, state, redirect_uri: redirect_uri.clone() };
-        let (login_id, login) = self.inner.logins.insert(Some(flow), listen);
+        let (login_id, login) = self.inner.logins.insert(Some(flow), listen, proxy);
         let task = tokio::spawn(self.clone().wait_for_callback(login.clone(), listener));
         *login.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         if open_browser && let Err(err) = open::that_detached(&auth_url) {
@@ -346,9 +367,12 @@ impl Core {
             }
         };
         let config = self.config();
-        let exchanged =
-            exchange_code(self.http(), &config.issuer, &config.client_id, &flow.redirect_uri, &code, &flow.verifier)
-                .await;
+        let exchanged = match self.login_client(&login.proxy) {
+            Ok(http) => {
+                exchange_code(&http, &config.issuer, &config.client_id, &flow.redirect_uri, &code, &flow.verifier).await
+            }
+            Err(err) => Err(err),
+        };
         self.settle(login, exchanged).await
     }
 
@@ -356,7 +380,9 @@ impl Core {
     /// meanwhile) and ends the sign-in either way.
     async fn settle(&self, login: &Login, exchanged: Result<Tokens, LoginError>) -> Result<String, LoginError> {
         let stored = match exchanged.and_then(|tokens| login.check_open().map(|()| tokens)) {
-            Ok(tokens) => self.store_signed_in(tokens).await.map_err(|e| LoginError::Store(e.to_string())),
+            Ok(tokens) => {
+                self.store_signed_in(tokens, &login.proxy).await.map_err(|e| LoginError::Store(e.to_string()))
+            }
             Err(err) => Err(err),
         };
         match stored {
@@ -372,10 +398,11 @@ impl Core {
         }
     }
 
-    async fn start_device_login(&self) -> Result<LoginTicket, CoreError> {
+    async fn start_device_login(&self, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
         let config = self.config();
-        let code = device::request_code(self.http(), &config.issuer, &config.client_id).await?;
-        let (login_id, login) = self.inner.logins.insert(None, false);
+        let http = self.login_client(&proxy)?;
+        let code = device::request_code(&http, &config.issuer, &config.client_id).await?;
+        let (login_id, login) = self.inner.logins.insert(None, false, proxy);
         let ticket = LoginTicket {
             login_id: login_id.clone(),
             auth_url: code.verification_uri.clone(),
@@ -405,7 +432,14 @@ impl Core {
                 _ = status.changed() => continue,
             }
             let config = self.config();
-            match device::poll(self.http(), &config.issuer, &code).await {
+            let http = match self.login_client(&login.proxy) {
+                Ok(http) => http,
+                Err(err) => {
+                    login.fail(&err);
+                    continue;
+                }
+            };
+            match device::poll(&http, &config.issuer, &code).await {
                 Ok(DevicePoll::Pending) => {}
                 Ok(DevicePoll::Retry(reason)) => tracing::warn!("device sign-in poll failed, trying again: {reason}"),
                 Ok(DevicePoll::Authorized { authorization_code, code_verifier }) => {
@@ -415,7 +449,7 @@ impl Core {
                     }
                     let redirect_uri = device::redirect_uri(&config.issuer);
                     let exchanged = exchange_code(
-                        self.http(),
+                        &http,
                         &config.issuer,
                         &config.client_id,
                         &redirect_uri,

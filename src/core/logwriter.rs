@@ -17,6 +17,9 @@ const BATCH: usize = 1_000;
 /// The writer's pause after each transaction: rows arriving meanwhile go into the next one,
 /// so a busy gateway commits a few times a second instead of once per request or two.
 const BATCH_INTERVAL: Duration = Duration::from_millis(200);
+/// A batch that cannot be written (a full disk, a locked database) is tried this many times,
+/// a second apart, before its rows are given up and counted as dropped.
+const WRITE_ATTEMPTS: u32 = 5;
 
 enum Message {
     Row(Box<LogRow>),
@@ -39,9 +42,11 @@ impl LogQueue {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let depth = Arc::new(AtomicU64::new(0));
         let busy = Arc::new(AtomicU64::new(0));
+        let dropped = Arc::new(AtomicU64::new(0));
         let flushing = Arc::new(Notify::new());
-        tokio::spawn(run(store, rx, Counters { depth: depth.clone(), busy: busy.clone() }, flushing.clone()));
-        LogQueue { tx, depth, dropped: Arc::new(AtomicU64::new(0)), busy, flushing }
+        let counters = Counters { depth: depth.clone(), busy: busy.clone(), dropped: dropped.clone() };
+        tokio::spawn(run(store, rx, counters, flushing.clone()));
+        LogQueue { tx, depth, dropped, busy, flushing }
     }
 
     /// Queues a row without waiting; a full queue drops the row (counted in `dropped`).
@@ -80,6 +85,7 @@ impl LogQueue {
 struct Counters {
     depth: Arc<AtomicU64>,
     busy: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
 }
 
 async fn run(store: Store, mut rx: mpsc::Receiver<Message>, counters: Counters, flushing: Arc<Notify>) {
@@ -99,18 +105,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, counters: Counters, 
         }
         let full = batch.len() >= BATCH;
         if !batch.is_empty() {
-            let rows = std::mem::take(&mut batch);
-            let count = rows.len() as u64;
-            let result = store.call(move |conn| store::logs::insert_batch(conn, &rows)).await;
-            counters.depth.fetch_sub(count, Ordering::Relaxed);
-            if let Err(err) = result {
-                let text = err.to_string();
-                if text.contains("locked") || text.contains("busy") {
-                    counters.busy.fetch_add(1, Ordering::Relaxed);
-                }
-                tracing::error!("writing {count} request-log rows failed: {err}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+            write(&store, Arc::new(std::mem::take(&mut batch)), &counters).await;
         }
         for done in waiters.drain(..) {
             let _ = done.send(());
@@ -122,6 +117,32 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Message>, counters: Counters, 
             }
         }
     }
+}
+
+/// Writes one batch, trying again a few times when the database refuses it; rows given up
+/// are counted as dropped.
+async fn write(store: &Store, rows: Arc<Vec<LogRow>>, counters: &Counters) {
+    let count = rows.len() as u64;
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let batch = rows.clone();
+        let result = store.call(move |conn| store::logs::insert_batch(conn, &batch)).await;
+        let Err(err) = result else {
+            counters.depth.fetch_sub(count, Ordering::Relaxed);
+            return;
+        };
+        let text = err.to_string();
+        if text.contains("locked") || text.contains("busy") {
+            counters.busy.fetch_add(1, Ordering::Relaxed);
+        }
+        if attempt == WRITE_ATTEMPTS {
+            tracing::error!("writing {count} request-log rows failed {WRITE_ATTEMPTS} times ({err}); they are dropped");
+        } else {
+            tracing::warn!("writing {count} request-log rows failed ({err}); trying again in a second");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    counters.depth.fetch_sub(count, Ordering::Relaxed);
+    counters.dropped.fetch_add(count, Ordering::Relaxed);
 }
 
 #[cfg(test)]

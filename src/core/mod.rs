@@ -15,6 +15,7 @@ pub mod logwriter;
 mod models;
 pub mod pool;
 mod refresh;
+mod routes;
 mod settings;
 pub mod stats;
 mod usage_live;
@@ -33,6 +34,7 @@ pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, KeyField, KeyProblem, NewK
 pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
+pub use routes::RouteTest;
 pub use settings::SettingView;
 pub use usage_refresh::{UsageFailure, UsageRefreshReport};
 
@@ -47,6 +49,7 @@ pub use crate::store::usage::{UsageSnapshot, Window};
 pub use crate::store::{now_millis, now_secs};
 
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
+use crate::egress::{AccountProxy, ProxyError, Route};
 use crate::paths::DataPaths;
 use crate::store::{self, Store};
 use crate::usage::availability::Availability;
@@ -92,7 +95,8 @@ struct Inner {
     slots: pool::SlotSignal,
     keys: ArcSwap<KeyTable>,
     models: ArcSwap<Vec<ModelInfo>>,
-    http: reqwest::Client,
+    /// The HTTP clients, one per route (direct, the system's proxy, each proxy).
+    egress: crate::egress::Egress,
     logs: logwriter::LogQueue,
     usage_queue: usage_live::UsageQueue,
     key_uses: usage_live::KeyUseQueue,
@@ -105,6 +109,8 @@ struct Inner {
     background: lifecycle::Background,
     /// Usage calls in flight, over every refresh and poll together.
     usage_slots: tokio::sync::Semaphore,
+    /// This process's name in shared state (refresh leases).
+    instance_id: String,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -131,10 +137,12 @@ impl Core {
         keyring: Option<&dyn KeyringAccess>,
     ) -> Result<(Core, Vec<String>), CoreError> {
         let store = Store::open(&paths.db)?;
-        let stored = store.with(|conn| store::settings::all(conn))?;
-        let (config, warnings) = Resolver::new(&env, &stored).resolve(paths);
+        let mut stored = store.with(|conn| store::settings::all(conn))?;
+        // Secret settings are sealed: they are read once the vault is open.
+        let sealed_settings: HashMap<String, String> =
+            crate::config::SECRET_SETTINGS.iter().filter_map(|key| stored.remove_entry(*key)).collect();
+        let (config, _) = Resolver::new(&env, &stored).resolve(paths.clone());
         let vault = unlock_vault(&store, &config, keyring)?;
-        let http = http_client(&config);
         let logs = logwriter::LogQueue::spawn(store.clone());
         let usage_queue = usage_live::UsageQueue::spawn(store.clone());
         let key_uses = usage_live::KeyUseQueue::spawn(store.clone());
@@ -151,7 +159,7 @@ impl Core {
                 slots: pool::SlotSignal::default(),
                 keys: ArcSwap::from_pointee(KeyTable::new()),
                 models: ArcSwap::from_pointee(models),
-                http,
+                egress: crate::egress::Egress::default(),
                 logs,
                 usage_queue,
                 key_uses,
@@ -161,8 +169,13 @@ impl Core {
                 logins: login::Logins::default(),
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
+                instance_id: uuid::Uuid::new_v4().simple().to_string(),
             }),
         };
+        stored.extend(sealed_settings);
+        core.open_secret_settings(&mut stored);
+        let (config, warnings) = Resolver::new(core.env(), &stored).resolve(paths);
+        core.inner.config.store(Arc::new(config));
         core.reload_blocking()?;
         Ok((core, warnings))
     }
@@ -198,9 +211,33 @@ impl Core {
         self.inner.keys.load_full()
     }
 
-    /// The one HTTP client for every upstream call (connection reuse, HTTP/2 where offered).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+    /// Where an account's traffic leaves: its own proxy, else the global one, else the
+    /// system's settings. An account whose stored proxy cannot be read has no route: it must
+    /// not go out any other way.
+    pub fn route_of(&self, account: &pool::PoolAccount) -> Result<Route, ProxyError> {
+        let choice = account.proxy.as_ref().ok_or_else(|| {
+            ProxyError::Invalid(
+                "(sealed)".into(),
+                "the account's stored proxy does not open with this master key".into(),
+            )
+        })?;
+        Ok(Route::of(choice, self.config().upstream_proxy.as_ref()))
+    }
+
+    /// The HTTP client for an account's route, and the route (for error messages).
+    pub fn client_for(&self, account: &pool::PoolAccount) -> Result<(reqwest::Client, Route), ProxyError> {
+        let route = self.route_of(account)?;
+        Ok((self.client_on(&route)?, route))
+    }
+
+    /// The HTTP client for a route (connection reuse, HTTP/2 where offered).
+    pub fn client_on(&self, route: &Route) -> Result<reqwest::Client, ProxyError> {
+        self.inner.egress.client(route, self.config().upstream_connect_timeout_secs)
+    }
+
+    /// The route of calls made for no account yet (a sign-in through `proxy`).
+    pub fn route_for_new(&self, proxy: &AccountProxy) -> Route {
+        Route::of(proxy, self.config().upstream_proxy.as_ref())
     }
 
     /// A receiver that changes whenever the snapshot is replaced (the window repaints on it).
@@ -289,31 +326,21 @@ impl Core {
     /// the process exits.
     pub async fn shutdown(&self) {
         self.stop_background();
+        self.save_all_unsaved().await;
         self.inner.logs.flush().await;
         self.inner.usage_queue.flush().await;
         self.inner.key_uses.flush().await;
+    }
+
+    /// This process's name in state shared with other processes.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
     }
 
     /// The merged environment the core was opened with.
     pub fn env(&self) -> &Env {
         &self.inner.env
     }
-}
-
-/// The shared upstream client: rustls, HTTP/2 where the server offers it, kept-alive
-/// connections, a connect timeout and no overall timeout (streams last as long as they do).
-fn http_client(config: &Config) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(config.upstream_connect_timeout_secs.max(1)))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(1024)
-        .tcp_nodelay(true)
-        .http2_adaptive_window(true)
-        .build()
-        .unwrap_or_else(|err| {
-            tracing::error!("building the HTTP client with its settings failed ({err}); using defaults");
-            reqwest::Client::new()
-        })
 }
 
 fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {

@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::auth::tokens::Tokens;
+use crate::egress::{AccountProxy, ProxyUrl};
 use crate::store::accounts::AccountStatus;
 use crate::store::usage::UsageSnapshot;
 use crate::usage::availability::Availability;
@@ -49,10 +50,17 @@ pub struct Live {
     cooldown_until_ms: AtomicI64,
     /// Consecutive cooldowns without a success, for escalating backoff.
     strikes: AtomicU32,
+    /// Consecutive server errors or unreachable upstreams without a success.
+    failures: AtomicU32,
+    /// Why the account is cooling down, while it is.
+    cooldown_reason: RwLock<Option<Arc<str>>>,
     tokens: RwLock<TokenSlot>,
     /// Unix milliseconds of the last `set_tokens`: a reload that read the store before then
     /// holds older tokens and must not put them back.
     tokens_set_ms: AtomicI64,
+    /// The tokens in memory are newer than the stored ones and could not be saved yet (a full
+    /// disk): reloads keep them, and they are saved again until that works.
+    unsaved: std::sync::atomic::AtomicBool,
     usage: RwLock<Option<UsageSnapshot>>,
     /// Held while this account's tokens are being refreshed (single flight).
     pub refresh: tokio::sync::Mutex<()>,
@@ -68,6 +76,9 @@ pub struct PoolAccount {
     pub status: AccountStatus,
     pub status_reason: Option<String>,
     pub access_expires_at: Option<i64>,
+    /// The account's own proxy choice; `None` when its sealed proxy does not open (it then
+    /// has no route at all rather than leaving another way).
+    pub proxy: Option<AccountProxy>,
     pub live: Arc<Live>,
     vault: Vault,
 }
@@ -106,11 +117,34 @@ impl PoolAccount {
         !matches!(*self.live.tokens.read().unwrap_or_else(|p| p.into_inner()), TokenSlot::Missing)
     }
 
-    /// Installs tokens that were just persisted as `sealed`.
-    pub fn set_tokens(&self, tokens: Arc<Tokens>, sealed: Vec<u8>) {
+    /// Installs tokens sealed as `sealed`; `saved` says whether that blob is in the store.
+    pub fn set_tokens(&self, tokens: Arc<Tokens>, sealed: Vec<u8>, saved: bool) {
         *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) =
             TokenSlot::Open { tokens, sealed: Arc::from(sealed) };
+        self.live.unsaved.store(!saved, Ordering::Release);
         self.live.tokens_set_ms.store(crate::store::now_millis(), Ordering::Release);
+    }
+
+    /// The tokens in memory when they still have to be saved, with their sealed blob.
+    pub fn unsaved_tokens(&self) -> Option<Arc<[u8]>> {
+        if !self.live.unsaved.load(Ordering::Acquire) {
+            return None;
+        }
+        self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().cloned()
+    }
+
+    /// The blob `sealed` reached the store: unless newer tokens came meanwhile, nothing is
+    /// left to save.
+    pub fn mark_saved(&self, sealed: &[u8]) {
+        let slot = self.live.tokens.read().unwrap_or_else(|p| p.into_inner());
+        if slot.sealed().is_some_and(|current| **current == *sealed) {
+            self.live.unsaved.store(false, Ordering::Release);
+        }
+    }
+
+    /// The sealed blob the tokens in memory came from.
+    pub fn sealed_tokens(&self) -> Option<Arc<[u8]>> {
+        self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().cloned()
     }
 
     pub fn usage(&self) -> Option<UsageSnapshot> {
@@ -137,10 +171,23 @@ impl PoolAccount {
         (until > now_ms).then_some(until)
     }
 
-    /// Cools the account down until `until_ms`; returns the number of cooldowns in a row.
-    pub fn cool_down_until(&self, until_ms: i64) -> u32 {
+    /// Cools the account down until `until_ms` for `reason`; returns the number of cooldowns
+    /// in a row.
+    pub fn cool_down_until(&self, until_ms: i64, reason: &str) -> u32 {
+        *self.live.cooldown_reason.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::from(reason));
         self.live.cooldown_until_ms.fetch_max(until_ms, Ordering::Relaxed);
         self.live.strikes.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Why the account is cooling down, while it is at `now_ms`.
+    pub fn cooldown_reason(&self, now_ms: i64) -> Option<Arc<str>> {
+        self.cooling_until(now_ms)?;
+        self.live.cooldown_reason.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Counts a server error or an unreachable upstream; returns how many came in a row.
+    pub fn note_failure(&self) -> u32 {
+        self.live.failures.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Consecutive cooldowns so far (0 after a success).
@@ -148,9 +195,10 @@ impl PoolAccount {
         self.live.strikes.load(Ordering::Relaxed)
     }
 
-    /// A request succeeded: the escalation starts over.
+    /// A request succeeded: the escalations start over.
     pub fn note_success(&self) {
         self.live.strikes.store(0, Ordering::Relaxed);
+        self.live.failures.store(0, Ordering::Relaxed);
     }
 }
 
@@ -220,10 +268,13 @@ pub fn rebuild(
             let live = Arc::new(Live::default());
             if let Some(until) = a.cooldown_until {
                 live.cooldown_until_ms.store((until * 1000).max(0), Ordering::Relaxed);
+                *live.cooldown_reason.write().unwrap_or_else(|p| p.into_inner()) =
+                    a.cooldown_reason.as_deref().map(Arc::from);
             }
             live
         });
-        let newer_in_memory = live.tokens_set_ms.load(Ordering::Acquire) >= read_at_ms;
+        let newer_in_memory =
+            live.unsaved.load(Ordering::Acquire) || live.tokens_set_ms.load(Ordering::Acquire) >= read_at_ms;
         match sealed.remove(&a.id) {
             _ if newer_in_memory => {}
             Some(blob) => {
@@ -248,6 +299,7 @@ pub fn rebuild(
             status: a.status,
             status_reason: a.status_reason.clone(),
             access_expires_at: a.access_expires_at,
+            proxy: open_proxy(vault, a),
             live,
             vault: vault.clone(),
         });
@@ -255,4 +307,28 @@ pub fn rebuild(
         pool.accounts.push(account);
     }
     pool
+}
+
+/// An account's proxy choice from its row: the sealed URL opened, `direct`, or inherit.
+fn open_proxy(vault: &Vault, row: &crate::store::accounts::AccountRow) -> Option<AccountProxy> {
+    match (&row.proxy_sealed, row.proxy.as_deref()) {
+        (Some(sealed), _) => {
+            let opened = vault
+                .open(&proxy_purpose(&row.id), sealed)
+                .ok()
+                .and_then(|plain| String::from_utf8(plain).ok())
+                .and_then(|text| ProxyUrl::parse(&text).ok());
+            if opened.is_none() {
+                tracing::error!(account = %row.id, "the account's sealed proxy does not open; it will not be used");
+            }
+            opened.map(AccountProxy::Proxy)
+        }
+        (None, Some("direct")) => Some(AccountProxy::Direct),
+        (None, _) => Some(AccountProxy::Inherit),
+    }
+}
+
+/// What an account's sealed proxy URL is bound to.
+pub fn proxy_purpose(account_id: &str) -> String {
+    format!("proxy:{account_id}")
 }

@@ -1,21 +1,41 @@
-//! Token refresh for one account at a time: single-flight per account, the new tokens
-//! persisted before they are used, permanent failures marking the account unavailable.
+//! Token refresh for one account at a time, safe against every way a rotating refresh token
+//! can be lost:
+//!
+//! - single flight per account inside the process (a mutex), and across processes on one
+//!   database (a refresh lease row): whoever waits re-reads the stored tokens afterwards and
+//!   uses what the other refresh produced instead of spending the old refresh token again;
+//! - the new tokens are used at once and saved; when saving fails (a full disk) they stay in
+//!   memory, reloads keep them, and they are saved again until it works — never dropped;
+//! - a refresh token the issuer calls reused is checked against the store first: another
+//!   process may have refreshed a moment ago. Only a failure that stands marks the account
+//!   unavailable.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Core, CoreError};
 use crate::auth::claims::Claims;
 use crate::auth::refresh;
 use crate::auth::tokens::Tokens;
+use crate::core::pool::PoolAccount;
 use crate::store::accounts::{self as rows, AccountStatus};
-use crate::store::now_secs;
+use crate::store::{now_millis, now_secs};
 
 pub use crate::auth::refresh::RefreshError;
 
+/// How long a refresh lease lasts: longer than the issuer call may take, so it only runs out
+/// when its holder died.
+const LEASE_TTL: Duration = Duration::from_secs(45);
+/// How often a refresh waiting for another process's lease looks again.
+const LEASE_POLL: Duration = Duration::from_millis(100);
+/// Retries of a failed token save: this, doubling, up to `SAVE_RETRY_MAX`.
+const SAVE_RETRY_FIRST: Duration = Duration::from_secs(1);
+const SAVE_RETRY_MAX: Duration = Duration::from_secs(30);
+
 impl Core {
     /// Refreshes an account's tokens. `seen` is the token set the caller found stale: when
-    /// another task refreshed meanwhile, that newer set is returned without a second call,
-    /// so a refresh token is never sent twice.
+    /// another task or process refreshed meanwhile, that newer set is returned without a
+    /// second call, so a refresh token is never sent twice.
     pub async fn refresh_account(&self, id: &str, seen: Option<&Arc<Tokens>>) -> Result<Arc<Tokens>, RefreshError> {
         let account = self
             .pool()
@@ -30,28 +50,47 @@ impl Core {
         {
             return Ok(current);
         }
+        let leased = self.take_refresh_lease(id).await;
+        let result = self.refresh_leased(&account, current).await;
+        if leased {
+            self.release_refresh_lease(id).await;
+        }
+        result
+    }
+
+    /// The refresh proper, with the lease held (or no lease to be had).
+    async fn refresh_leased(
+        &self,
+        account: &Arc<PoolAccount>,
+        current: Arc<Tokens>,
+    ) -> Result<Arc<Tokens>, RefreshError> {
+        let id = account.id.as_str();
+        if let Some(stored) = self.adopt_stored_tokens(account, &current).await {
+            return Ok(stored);
+        }
         let Some(refresh_token) = current.refresh_token.clone() else {
-            let error = RefreshError::Permanent { code: "no_refresh_token".into() };
             self.mark_unavailable(id, "no_refresh_token").await;
-            return Err(error);
+            return Err(RefreshError::Permanent { code: "no_refresh_token".into() });
         };
         let config = self.config();
-        match refresh::refresh(self.http(), &config.issuer, &config.client_id, &refresh_token).await {
+        let (http, _) = self.client_for(account).map_err(|err| RefreshError::Transient(err.to_string()))?;
+        match refresh::refresh(&http, &config.issuer, &config.client_id, &refresh_token).await {
             Ok(response) => {
-                let tokens = Tokens {
+                let tokens = Arc::new(Tokens {
                     access_token: response.access_token.unwrap_or_else(|| current.access_token.clone()),
                     refresh_token: response.refresh_token.or(Some(refresh_token)),
                     id_token: response.id_token.or_else(|| current.id_token.clone()),
-                };
-                let tokens = Arc::new(tokens);
-                let sealed =
-                    self.persist_tokens(id, &tokens).await.map_err(|e| RefreshError::Transient(e.to_string()))?;
-                account.set_tokens(tokens.clone(), sealed);
+                });
+                self.keep_tokens(account, tokens.clone()).await;
                 self.reload_soon();
                 tracing::info!(account = %id, "tokens refreshed");
                 Ok(tokens)
             }
             Err(RefreshError::Permanent { code }) => {
+                if let Some(stored) = self.adopt_stored_tokens(account, &current).await {
+                    tracing::info!(account = %id, %code, "the refresh token was already spent by another process; using its tokens");
+                    return Ok(stored);
+                }
                 tracing::warn!(account = %id, %code, "token refresh failed for good; account marked unavailable");
                 self.mark_unavailable(id, &code).await;
                 Err(RefreshError::Permanent { code })
@@ -63,20 +102,150 @@ impl Core {
         }
     }
 
-    /// Seals and stores a new token set with its refresh time and expiry; returns the blob.
-    async fn persist_tokens(&self, id: &str, tokens: &Tokens) -> Result<Vec<u8>, CoreError> {
-        let sealed =
-            self.vault().seal(&Tokens::seal_purpose(id), &serde_json::to_vec(tokens).expect("token set serialises"));
+    /// When the store holds other tokens than `current` (another process refreshed or the
+    /// account was signed in again), installs and returns them.
+    async fn adopt_stored_tokens(&self, account: &Arc<PoolAccount>, current: &Tokens) -> Option<Arc<Tokens>> {
+        if account.unsaved_tokens().is_some() {
+            return None;
+        }
+        let id = account.id.clone();
+        let sealed = match self.store().call(move |conn| rows::get_tokens(conn, &id)).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) => return None,
+            Err(err) => {
+                tracing::warn!(account = %account.id, "cannot re-read the stored tokens before a refresh: {err}");
+                return None;
+            }
+        };
+        if account.sealed_tokens().is_some_and(|mine| *mine == *sealed) {
+            return None;
+        }
+        let plain = self.vault().open(&Tokens::seal_purpose(&account.id), &sealed).ok()?;
+        let stored: Tokens = serde_json::from_slice(&plain).ok()?;
+        if stored.access_token == current.access_token && stored.refresh_token == current.refresh_token {
+            return None;
+        }
+        let stored = Arc::new(stored);
+        account.set_tokens(stored.clone(), sealed, true);
+        Some(stored)
+    }
+
+    /// Puts new tokens to use at once and saves them; a save that fails is retried in the
+    /// background until it works, and until then reloads keep the tokens in memory.
+    async fn keep_tokens(&self, account: &Arc<PoolAccount>, tokens: Arc<Tokens>) {
+        let sealed = self.seal_tokens(&account.id, &tokens);
+        account.set_tokens(tokens.clone(), sealed.clone(), false);
+        match self.save_tokens(&account.id, &tokens, sealed.clone()).await {
+            Ok(()) => account.mark_saved(&sealed),
+            Err(err) => {
+                tracing::error!(
+                    account = %account.id,
+                    "saving the refreshed tokens failed ({err}); they are kept in memory and saved again until it works"
+                );
+                self.retry_token_save(account.clone());
+            }
+        }
+    }
+
+    fn seal_tokens(&self, id: &str, tokens: &Tokens) -> Vec<u8> {
+        self.vault().seal(&Tokens::seal_purpose(id), &serde_json::to_vec(tokens).expect("token set serialises"))
+    }
+
+    /// Stores a sealed token set with its refresh time and expiry.
+    async fn save_tokens(&self, id: &str, tokens: &Tokens, sealed: Vec<u8>) -> Result<(), CoreError> {
         let expires = Claims::from_tokens(tokens).access_expires_at;
         let id = id.to_string();
-        let stored = sealed.clone();
         self.store()
             .call(move |conn| {
-                rows::put_tokens(conn, &id, &stored)?;
-                rows::note_refresh(conn, &id, now_secs(), expires)
+                let tx = conn.transaction()?;
+                rows::put_tokens(&tx, &id, &sealed)?;
+                rows::note_refresh(&tx, &id, now_secs(), expires)?;
+                tx.commit()?;
+                Ok(())
             })
             .await?;
-        Ok(sealed)
+        Ok(())
+    }
+
+    /// Saves an account's unsaved tokens again, backing off, until it works or the account is
+    /// gone.
+    fn retry_token_save(&self, account: Arc<PoolAccount>) {
+        let core = self.clone();
+        tokio::spawn(async move {
+            let mut delay = SAVE_RETRY_FIRST;
+            loop {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(SAVE_RETRY_MAX);
+                if !core.pool().by_id.contains_key(&account.id) {
+                    return;
+                }
+                if core.save_unsaved(&account).await {
+                    tracing::info!(account = %account.id, "the refreshed tokens are saved now");
+                    return;
+                }
+            }
+        });
+    }
+
+    /// One attempt to save an account's unsaved tokens; true when nothing is left to save.
+    async fn save_unsaved(&self, account: &PoolAccount) -> bool {
+        let Some(sealed) = account.unsaved_tokens() else { return true };
+        let Some(tokens) = account.tokens() else { return true };
+        match self.save_tokens(&account.id, &tokens, sealed.to_vec()).await {
+            Ok(()) => {
+                account.mark_saved(&sealed);
+                account.unsaved_tokens().is_none()
+            }
+            Err(err) => {
+                tracing::warn!(account = %account.id, "saving the refreshed tokens failed again: {err}");
+                false
+            }
+        }
+    }
+
+    /// Saves every account's unsaved tokens once more (at shutdown); says which could not be.
+    pub(super) async fn save_all_unsaved(&self) {
+        for account in self.pool().accounts.iter().filter(|a| a.unsaved_tokens().is_some()) {
+            if !self.save_unsaved(account).await {
+                tracing::error!(
+                    account = %account.id,
+                    "the refreshed tokens could not be saved before exit; this account will need a new sign-in"
+                );
+            }
+        }
+    }
+
+    /// Takes this process's refresh lease on an account, waiting while another process holds
+    /// it. False when the store cannot be written (a full disk): the refresh goes on without
+    /// it, single-flight within this process still holding.
+    async fn take_refresh_lease(&self, id: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + LEASE_TTL;
+        loop {
+            let (account, holder) = (id.to_string(), self.instance_id().to_string());
+            let now = now_millis();
+            let expires = now + LEASE_TTL.as_millis() as i64;
+            let taken =
+                self.store().call(move |conn| rows::take_refresh_lease(conn, &account, &holder, now, expires)).await;
+            match taken {
+                Ok(true) => return true,
+                Ok(false) if tokio::time::Instant::now() < deadline => tokio::time::sleep(LEASE_POLL).await,
+                Ok(false) => {
+                    tracing::warn!(account = %id, "another process held the refresh lease too long; refreshing anyway");
+                    return false;
+                }
+                Err(err) => {
+                    tracing::warn!(account = %id, "cannot take the refresh lease ({err}); refreshing without it");
+                    return false;
+                }
+            }
+        }
+    }
+
+    async fn release_refresh_lease(&self, id: &str) {
+        let (account, holder) = (id.to_string(), self.instance_id().to_string());
+        if let Err(err) = self.store().call(move |conn| rows::release_refresh_lease(conn, &account, &holder)).await {
+            tracing::warn!(account = %id, "cannot release the refresh lease ({err}); it runs out by itself");
+        }
     }
 
     /// Takes an account out of routing with a reason the user sees.
@@ -95,11 +264,13 @@ impl Core {
     }
 
     /// Persists a cooldown so a restart keeps skipping the account until it ends.
-    pub fn persist_cooldown(&self, id: &str, until_secs: i64) {
-        let id = id.to_string();
+    pub fn persist_cooldown(&self, id: &str, until_secs: i64, reason: &str) {
+        let (id, reason) = (id.to_string(), reason.to_string());
         let store = self.store().clone();
         tokio::spawn(async move {
-            if let Err(err) = store.call(move |conn| rows::set_cooldown(conn, &id, Some(until_secs))).await {
+            if let Err(err) =
+                store.call(move |conn| rows::set_cooldown(conn, &id, Some(until_secs), Some(&reason))).await
+            {
                 tracing::warn!("persisting a cooldown failed: {err}");
             }
         });

@@ -16,12 +16,19 @@ pub struct SettingView {
     pub source: Source,
 }
 
+/// How a secret setting's stored value starts: the rest is the sealed value, base64.
+const SEALED: &str = "sealed:";
+
 impl Core {
+    /// Every setting with its effective value (secrets masked) and where it came from.
     pub fn settings(&self) -> HashMap<String, SettingView> {
         self.config()
             .settings
             .iter()
-            .map(|(key, value, source)| (key.to_string(), SettingView { value: value.clone(), source: *source }))
+            .map(|(key, value, source)| {
+                let value = if config::SECRET_SETTINGS.contains(key) { mask_secret(value) } else { value.clone() };
+                (key.to_string(), SettingView { value, source: *source })
+            })
             .collect()
     }
 
@@ -47,16 +54,20 @@ impl Core {
                     )));
                 }
             };
-            let text = config::validate_setting(spec, &text).map_err(CoreError::Invalid)?;
+            let mut text = config::validate_setting(spec, &text).map_err(CoreError::Invalid)?;
+            if config::SECRET_SETTINGS.contains(&spec.key) && !text.is_empty() {
+                text = self.seal_setting(spec.key, &text);
+            }
             values.push((key, text));
         }
-        let stored = self
+        let mut stored = self
             .store()
             .call(move |conn| {
                 store::settings::put_many(conn, &values)?;
                 store::settings::all(conn)
             })
             .await?;
+        self.open_secret_settings(&mut stored);
         let current = self.config();
         let (config, warnings) = Resolver::new(self.env(), &stored).resolve(current.paths.clone());
         for warning in warnings {
@@ -65,4 +76,47 @@ impl Core {
         self.inner.config.store(std::sync::Arc::new(config));
         Ok(self.settings())
     }
+}
+
+impl Core {
+    fn seal_setting(&self, key: &str, value: &str) -> String {
+        use base64::Engine;
+        let sealed = self.vault().seal(&setting_purpose(key), value.as_bytes());
+        format!("{SEALED}{}", base64::engine::general_purpose::STANDARD.encode(sealed))
+    }
+
+    /// Replaces the sealed values of secret settings in `stored` by their plain text; one that
+    /// does not open is left out (and logged), so its default applies.
+    pub(super) fn open_secret_settings(&self, stored: &mut HashMap<String, String>) {
+        use base64::Engine;
+        for key in config::SECRET_SETTINGS {
+            let Some(value) = stored.get(key) else { continue };
+            let Some(sealed) = value.strip_prefix(SEALED) else { continue };
+            let opened = base64::engine::general_purpose::STANDARD
+                .decode(sealed)
+                .ok()
+                .and_then(|blob| self.vault().open(&setting_purpose(key), &blob).ok())
+                .and_then(|plain| String::from_utf8(plain).ok());
+            match opened {
+                Some(plain) => {
+                    stored.insert(key.to_string(), plain);
+                }
+                None => {
+                    tracing::error!("the stored setting `{key}` does not open with this master key; it is ignored");
+                    stored.remove(key);
+                }
+            }
+        }
+    }
+}
+
+fn setting_purpose(key: &str) -> String {
+    format!("setting:{key}")
+}
+
+/// A secret setting as shown: a proxy URL with its password masked.
+fn mask_secret(value: &str) -> String {
+    crate::egress::ProxyUrl::parse(value)
+        .map(|url| url.masked())
+        .unwrap_or_else(|_| if value.is_empty() { String::new() } else { "***".into() })
 }

@@ -305,7 +305,10 @@ mod tests {
         // As a version-2 database: its rows but no totals, then the upgrade builds them.
         store
             .with(|conn| {
-                conn.execute_batch("DROP TABLE request_stats; PRAGMA user_version = 2;")?;
+                conn.execute_batch(
+                    "DROP TABLE request_stats; DROP TABLE refresh_leases;
+                     ALTER TABLE accounts DROP COLUMN cooldown_reason; PRAGMA user_version = 2;",
+                )?;
                 Ok(())
             })
             .unwrap();

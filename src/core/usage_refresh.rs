@@ -128,6 +128,9 @@ impl Core {
     async fn fetch_usage_with(&self, account: &PoolAccount, access_token: &str) -> Result<UsageSnapshot, UsageError> {
         let base = self.config().usage_base_url.clone();
         let chatgpt = account.chatgpt_account_id.as_deref();
-        endpoint::fetch(self.http(), &base, access_token, chatgpt, &account.id, now_secs()).await
+        let (http, _) = self
+            .client_for(account)
+            .map_err(|err| UsageError::Network { url: base.clone(), reason: err.to_string() })?;
+        endpoint::fetch(&http, &base, access_token, chatgpt, &account.id, now_secs()).await
     }
 }

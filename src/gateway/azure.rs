@@ -62,9 +62,14 @@ pub async fn forward(
     record.model = Some(model);
     record.upstream = Some(endpoint.to_string());
     record.attempts = 1;
-    let sent = gateway
-        .core
-        .http()
+    let http = match gateway.core.client_on(&gateway.core.route_for_new(&crate::egress::AccountProxy::Inherit)) {
+        Ok(http) => http,
+        Err(err) => {
+            let error = GatewayError::new(StatusCode::BAD_GATEWAY, "proxy_error", err.to_string());
+            return fail(gateway, record, error, Dialect::OpenAi);
+        }
+    };
+    let sent = http
         .post(url)
         .header("api-key", api_key)
         .header("content-type", "application/json")

@@ -3,6 +3,7 @@
 //! account cools down), 401 (one refresh, one retry), 403, or an error event at the head of
 //! a 200 stream. A request error (400, 404, …) goes back to the client as it is.
 
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,12 +17,11 @@ use super::Gateway;
 use super::errors::GatewayError;
 use super::protocol::UpstreamEvent;
 use super::protocol::responses::{Outcome, failure_of};
+use super::record::Record;
+use super::routing::Skip;
 use super::sse;
 use crate::core::now_millis;
 use crate::core::pool::{InflightGuard, PoolAccount};
-
-/// How long an upstream stream may stay silent before it is cut.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
@@ -44,7 +44,6 @@ pub struct Started {
     pub events: Vec<UpstreamEvent>,
     pub parser: sse::Parser,
     pub rest: ByteStream,
-    pub attempts: u32,
 }
 
 impl Started {
@@ -59,6 +58,9 @@ enum Failure {
     Next { status: u16, code: Option<String>, message: String },
     /// Retry the same account after refreshing its token.
     Unauthorized { message: String },
+    /// The account's route is broken (its proxy is unreachable or refuses it): try the next
+    /// account; this one cools down at once.
+    Route { message: String },
     /// The request itself is wrong: tell the client.
     Client(GatewayError),
 }
@@ -71,52 +73,40 @@ struct Worst {
 }
 
 impl Gateway {
-    /// Finds an account that starts the stream, failing over as needed.
-    pub async fn dispatch(&self, out: &Outgoing) -> Result<Started, GatewayError> {
+    /// Finds an account that starts the stream, failing over as needed. `record` learns
+    /// how many attempts were made and on which account the last one ran.
+    ///
+    /// Accounts at their in-flight cap are waited for, up to
+    /// `CODEXMANAGER_REQUEST_GATE_WAIT_TIMEOUT_MS` from the request's start, whether or not
+    /// other accounts were tried already: a failover never turns into an error while an
+    /// untried account will free a slot in time.
+    pub async fn dispatch(&self, out: &Outgoing, record: &mut Record) -> Result<Started, GatewayError> {
         let config = self.core.config();
         let deadline = Instant::now() + Duration::from_millis(config.request_gate_wait_timeout_ms);
         let rotation_key = format!("{}|{}", out.key_id, out.model);
-        let mut attempts = 0u32;
+        let freed = self.core.slots().freed.clone();
         let mut worst = Worst::default();
-        let mut tried: Vec<String> = Vec::new();
+        let mut tried: HashSet<String> = HashSet::new();
+        let mut first_round = true;
         loop {
+            // Listen for a freed slot before looking, so one freed in between is not missed.
+            let notified = freed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let pool = self.core.pool();
-            let now = now_millis();
             let mut plan = self.router.plan(
                 &pool.accounts,
                 config.route_strategy,
                 &rotation_key,
                 out.session.as_deref(),
                 config.account_max_inflight,
-                now,
+                now_millis(),
             );
             plan.candidates.retain(|a| !tried.contains(&a.id));
-            if attempts == 0 {
-                let order: Vec<&str> = plan.candidates.iter().map(|a| a.id.as_str()).collect();
-                self.trace.line(
-                    "CANDIDATE_POOL",
-                    out.id,
-                    format_args!("model={} order={}", out.model, order.join(",")),
-                );
-                for (account, skip) in &plan.skipped {
-                    self.trace.line("CANDIDATE_SKIP", out.id, format_args!("account={} reason={skip}", account.id));
-                }
-                let preview = config.trace_body_preview_max_bytes.min(out.body.len());
-                if preview > 0 {
-                    let text = String::from_utf8_lossy(&out.body[..preview]);
-                    self.trace.line("BODY_PREVIEW", out.id, format_args!("bytes={} preview={text:?}", out.body.len()));
-                }
-            }
-            if plan.candidates.is_empty() {
-                if plan.only_busy() && Instant::now() < deadline && tried.is_empty() {
-                    let freed = self.core.slots().freed.clone();
-                    let _ = tokio::time::timeout_at(deadline.into(), freed.notified()).await;
-                    continue;
-                }
-                return Err(self.no_account_error(&plan, &worst, attempts));
+            if std::mem::take(&mut first_round) {
+                self.trace_plan(out, &plan, &config);
             }
             for account in &plan.candidates {
-                tried.push(account.id.clone());
                 let Some(guard) = self.core.slots().try_acquire(account, config.account_max_inflight) else {
                     self.trace.line(
                         "CANDIDATE_SKIP",
@@ -125,20 +115,50 @@ impl Gateway {
                     );
                     continue;
                 };
-                attempts += 1;
-                if attempts > 1 {
+                tried.insert(account.id.clone());
+                record.attempts += 1;
+                record.account_id = Some(account.id.clone());
+                if record.attempts > 1 {
                     self.metrics.failovers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                self.trace.line("CANDIDATE_START", out.id, format_args!("account={} attempt={attempts}", account.id));
+                self.trace.line(
+                    "CANDIDATE_START",
+                    out.id,
+                    format_args!("account={} attempt={}", account.id, record.attempts),
+                );
                 match self.attempt(out, guard).await {
-                    Ok(mut started) => {
-                        started.attempts = attempts;
-                        return Ok(started);
-                    }
+                    Ok(started) => return Ok(started),
                     Err(Failure::Client(error)) => return Err(error),
                     Err(failure) => self.note_failure(out.id, account, failure, &mut worst),
                 }
             }
+            let untried_busy = plan.candidates.iter().any(|a| !tried.contains(&a.id))
+                || plan.skipped.iter().any(|(a, skip)| *skip == Skip::Busy && !tried.contains(&a.id));
+            let untried_free = !plan.candidates.is_empty() && !untried_busy;
+            if untried_free {
+                continue;
+            }
+            if untried_busy && Instant::now() < deadline {
+                if plan.candidates.is_empty() {
+                    let _ = tokio::time::timeout_at(deadline.into(), notified).await;
+                }
+                continue;
+            }
+            return Err(self.no_account_error(&plan, &worst, record.attempts, untried_busy));
+        }
+    }
+
+    /// The request's first trace lines: the candidate order and why the others were left out.
+    fn trace_plan(&self, out: &Outgoing, plan: &super::routing::Plan, config: &crate::config::Config) {
+        let order: Vec<&str> = plan.candidates.iter().map(|a| a.id.as_str()).collect();
+        self.trace.line("CANDIDATE_POOL", out.id, format_args!("model={} order={}", out.model, order.join(",")));
+        for (account, skip) in &plan.skipped {
+            self.trace.line("CANDIDATE_SKIP", out.id, format_args!("account={} reason={skip}", account.id));
+        }
+        let preview = config.trace_body_preview_max_bytes.min(out.body.len());
+        if preview > 0 {
+            let text = String::from_utf8_lossy(&out.body[..preview]);
+            self.trace.line("BODY_PREVIEW", out.id, format_args!("bytes={} preview={text:?}", out.body.len()));
         }
     }
 
@@ -146,6 +166,7 @@ impl Gateway {
         let (status, code, message) = match failure {
             Failure::Next { status, code, message } => (status, code, message),
             Failure::Unauthorized { message } => (401, Some("unauthorized".to_string()), message),
+            Failure::Route { message } => (0, Some("proxy_unreachable".to_string()), message),
             Failure::Client(_) => return,
         };
         self.trace.line(
@@ -190,10 +211,19 @@ impl Gateway {
                         }
                     }
                 }
-                Err(failure) => return Err(failure),
+                Err(failure) => {
+                    match &failure {
+                        Failure::Next { status, .. } if *status == 0 || *status >= 500 => {
+                            self.back_off_failing(&account, &failure)
+                        }
+                        Failure::Route { .. } => self.back_off_failing(&account, &failure),
+                        _ => {}
+                    }
+                    return Err(failure);
+                }
                 Ok((head, events, parser, rest)) => {
                     account.note_success();
-                    return Ok(Started { guard, head, events, parser, rest, attempts: 0 });
+                    return Ok(Started { guard, head, events, parser, rest });
                 }
             }
         }
@@ -226,16 +256,23 @@ impl Gateway {
     ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
         let upstream = self.upstream();
         let started = Instant::now();
-        let request = upstream.responses(self.core.http(), base, account, tokens, out);
-        let response = match tokio::time::timeout(IDLE_TIMEOUT, request.send()).await {
+        let (http, route) = self
+            .core
+            .client_for(account)
+            .map_err(|err| Failure::Route { message: format!("the account's proxy cannot be used: {err}") })?;
+        let request = upstream.responses(&http, base, account, tokens, out);
+        let response = match tokio::time::timeout(self.idle_timeout(), request.send()).await {
             Err(_) => {
                 return Err(Failure::Next {
                     status: 0,
                     code: Some("timeout".into()),
-                    message: "the upstream did not answer in time".into(),
+                    message: format!("the upstream did not answer within {} s", self.idle_timeout().as_secs()),
                 });
             }
             Ok(Err(err)) => {
+                if let Some(message) = crate::egress::proxy_failure(&route, &err) {
+                    return Err(Failure::Route { message });
+                }
                 let kind =
                     if err.is_connect() { "cannot connect to the upstream" } else { "the upstream request failed" };
                 return Err(Failure::Next {
@@ -251,10 +288,19 @@ impl Gateway {
             self.core.record_usage(usage);
         }
         let status = response.status();
+        if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED && route.is_proxy() {
+            let message =
+                format!("proxy unreachable ({}): the proxy refused the user name or password (407)", route.describe());
+            return Err(Failure::Route { message });
+        }
         if status == StatusCode::OK {
+            if let Some(failure) = not_an_event_stream(response.headers()) {
+                let body = read_capped(response, ERROR_BODY_LIMIT).await;
+                return Err(failure.with_preview(&body));
+            }
             return self.read_head(account, response).await;
         }
-        let body = response.bytes().await.unwrap_or_default();
+        let body = read_capped(response, ERROR_BODY_LIMIT).await;
         Err(self.classify_status(account, status, &body))
     }
 
@@ -264,17 +310,21 @@ impl Gateway {
         account: &Arc<PoolAccount>,
         response: reqwest::Response,
     ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+        let content_type = header_text(response.headers(), "content-type");
         let mut rest: ByteStream = Box::pin(response.bytes_stream());
         let mut parser = sse::Parser::new();
         let mut head = Vec::new();
         let mut events = Vec::new();
         loop {
-            let chunk = match tokio::time::timeout(IDLE_TIMEOUT, rest.next()).await {
+            let chunk = match tokio::time::timeout(self.idle_timeout(), rest.next()).await {
                 Err(_) => {
                     return Err(Failure::Next {
                         status: 0,
                         code: Some("idle_timeout".into()),
-                        message: "the upstream stream stayed silent".into(),
+                        message: format!(
+                            "the upstream accepted the request but sent no event for {} s",
+                            self.idle_timeout().as_secs()
+                        ),
                     });
                 }
                 Ok(None) => {
@@ -285,7 +335,7 @@ impl Gateway {
                         None => Err(Failure::Next {
                             status: 502,
                             code: Some("stream_ended".into()),
-                            message: "the upstream closed the stream before answering".into(),
+                            message: ended_early(&content_type, &head, &events),
                         }),
                     };
                 }
@@ -301,6 +351,9 @@ impl Gateway {
             let new_events: Vec<UpstreamEvent> =
                 parser.feed(&chunk).into_iter().filter_map(|raw| UpstreamEvent::parse(&raw.data)).collect();
             head.push(chunk);
+            if parser.overflowed() {
+                return Err(event_too_large());
+            }
             let started_output =
                 new_events.iter().any(|e| !matches!(e.kind.as_str(), "response.created" | "response.in_progress"));
             events.extend(new_events);
@@ -323,7 +376,7 @@ impl Gateway {
             "rate_limit_exceeded" | "usage_limit_reached" | "insufficient_quota" | "usage_not_included"
         ) {
             let until = retry_delay_ms(&message).map(|delay| now_millis() + delay);
-            self.cool_down(account, until);
+            self.cool_down(account, until, &format!("rate limited ({code_text})"));
             return Some(Failure::Next { status: 429, code, message });
         }
         if matches!(
@@ -363,12 +416,13 @@ impl Gateway {
                         json.pointer("/error/resets_in_seconds").and_then(Value::as_i64).map(|s| now + s * 1000)
                     })
                     .or_else(|| retry_delay_ms(&message).map(|d| now + d));
-                let until = self.cool_down(account, until);
+                let reason = format!("rate limited ({})", code.as_deref().unwrap_or("429"));
+                let until = self.cool_down(account, until, &reason);
                 self.settle_exhausted_resets(account, until / 1000);
                 Failure::Next { status: 429, code: code.or(Some("rate_limited".into())), message }
             }
             403 => {
-                self.cool_down(account, Some(now_millis() + 5 * 60_000));
+                self.cool_down(account, Some(now_millis() + 5 * 60_000), "forbidden (403)");
                 Failure::Next { status: 403, code, message }
             }
             s if s >= 500 => Failure::Next { status: s, code, message },
@@ -384,13 +438,36 @@ impl Gateway {
 
     /// Cools an account down until `until_ms`, else for an escalating backoff (30 s × 2ⁿ,
     /// at most 30 minutes).
-    fn cool_down(&self, account: &Arc<PoolAccount>, until_ms: Option<i64>) -> i64 {
+    fn cool_down(&self, account: &Arc<PoolAccount>, until_ms: Option<i64>, reason: &str) -> i64 {
         let strikes = account.strikes().min(6);
         let until = until_ms.unwrap_or_else(|| now_millis() + 30_000 * (1i64 << strikes));
-        account.cool_down_until(until);
+        account.cool_down_until(until, reason);
         self.metrics.cooldowns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.core.persist_cooldown(&account.id, until / 1000);
+        self.core.persist_cooldown(&account.id, until / 1000, reason);
         until
+    }
+
+    /// Server errors and unreachable upstreams in a row take an account out briefly, so a
+    /// broken account stops costing every request a failed attempt (or a connect timeout):
+    /// from the second failure on, 10 s doubling up to 5 minutes. A success starts over.
+    fn back_off_failing(&self, account: &Arc<PoolAccount>, failure: &Failure) {
+        let failures = account.note_failure();
+        // A broken route fails every request of the account: it cools down at once.
+        let first = if matches!(failure, Failure::Route { .. }) { 1 } else { 2 };
+        if failures < first {
+            return;
+        }
+        let seconds = (10i64 << (failures - first).min(5)).min(300);
+        let reason = match failure {
+            Failure::Route { message } => message.clone(),
+            Failure::Next { status: 0, message, .. } => message.clone(),
+            Failure::Next { status, .. } => format!("upstream answered {status} {failures} times in a row"),
+            _ => return,
+        };
+        let until = now_millis() + seconds * 1000;
+        account.cool_down_until(until, &reason);
+        self.metrics.cooldowns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.core.persist_cooldown(&account.id, until / 1000, &reason);
     }
 
     /// A 429's headers often say a window is at 100 % without saying when it resets; the
@@ -409,7 +486,30 @@ impl Gateway {
         }
     }
 
-    fn no_account_error(&self, plan: &super::routing::Plan, worst: &Worst, attempts: u32) -> GatewayError {
+    fn no_account_error(
+        &self,
+        plan: &super::routing::Plan,
+        worst: &Worst,
+        attempts: u32,
+        busy_remaining: bool,
+    ) -> GatewayError {
+        if busy_remaining {
+            let tried = match (&worst.limited, &worst.other) {
+                (_, Some((_, _, message))) | (Some((_, message)), None) => {
+                    format!(" ({attempts} account(s) failed first; last error: {message})")
+                }
+                (None, None) => String::new(),
+            };
+            return GatewayError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "accounts_busy",
+                format!(
+                    "every usable account stayed at its in-flight limit (CODEXMANAGER_ACCOUNT_MAX_INFLIGHT) for \
+                     CODEXMANAGER_REQUEST_GATE_WAIT_TIMEOUT_MS{tried}; retry shortly"
+                ),
+            )
+            .with_retry_after(1);
+        }
         if let Some((code, message)) = &worst.limited {
             let next = plan.earliest_cooldown_end().or_else(|| self.earliest_cooldown());
             let retry = next.map(|at| ((at - now_millis()) / 1000).max(1) as u64).unwrap_or(60);
@@ -430,14 +530,6 @@ impl Gateway {
                 format!("the upstream failed on {attempts} account(s); last error: {message}"),
             );
         }
-        if plan.only_busy() {
-            return GatewayError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "accounts_busy",
-                "every usable account is at its in-flight limit (CODEXMANAGER_ACCOUNT_MAX_INFLIGHT); retry shortly",
-            )
-            .with_retry_after(1);
-        }
         if let Some(until) = plan.earliest_cooldown_end() {
             let retry = ((until - now_millis()) / 1000).max(1) as u64;
             return GatewayError::new(
@@ -453,11 +545,11 @@ impl Gateway {
         let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
         for (_, skip) in &plan.skipped {
             let reason = match skip {
-                super::routing::Skip::NotActive(status) => status.clone(),
-                super::routing::Skip::NoToken => "no token".into(),
-                super::routing::Skip::Exhausted { reason, .. } => reason.clone(),
-                super::routing::Skip::CoolingDown { .. } => "cooling down".into(),
-                super::routing::Skip::Busy => "busy".into(),
+                Skip::NotActive(status) => status.clone(),
+                Skip::NoToken => "no token".into(),
+                Skip::Exhausted { reason, .. } => reason.clone(),
+                Skip::CoolingDown { .. } => "cooling down".into(),
+                Skip::Busy => "busy".into(),
             };
             *reasons.entry(reason).or_default() += 1;
         }
@@ -474,9 +566,98 @@ impl Gateway {
         .with_retry_after(30)
     }
 
+    /// How long the upstream may stay silent (`CODEXMANAGER_UPSTREAM_IDLE_TIMEOUT_SECS`).
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.core.config().upstream_idle_timeout_secs.max(1))
+    }
+
     fn earliest_cooldown(&self) -> Option<i64> {
         let now = now_millis();
         self.core.pool().accounts.iter().filter_map(|a| a.cooling_until(now)).min()
+    }
+}
+
+/// The most of an upstream's error body that is read (for its message).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Reads at most `limit` bytes of a body, so a huge error page cannot fill memory.
+async fn read_capped(response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while body.len() < limit {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Ok(Some(Ok(chunk))) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            _ => break,
+        }
+    }
+    body
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase()
+}
+
+/// A 200 that is plainly not an event stream: a web page (a captcha, a login wall, a proxy's
+/// error page) or a body in an encoding this gateway does not decode.
+fn not_an_event_stream(headers: &HeaderMap) -> Option<Failure> {
+    let content_type = header_text(headers, "content-type");
+    if content_type.starts_with("text/html") {
+        return Some(Failure::Next {
+            status: 502,
+            code: Some("upstream_html".into()),
+            message: "the upstream answered with a web page (text/html) instead of an event stream — a captcha, \
+                      a sign-in wall or a proxy's error page"
+                .into(),
+        });
+    }
+    let encoding = header_text(headers, "content-encoding");
+    if !matches!(encoding.as_str(), "" | "identity" | "gzip" | "x-gzip" | "deflate") {
+        return Some(Failure::Next {
+            status: 502,
+            code: Some("upstream_encoding".into()),
+            message: format!("the upstream sent its stream {encoding}-encoded, which the gateway does not decode"),
+        });
+    }
+    None
+}
+
+impl Failure {
+    /// Adds what a web page says about itself (its title, else its first words).
+    fn with_preview(self, body: &[u8]) -> Failure {
+        let Failure::Next { status, code, message } = self else { return self };
+        let text = String::from_utf8_lossy(body);
+        let title = text
+            .find("<title>")
+            .and_then(|start| text[start + 7..].find("</title>").map(|end| &text[start + 7..start + 7 + end]));
+        let preview: String = title.unwrap_or(&text).split_whitespace().collect::<Vec<_>>().join(" ");
+        let preview: String = preview.chars().take(120).collect();
+        let message = if preview.is_empty() { message } else { format!("{message}: {preview:?}") };
+        Failure::Next { status, code, message }
+    }
+}
+
+/// Why a 200 stream ended without an answer, in words that point at the cause.
+fn ended_early(content_type: &str, head: &[Bytes], events: &[UpstreamEvent]) -> String {
+    let bytes: usize = head.iter().map(Bytes::len).sum();
+    if bytes == 0 {
+        return "the upstream answered 200 with an empty body".into();
+    }
+    if events.is_empty() && !content_type.starts_with("text/event-stream") {
+        let first: Vec<u8> = head.iter().flat_map(|b| b.iter().copied()).take(120).collect();
+        return format!(
+            "the upstream answered 200 with {bytes} bytes of {} instead of an event stream: {:?}",
+            if content_type.is_empty() { "an unnamed type" } else { content_type },
+            String::from_utf8_lossy(&first)
+        );
+    }
+    "the upstream closed the stream before answering".into()
+}
+
+fn event_too_large() -> Failure {
+    Failure::Next {
+        status: 502,
+        code: Some("event_too_large".into()),
+        message: format!("the upstream sent an event larger than {} MiB", sse::MAX_EVENT_BYTES >> 20),
     }
 }
 

@@ -87,6 +87,12 @@ impl GatewayError {
     }
 }
 
+/// A request cut short because the service is stopping.
+pub fn shutting_down() -> GatewayError {
+    GatewayError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the gateway is shutting down; retry shortly")
+        .with_retry_after(5)
+}
+
 impl std::fmt::Display for GatewayError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status.as_u16(), self.message)

@@ -121,7 +121,12 @@ pub(super) async fn answer<S: ClientStream>(
         Ok(prepared) => prepared,
         Err(error) => return fail(&gateway, record, error, dialect),
     };
-    let started = match gateway.dispatch(&outgoing).await {
+    let mut closing = gateway.closing.subscribe();
+    let dispatched = tokio::select! {
+        dispatched = gateway.dispatch(&outgoing, &mut record) => dispatched,
+        _ = closing.wait_for(|closing| *closing) => Err(super::errors::shutting_down()),
+    };
+    let started = match dispatched {
         Ok(started) => started,
         Err(error) => return fail(&gateway, record, error, dialect),
     };
@@ -206,9 +211,10 @@ impl Gateway {
             GatewayError::new(StatusCode::SERVICE_UNAVAILABLE, "no_available_account", "the account lost its token")
         })?;
         let unavailable = |message: String| GatewayError::new(StatusCode::BAD_GATEWAY, "upstream_error", message);
+        let (http, _) = self.core.client_for(&account).map_err(|e| unavailable(e.to_string()))?;
         let response = self
             .upstream()
-            .models(self.core.http(), &account, &tokens)
+            .models(&http, &account, &tokens)
             .send()
             .await
             .map_err(|e| unavailable(format!("fetching the model list failed: {e}")))?;

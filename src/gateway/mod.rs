@@ -44,6 +44,9 @@ pub struct Gateway {
     upstream: upstream::Upstream,
     admission: Arc<tokio::sync::Semaphore>,
     next_id: AtomicU64,
+    /// Becomes true when the service stops and its grace period is over: every request still
+    /// running ends now, streams with their protocol's error event, others with a 503.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Gateway {
@@ -56,8 +59,15 @@ impl Gateway {
             upstream: upstream::Upstream::from_config(&config),
             admission: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1))),
             next_id: AtomicU64::new(1),
+            closing: tokio::sync::watch::Sender::new(false),
             core,
         })
+    }
+
+    /// Ends every request still running: streams get their protocol's error event, waiting
+    /// requests a 503; each is logged as usual.
+    pub fn close_requests(&self) {
+        self.closing.send_replace(true);
     }
 
     fn upstream(&self) -> &upstream::Upstream {

@@ -52,11 +52,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// True when the only thing keeping accounts out is that they are all busy.
-    pub fn only_busy(&self) -> bool {
-        self.candidates.is_empty() && self.skipped.iter().any(|(_, s)| *s == Skip::Busy)
-    }
-
     /// The earliest moment an account that is cooling down or out of quota comes back.
     pub fn earliest_cooldown_end(&self) -> Option<i64> {
         self.skipped

@@ -22,10 +22,16 @@ impl Keep {
     pub const ALL: Keep = Keep { name: |_| true, data: |_| true };
 }
 
+/// The largest event the parser holds: an upstream line that grows past it (no newline in
+/// 16 MiB) fails the stream instead of growing memory without bound.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// Parses SSE incrementally from chunks as they arrive from the network.
 ///
-/// Lines are read straight from each chunk; only a line cut by the chunk's end is kept
-/// (copied) until the next chunk completes it.
+/// Lines end with LF, CRLF or a lone CR. Lines are read straight from each chunk; only a line
+/// cut by the chunk's end is kept (copied) until the next chunk completes it. The parser also
+/// knows where the last complete event ended ([`Parser::boundary`]), so a pass-through can
+/// forward whole events only.
 #[derive(Debug, Default)]
 pub struct Parser {
     partial: BytesMut,
@@ -36,6 +42,14 @@ pub struct Parser {
     has_data: bool,
     /// The current event's name says it is not wanted: its data is not collected.
     skipping: bool,
+    /// The last chunk ended with a CR: an LF starting the next one belongs to it.
+    after_cr: bool,
+    /// Bytes fed so far, and the offset just past the last blank line (end of an event).
+    fed: u64,
+    boundary: u64,
+    /// Bytes of the current event so far (lines ended, not counting `partial`).
+    event_bytes: usize,
+    overflowed: bool,
 }
 
 impl Parser {
@@ -52,44 +66,101 @@ impl Parser {
     /// allocation, and those with an unwanted name not even a copy of their data.
     pub fn feed_where(&mut self, chunk: &[u8], keep: Keep) -> Vec<RawEvent> {
         let mut events = Vec::new();
-        let mut rest = chunk;
+        let base = self.fed;
+        self.fed += chunk.len() as u64;
+        if self.overflowed {
+            return events;
+        }
+        let mut start = 0;
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            // The second half of a CRLF: it belongs to the line (and event) it ends.
+            start = 1;
+            if self.boundary == base {
+                self.boundary = base + 1;
+            }
+        }
         if !self.partial.is_empty() {
-            let Some(end) = newline(rest) else {
-                self.partial.extend_from_slice(rest);
+            let Some((end, ending)) = line_end(&chunk[start..]) else {
+                self.partial.extend_from_slice(&chunk[start..]);
+                self.check_size();
                 return events;
             };
-            self.partial.extend_from_slice(&rest[..end]);
+            self.partial.extend_from_slice(&chunk[start..start + end]);
             let line = std::mem::take(&mut self.partial);
-            self.line(trim_cr(&line), &mut events, keep);
-            rest = &rest[end + 1..];
+            start += end + ending;
+            self.end_line(&line, base + start as u64, chunk.len() == start, &mut events, keep);
         }
-        while let Some(end) = newline(rest) {
-            self.line(trim_cr(&rest[..end]), &mut events, keep);
-            rest = &rest[end + 1..];
+        while let Some((end, ending)) = line_end(&chunk[start..]) {
+            let line = &chunk[start..start + end];
+            start += end + ending;
+            self.end_line(line, base + start as u64, chunk.len() == start, &mut events, keep);
         }
-        self.partial.extend_from_slice(rest);
+        self.partial.extend_from_slice(&chunk[start..]);
+        self.check_size();
         events
     }
 
     /// Ends the stream: a final event without its blank line still counts.
     pub fn finish(&mut self) -> Option<RawEvent> {
+        if self.overflowed {
+            return None;
+        }
         if !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
             let mut events = Vec::new();
-            self.line(trim_cr(&rest), &mut events, Keep::ALL);
+            self.line(&rest, &mut events, Keep::ALL);
         }
         self.take(Keep::ALL)
     }
 
-    fn line(&mut self, line: &[u8], events: &mut Vec<RawEvent>, keep: Keep) {
+    /// The offset in the whole stream just past the last complete event: everything before
+    /// it can go to a client without cutting an event in two.
+    pub fn boundary(&self) -> u64 {
+        self.boundary
+    }
+
+    /// Bytes fed so far.
+    pub fn fed(&self) -> u64 {
+        self.fed
+    }
+
+    /// True once an event grew past [`MAX_EVENT_BYTES`]; the parser then reads nothing more.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// A line ended at `offset`; a CR ending the chunk may be the first half of a CRLF.
+    fn end_line(&mut self, line: &[u8], offset: u64, at_chunk_end: bool, events: &mut Vec<RawEvent>, keep: Keep) {
+        let (line, cr) = match line.strip_suffix(b"\r") {
+            Some(line) => (line, true),
+            None => (line, false),
+        };
+        self.after_cr = cr && at_chunk_end;
+        if self.line(line, events, keep) {
+            self.boundary = offset;
+        }
+    }
+
+    fn check_size(&mut self) {
+        if self.event_bytes + self.partial.len() > MAX_EVENT_BYTES {
+            self.overflowed = true;
+            self.partial = BytesMut::new();
+            self.data = String::new();
+        }
+    }
+
+    /// Handles one line; true when it was blank (the end of an event).
+    fn line(&mut self, line: &[u8], events: &mut Vec<RawEvent>, keep: Keep) -> bool {
         if line.is_empty() {
+            self.event_bytes = 0;
             if let Some(event) = self.take(keep) {
                 events.push(event);
             }
-            return;
+            return true;
         }
+        self.event_bytes += line.len() + 1;
         if line.starts_with(b":") {
-            return;
+            return false;
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(colon) => {
@@ -114,6 +185,7 @@ impl Parser {
             }
             _ => {}
         }
+        false
     }
 
     /// The event ended by a blank line, when it has data and is wanted; an unwanted one's
@@ -132,22 +204,19 @@ impl Parser {
     }
 }
 
-/// The index of the first `\n` in `bytes`, looking at eight bytes at a time.
-fn newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    let mut start = 0;
-    let mut word = [0u8; 8];
-    while start + 8 <= bytes.len() {
-        word.copy_from_slice(&bytes[start..start + 8]);
-        let x = u64::from_ne_bytes(word) ^ NEWLINES;
-        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
-            break;
-        }
-        start += 8;
+/// Where the first line in `bytes` ends: its length and the length of its line ending (1 for
+/// LF or a lone CR, 2 for CRLF). A CR that ends `bytes` counts as a line ending of 1 byte
+/// with the CR kept in the line, so the caller can tell a CRLF cut in two.
+fn line_end(bytes: &[u8]) -> Option<(usize, usize)> {
+    let at = memchr::memchr2(b'\n', b'\r', bytes)?;
+    if bytes[at] == b'\n' {
+        return Some((at, 1));
     }
-    bytes[start..].iter().position(|&b| b == b'\n').map(|i| start + i)
+    match bytes.get(at + 1) {
+        Some(b'\n') => Some((at, 2)),
+        Some(_) => Some((at, 1)),
+        None => Some((at + 1, 0)),
+    }
 }
 
 /// A line's text; invalid UTF-8 (never sent by a sane upstream) becomes U+FFFD.
@@ -156,10 +225,6 @@ fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
         Ok(text) => text.into(),
         Err(_) => String::from_utf8_lossy(bytes),
     }
-}
-
-fn trim_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Appends an SSE frame with an event name (Anthropic and Responses streams).
@@ -259,18 +324,45 @@ mod tests {
     }
 
     #[test]
-    fn newlines_are_found_anywhere_in_a_word() {
-        for len in 0..40 {
-            for at in 0..len {
-                let mut bytes = vec![b'x'; len];
-                bytes[at] = b'\n';
-                if at + 1 < len {
-                    bytes[len - 1] = b'\n';
-                }
-                assert_eq!(newline(&bytes), Some(at), "len {len}, at {at}");
+    fn lone_cr_and_crlf_line_ends_parse_like_lf_wherever_the_stream_is_cut() {
+        let lf = "event: a\ndata: 1\n\ndata: x\ndata: y\n\n";
+        let whole = Parser::new().feed(lf.as_bytes());
+        for text in [lf.replace('\n', "\r"), lf.replace('\n', "\r\n")] {
+            let text = text.as_bytes();
+            for cut in 0..=text.len() {
+                let mut parser = Parser::new();
+                let mut events = parser.feed(&text[..cut]);
+                events.extend(parser.feed(&text[cut..]));
+                assert_eq!(events, whole, "cut at {cut} of {text:?}");
+                assert_eq!(parser.boundary(), text.len() as u64, "cut at {cut} of {text:?}");
             }
-            assert_eq!(newline(&vec![0x8a; len]), None);
         }
+    }
+
+    #[test]
+    fn the_boundary_marks_the_end_of_the_last_whole_event() {
+        let mut parser = Parser::new();
+        parser.feed(b"data: 1\n\ndata: {\"half");
+        assert_eq!(parser.boundary(), 9);
+        assert_eq!(parser.fed(), 21);
+        parser.feed(b"\": 1}\n");
+        assert_eq!(parser.boundary(), 9, "an event without its blank line is not complete");
+        parser.feed(b"\n: keep-alive\n\n");
+        assert_eq!(parser.boundary(), parser.fed());
+    }
+
+    #[test]
+    fn an_endless_line_stops_the_parser_instead_of_growing() {
+        let mut parser = Parser::new();
+        let block = vec![b'x'; 1024 * 1024];
+        parser.feed(b"data: ");
+        for _ in 0..=MAX_EVENT_BYTES / block.len() {
+            assert!(parser.feed(&block).is_empty());
+        }
+        assert!(parser.overflowed());
+        assert!(parser.partial.capacity() < 1024, "the buffer is released");
+        assert!(parser.feed(b"\n\ndata: later\n\n").is_empty());
+        assert_eq!(parser.finish(), None);
     }
 
     #[test]

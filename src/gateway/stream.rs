@@ -21,14 +21,12 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::Gateway;
-use super::dispatch::{ByteStream, IDLE_TIMEOUT, Started};
+use super::dispatch::{ByteStream, Started};
 use super::errors::GatewayError;
 use super::protocol::UpstreamEvent;
 use super::protocol::responses::{Aggregator, Outcome, Usage};
 use super::record::Record;
 
-/// How often a silent stream gets a keep-alive.
-pub const KEEPALIVE: Duration = Duration::from_secs(15);
 /// At most this much of a burst is gathered into one write to the client,
 const MAX_BATCH: usize = 64 * 1024;
 /// for at most this long.
@@ -117,15 +115,27 @@ async fn pump<S: ClientStream>(
     mut record: Record,
     tx: mpsc::Sender<Bytes>,
 ) {
-    record.account_id = Some(started.account().id.clone());
-    record.attempts = started.attempts;
+    let keepalive = Duration::from_secs(gateway.core.config().stream_keepalive_secs.max(1));
+    let idle_timeout = gateway.idle_timeout();
+    let mut closing = gateway.closing.subscribe();
     let mut tracker = Tracker::default();
     let mut out = String::new();
     for event in &started.events {
         tracker.observe(event);
         translator.on_event(event, &mut out);
     }
-    let head = if raw { concat(std::mem::take(&mut started.head)) } else { Bytes::from(std::mem::take(&mut out)) };
+    // Raw bytes read from the upstream and not yet sent: only whole events go to the client,
+    // so a keep-alive or an error event never lands inside one.
+    let mut pending = BytesMut::new();
+    let mut sent: u64 = 0;
+    for chunk in std::mem::take(&mut started.head) {
+        pending.extend_from_slice(&chunk);
+    }
+    let head = if raw {
+        whole_events(&mut pending, &mut sent, &started.parser)
+    } else {
+        Bytes::from(std::mem::take(&mut out))
+    };
     record.first_byte(&gateway);
     let mut client_has_bytes = !head.is_empty();
     if client_has_bytes && tx.send(head).await.is_err() {
@@ -134,17 +144,22 @@ async fn pump<S: ClientStream>(
     let mut silent = Duration::ZERO;
     // An item read ahead while taking a burst, handled before reading again.
     let mut ahead: Option<Option<reqwest::Result<Bytes>>> = None;
-    let mut batch = BytesMut::new();
     let error = loop {
         let next = match ahead.take() {
             Some(item) => Ok(item),
-            None => tokio::time::timeout(KEEPALIVE, started.rest.next()).await,
+            None => tokio::select! {
+                next = tokio::time::timeout(keepalive, started.rest.next()) => next,
+                _ = closing.wait_for(|closing| *closing) => {
+                    break Some(("the gateway is shutting down; the answer was cut short".to_string(), Some("shutting_down".to_string())));
+                }
+            },
         };
         let chunk = match next {
             Err(_) => {
-                silent += KEEPALIVE;
-                if silent >= IDLE_TIMEOUT {
-                    break Some(("the upstream sent nothing for 300 s".to_string(), Some("idle_timeout".to_string())));
+                silent += keepalive;
+                if silent >= idle_timeout {
+                    let message = format!("the upstream sent nothing for {} s", idle_timeout.as_secs());
+                    break Some((message, Some("idle_timeout".to_string())));
                 }
                 translator.keepalive(&mut out);
                 if tx.send(Bytes::from(std::mem::take(&mut out))).await.is_err() {
@@ -157,6 +172,11 @@ async fn pump<S: ClientStream>(
                 if let Some(event) = tail {
                     tracker.observe(&event);
                     translator.on_event(&event, &mut out);
+                }
+                if raw && !pending.is_empty() && tracker.finished {
+                    // The last event lacked its blank line: complete it for the client.
+                    pending.extend_from_slice(b"\n\n");
+                    let _ = tx.send(pending.split().freeze()).await;
                 }
                 if tracker.finished {
                     break None;
@@ -180,10 +200,13 @@ async fn pump<S: ClientStream>(
         while let Some(piece) = chunk.take() {
             observe(&mut started.parser, &piece, raw, &mut tracker, &mut translator, &mut out);
             if raw {
-                batch.extend_from_slice(&piece);
+                pending.extend_from_slice(&piece);
             }
-            let pending = batch.len() + out.len();
-            if (!client_has_bytes && pending > 0) || pending >= MAX_BATCH || gathering.elapsed() >= MAX_HOLD {
+            if started.parser.overflowed() {
+                break;
+            }
+            let ready_bytes = if raw { (started.parser.boundary() - sent) as usize } else { out.len() };
+            if (!client_has_bytes && ready_bytes > 0) || ready_bytes >= MAX_BATCH || gathering.elapsed() >= MAX_HOLD {
                 break;
             }
             match ready(&mut started.rest).await {
@@ -191,12 +214,22 @@ async fn pump<S: ClientStream>(
                 other => ahead = other,
             }
         }
-        let piece = if raw { batch.split().freeze() } else { Bytes::from(std::mem::take(&mut out)) };
+        let piece = if raw {
+            whole_events(&mut pending, &mut sent, &started.parser)
+        } else {
+            Bytes::from(std::mem::take(&mut out))
+        };
         if !piece.is_empty() {
             client_has_bytes = true;
             if tx.send(piece).await.is_err() {
                 return record.finish(&gateway, 499, Some("the client closed the connection".into()));
             }
+        }
+        if started.parser.overflowed() {
+            break Some((
+                format!("the upstream sent an event larger than {} MiB", super::sse::MAX_EVENT_BYTES >> 20),
+                Some("event_too_large".into()),
+            ));
         }
     };
     if let Some((message, code)) = &error {
@@ -212,6 +245,13 @@ async fn pump<S: ClientStream>(
         (None, None) => (200, None),
     };
     record.finish(&gateway, status, error);
+}
+
+/// Takes from `pending` the bytes up to the end of the last whole event the parser has seen.
+fn whole_events(pending: &mut BytesMut, sent: &mut u64, parser: &super::sse::Parser) -> Bytes {
+    let ready = (parser.boundary() - *sent) as usize;
+    *sent = parser.boundary();
+    pending.split_to(ready.min(pending.len())).freeze()
 }
 
 /// Feeds a chunk's events to the tracker and the translator. Pass-through reads nothing from
@@ -256,35 +296,39 @@ async fn ready(rest: &mut ByteStream) -> Option<Option<reqwest::Result<Bytes>>> 
     rest.next().now_or_never()
 }
 
-fn concat(chunks: Vec<Bytes>) -> Bytes {
-    match chunks.len() {
-        0 => Bytes::new(),
-        1 => chunks.into_iter().next().unwrap_or_default(),
-        _ => Bytes::from(chunks.concat()),
-    }
-}
-
 /// Reads the whole stream into its final outcome, for a non-streaming client.
 pub async fn collect(
     gateway: &Gateway,
     mut started: Started,
     record: &mut Record,
 ) -> Result<(Value, bool), GatewayError> {
-    record.account_id = Some(started.account().id.clone());
-    record.attempts = started.attempts;
+    let mut closing = gateway.closing.subscribe();
     let mut aggregator = Aggregator::new();
     for event in &started.events {
         aggregator.on_event(event);
     }
     while !aggregator.is_done() {
-        match tokio::time::timeout(IDLE_TIMEOUT, started.rest.next()).await {
-            Err(_) => return Err(upstream_broke("the upstream sent nothing for 300 s")),
+        let next = tokio::select! {
+            next = tokio::time::timeout(gateway.idle_timeout(), started.rest.next()) => next,
+            _ = closing.wait_for(|closing| *closing) => return Err(super::errors::shutting_down()),
+        };
+        match next {
+            Err(_) => {
+                let seconds = gateway.idle_timeout().as_secs();
+                return Err(upstream_broke(&format!("the upstream sent nothing for {seconds} s")));
+            }
             Ok(Some(Err(err))) => return Err(upstream_broke(&format!("the upstream stream broke: {err}"))),
             Ok(Some(Ok(chunk))) => {
                 for raw_event in started.parser.feed(&chunk) {
                     if let Some(event) = UpstreamEvent::parse(&raw_event.data) {
                         aggregator.on_event(&event);
                     }
+                }
+                if started.parser.overflowed() {
+                    return Err(upstream_broke(&format!(
+                        "the upstream sent an event larger than {} MiB",
+                        super::sse::MAX_EVENT_BYTES >> 20
+                    )));
                 }
             }
             Ok(None) => {

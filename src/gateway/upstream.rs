@@ -66,6 +66,9 @@ impl Upstream {
         let mut request = self
             .authorized(http.post(format!("{base}/responses")), account, tokens, client)
             .header("accept", "text/event-stream")
+            // Ask for the stream uncompressed (compression would hold events back to fill its
+            // blocks); one that comes gzip- or deflate-encoded anyway is decoded.
+            .header("accept-encoding", "identity")
             .header("content-type", "application/json");
         for name in PASSTHROUGH {
             if let Some(value) = client.get(name) {

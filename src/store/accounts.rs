@@ -54,10 +54,19 @@ pub struct AccountRow {
     pub last_refresh_at: Option<i64>,
     pub access_expires_at: Option<i64>,
     pub cooldown_until: Option<i64>,
+    /// Why the account is cooling down (`rate limited`, `upstream 503`, …).
+    pub cooldown_reason: Option<String>,
+    /// The account's own proxy as shown: `direct`, or the URL with its password masked;
+    /// `None` when it follows the global setting.
+    pub proxy: Option<String>,
+    /// The whole proxy URL, sealed (never shown).
+    #[serde(skip)]
+    pub proxy_sealed: Option<Vec<u8>>,
 }
 
 const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
-     note, sort, status, status_reason, created_at, updated_at, last_refresh_at, access_expires_at, cooldown_until";
+     note, sort, status, status_reason, created_at, updated_at, last_refresh_at, access_expires_at, cooldown_until, \
+     cooldown_reason, proxy, proxy_sealed";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
     let tags: String = row.get(8)?;
@@ -81,6 +90,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
         last_refresh_at: row.get(15)?,
         access_expires_at: row.get(16)?,
         cooldown_until: row.get(17)?,
+        cooldown_reason: row.get(18)?,
+        proxy: row.get(19)?,
+        proxy_sealed: row.get(20)?,
     })
 }
 
@@ -104,13 +116,14 @@ pub fn find_by_identity(conn: &Connection, identity: &str) -> Result<Option<Acco
 pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
     let tags = serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(&format!(
-        "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+        "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT(id) DO UPDATE SET identity = excluded.identity, label = excluded.label, email = excluded.email,
            chatgpt_account_id = excluded.chatgpt_account_id, chatgpt_user_id = excluded.chatgpt_user_id,
            plan = excluded.plan, group_name = excluded.group_name, tags = excluded.tags, note = excluded.note,
            sort = excluded.sort, status = excluded.status, status_reason = excluded.status_reason,
            updated_at = excluded.updated_at, last_refresh_at = excluded.last_refresh_at,
-           access_expires_at = excluded.access_expires_at, cooldown_until = excluded.cooldown_until"
+           access_expires_at = excluded.access_expires_at, cooldown_until = excluded.cooldown_until,
+           cooldown_reason = excluded.cooldown_reason, proxy = excluded.proxy, proxy_sealed = excluded.proxy_sealed"
     ))?
     .execute(params![
         row.id,
@@ -131,6 +144,9 @@ pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
         row.last_refresh_at,
         row.access_expires_at,
         row.cooldown_until,
+        row.cooldown_reason,
+        row.proxy,
+        row.proxy_sealed,
     ])?;
     Ok(())
 }
@@ -159,8 +175,16 @@ pub fn set_status(conn: &Connection, id: &str, status: AccountStatus, reason: Op
     Ok(())
 }
 
-pub fn set_cooldown(conn: &Connection, id: &str, until: Option<i64>) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE accounts SET cooldown_until = ?2 WHERE id = ?1")?.execute(params![id, until])?;
+pub fn set_cooldown(conn: &Connection, id: &str, until: Option<i64>, reason: Option<&str>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE accounts SET cooldown_until = ?2, cooldown_reason = ?3 WHERE id = ?1")?
+        .execute(params![id, until, reason])?;
+    Ok(())
+}
+
+/// Sets an account's proxy: what is shown and the sealed URL (both `None` = inherit).
+pub fn set_proxy(conn: &Connection, id: &str, shown: Option<&str>, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE accounts SET proxy = ?2, proxy_sealed = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![id, shown, sealed, now_secs()])?;
     Ok(())
 }
 
@@ -174,6 +198,7 @@ pub fn put_tokens(conn: &Connection, account_id: &str, sealed: &[u8]) -> Result<
     Ok(())
 }
 
+/// One account's sealed tokens as stored now (another process may have replaced them).
 pub fn get_tokens(conn: &Connection, account_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT sealed FROM account_tokens WHERE account_id = ?1")?
@@ -194,5 +219,32 @@ pub fn note_refresh(conn: &Connection, id: &str, at: i64, access_expires_at: Opt
         "UPDATE accounts SET last_refresh_at = ?2, access_expires_at = ?3, updated_at = ?2 WHERE id = ?1",
     )?
     .execute(params![id, at, access_expires_at])?;
+    Ok(())
+}
+
+/// Takes the refresh lease of an account for `holder` until `expires_at_ms`, unless another
+/// holder has it and it has not expired; true when taken. Held across the call to the issuer,
+/// so it is a row, not an open write transaction: the log writer and token saves go on.
+pub fn take_refresh_lease(
+    conn: &Connection,
+    account_id: &str,
+    holder: &str,
+    now_ms: i64,
+    expires_at_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO refresh_leases (account_id, holder, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(account_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE refresh_leases.holder = excluded.holder OR refresh_leases.expires_at <= ?4",
+        )?
+        .execute(params![account_id, holder, expires_at_ms, now_ms])?;
+    Ok(changed == 1)
+}
+
+/// Gives the refresh lease back (only if `holder` still has it).
+pub fn release_refresh_lease(conn: &Connection, account_id: &str, holder: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM refresh_leases WHERE account_id = ?1 AND holder = ?2")?
+        .execute(params![account_id, holder])?;
     Ok(())
 }

@@ -11,8 +11,9 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Version 1: the whole data model. Version 2: the gateway's model cache and persisted
-/// account cooldowns.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+/// account cooldowns. Version 3: request totals per 15 minutes. Version 4: refresh leases and
+/// cooldown reasons. Version 5: per-account proxies.
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -149,6 +150,26 @@ SELECT (ts / 900000) * 900000, COALESCE(key_id, ''), COUNT(*), SUM(status >= 200
 FROM request_logs GROUP BY 1, 2;
 "#;
 
+/// Refresh leases, so two processes on one database never spend the same rotating refresh
+/// token (one refreshes, the other waits and re-reads the stored tokens), and the reason an
+/// account is cooling down.
+const V4: &str = r#"
+CREATE TABLE refresh_leases (
+    account_id TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+ALTER TABLE accounts ADD COLUMN cooldown_reason TEXT;
+"#;
+
+/// An account's proxy: `proxy` is what is shown (`direct`, or the URL with its password
+/// masked; NULL = inherit the global setting), `proxy_sealed` the whole URL, sealed.
+const V5: &str = r#"
+ALTER TABLE accounts ADD COLUMN proxy TEXT;
+ALTER TABLE accounts ADD COLUMN proxy_sealed BLOB;
+"#;
+
 /// Refuses a database from a newer build before anything (even the journal mode) is written.
 pub(super) fn refuse_newer(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -169,7 +190,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()
         };
-        step(conn).map_err(|source| StoreError::Migration { version, source })?;
+        step(conn).map_err(|err| StoreError::Migration { version, reason: super::describe(&err) })?;
         tracing::info!(version, "database schema migrated");
     }
     Ok(())

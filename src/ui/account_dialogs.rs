@@ -301,7 +301,7 @@ impl EditDialog {
             tags: Some(self.tags.split([',', '，']).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()),
             note: Some(self.note.clone()),
             sort: Some(self.sort),
-            status: None,
+            ..AccountPatch::default()
         };
         let core = self.backend.core.clone();
         let ids = vec![self.id.clone()];
@@ -410,7 +410,7 @@ impl ExportDialog {
         let core = self.backend.core.clone();
         let (out, ids) = (PathBuf::from(self.path.trim()), self.ids.clone());
         self.error = None;
-        self.job = Some(self.backend.spawn(ctx, async move { core.export_accounts(out, ids).await }));
+        self.job = Some(self.backend.spawn(ctx, async move { core.export_accounts(out, ids, false).await }));
     }
 
     pub fn show(&mut self, ctx: &egui::Context) -> DialogOutcome {

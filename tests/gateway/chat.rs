@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::support::harness::Harness;
 use crate::support::mock::Script;
 
-fn chat(stream: bool) -> Value {
+pub fn chat(stream: bool) -> Value {
     json!({"model": "gpt-5.5", "stream": stream, "messages": [
         {"role": "system", "content": "be brief"},
         {"role": "user", "content": "hi"}]})

@@ -83,7 +83,7 @@ async fn a_401_refreshes_once_and_retries_with_the_new_token() {
 
     // The rotated tokens were persisted: a new process would use them.
     let exported = h.home.path().join("after-refresh.json");
-    h.core.export_accounts(exported.clone(), None).await.unwrap();
+    h.core.export_accounts(exported.clone(), None, false).await.unwrap();
     let text = std::fs::read_to_string(exported).unwrap();
     assert!(!text.contains(&old_refresh), "the old refresh token is gone");
     assert!(text.contains("rt_rotated_for_acct-00000"));

@@ -7,5 +7,6 @@ mod azure;
 mod chat;
 mod failover;
 mod messages;
+mod proxies;
 mod responses;
 mod routing;

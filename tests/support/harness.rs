@@ -25,7 +25,11 @@ pub struct Harness {
 impl Harness {
     /// Starts the mock and a gateway over `accounts` fixture accounts (acct-00000, ...).
     pub async fn start(accounts: usize, env: &[(&str, &str)]) -> Harness {
-        let home = TestHome::new();
+        Harness::start_in(TestHome::new(), accounts, env).await
+    }
+
+    /// As [`Harness::start`], with the data folder in `home`.
+    pub async fn start_in(home: TestHome, accounts: usize, env: &[(&str, &str)]) -> Harness {
         let mock = Mock::start().await;
         let mut vars: HashMap<String, String> = HashMap::from([
             ("CODEXMANAGER_SECRET_STORE".into(), "file".into()),

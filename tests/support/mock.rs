@@ -45,6 +45,16 @@ pub enum Script {
     EmptyCompletedOutput(String),
     /// `response.incomplete` with reason max_output_tokens.
     Incomplete(String),
+    /// Accepts the request and never answers.
+    Hang,
+    /// A normal answer whose first text delta event stops halfway for `millis`.
+    StallMidEvent { millis: u64, text: String },
+    /// 200 `text/event-stream`, then `data: ` and `bytes` bytes without a newline.
+    EndlessLine { bytes: usize },
+    /// 200 with a web page (a captcha or a proxy's error page).
+    Html,
+    /// A normal answer, gzip-encoded (`Content-Encoding: gzip`).
+    Gzip(String),
 }
 
 /// One request the mock received.
@@ -61,6 +71,8 @@ pub struct Recorded {
 pub struct MockState {
     pub requests: Mutex<Vec<Recorded>>,
     scripts: Mutex<HashMap<String, VecDeque<Script>>>,
+    /// What an account answers once its queued scripts are used up.
+    always: Mutex<HashMap<String, Script>>,
     /// Access tokens the backend answers 401 to.
     rejected: Mutex<HashSet<String>>,
     /// Refresh tokens already used (rotation): reuse fails with `refresh_token_reused`.
@@ -151,6 +163,11 @@ impl Mock {
     /// Queues behaviours for an account's next requests (then the default text answer).
     pub fn script(&self, account: &str, scripts: impl IntoIterator<Item = Script>) {
         self.state.scripts.lock().unwrap().entry(account.to_string()).or_default().extend(scripts);
+    }
+
+    /// The account answers with `script` whenever nothing is queued for it.
+    pub fn script_always(&self, account: &str, script: Script) {
+        self.state.always.lock().unwrap().insert(account.to_string(), script);
     }
 
     pub fn reject_access_token(&self, token: &str) {
@@ -266,7 +283,9 @@ async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body
         return detail(StatusCode::BAD_REQUEST, "Unsupported parameter: max_output_tokens");
     }
     let script = state.scripts.lock().unwrap().get_mut(&account).and_then(VecDeque::pop_front);
-    let script = script.unwrap_or_else(|| Script::Text(format!("hello from {account}")));
+    let script = script
+        .or_else(|| state.always.lock().unwrap().get(&account).cloned())
+        .unwrap_or_else(|| Script::Text(format!("hello from {account}")));
     let (primary, secondary) = state.usage.lock().unwrap().get(&account).copied().unwrap_or((12.0, 3.0));
     let now = chrono::Utc::now().timestamp();
     let usage_headers = [
@@ -328,6 +347,40 @@ async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body
             let mut delays = vec![Duration::ZERO; 5];
             delays.push(Duration::from_millis(millis));
             return stream_response(state, events, delays, &usage_headers, true);
+        }
+        Script::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        Script::StallMidEvent { millis, text } => {
+            let mut events = text_events(&model, None, &text, true);
+            // Events 0–3 lead up to the first text delta (index 4): cut it in two.
+            let delta = events.remove(4);
+            let (first, second) = delta.split_at(delta.len() / 2);
+            events.insert(4, second.to_string());
+            events.insert(4, first.to_string());
+            let mut delays = vec![Duration::ZERO; events.len()];
+            delays[5] = Duration::from_millis(millis);
+            return stream_response(state, events, delays, &usage_headers, true);
+        }
+        Script::EndlessLine { bytes } => {
+            let block = "x".repeat(1024 * 1024);
+            let mut events = vec!["data: ".to_string()];
+            events.extend(std::iter::repeat_n(block, bytes.div_ceil(1024 * 1024)));
+            return stream_response(state, events, Vec::new(), &usage_headers, true);
+        }
+        Script::Html => {
+            let page = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>";
+            return ([("content-type", "text/html; charset=utf-8")], page).into_response();
+        }
+        Script::Gzip(text) => {
+            use std::io::Write;
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            for event in text_events(&model, None, &text, true) {
+                encoder.write_all(event.as_bytes()).unwrap();
+            }
+            let body = encoder.finish().unwrap();
+            return ([("content-type", "text/event-stream"), ("content-encoding", "gzip")], body).into_response();
         }
         Script::Incomplete(text) => {
             let mut events = text_events(&model, None, &text, true);

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 pub mod harness;
 pub mod mock;
+pub mod proxies;
 pub mod serve;
 
 /// A data folder of its own, with the file vault (no keyring needed).
@@ -19,6 +20,11 @@ pub struct TestHome {
 impl TestHome {
     pub fn new() -> TestHome {
         TestHome { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    /// A data folder inside `parent` (a small file system, say).
+    pub fn new_in(parent: &Path) -> TestHome {
+        TestHome { dir: tempfile::tempdir_in(parent).expect("temp dir") }
     }
 
     pub fn path(&self) -> &Path {
