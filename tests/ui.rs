@@ -746,3 +746,26 @@ fn the_header_switch_stops_and_starts_the_service() {
     h.get_by_label("Gateway service").click();
     wait_until(&mut h, "the stop", |h| has_label(h, "Stopped"));
 }
+
+#[test]
+fn export_from_the_window_writes_the_shown_selection() {
+    let fx = Fixture::new(3);
+    let out = fx._dir.path().join("picked.json");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Select user2@example.com").click();
+    h.run_steps(2);
+    h.get_all_by_role_and_label(Role::Button, "Export").last().expect("the bulk bar's Export").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Export 1 accounts"));
+    assert!(has_label_containing(&h, "plain text"), "the dialog warns about plaintext tokens");
+    field(&h, "/home/me/codexmanager-accounts.json").type_text(out.to_str().unwrap());
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the export", |_| out.exists());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let entries = written.as_array().expect("one JSON array");
+    assert_eq!(entries.len(), 1, "only the selected account");
+    assert!(entries[0].to_string().contains("acct-00002"));
+}
