@@ -470,6 +470,15 @@ mod tests {
     }
 
     #[test]
+    fn an_axis_keeps_one_number_format() {
+        let thousands: Vec<String> = [0.0, 10_000.0, 15_000.0, 40_000.0].map(|v| axis_number(v, 40_000.0)).to_vec();
+        assert_eq!(thousands, ["0", "10K", "15K", "40K"]);
+        let plain: Vec<String> = [0.0, 500.0, 1_500.0].map(|v| axis_number(v, 2_000.0)).to_vec();
+        assert_eq!(plain, ["0", "500", "1,500"]);
+        assert_eq!(axis_number(2_500_000.0, 3_000_000.0), "2.5M");
+    }
+
+    #[test]
     fn nice_steps_are_1_2_5_times_a_power_of_ten() {
         let steps: Vec<f64> = [0.3, 1.0, 1.1, 2.5, 7.0, 12.0, 4_100.0].map(nice_step).to_vec();
         assert_eq!(steps, [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 5_000.0]);
