@@ -46,7 +46,7 @@ macro_rules! out {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service without a window until SIGINT/SIGTERM.
-    Serve,
+    Serve(ServeArgs),
     /// Sign in, import, list, update, export and delete accounts.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -70,6 +70,15 @@ pub enum ProxyCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen (host:port; repeatable or comma-separated), instead of
+    /// CODEXMANAGER_SERVICE_ADDR. A non-loopback address (0.0.0.0:48760) serves other
+    /// machines: every gateway route still needs a platform key.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +193,51 @@ pub enum UsageCommand {
     },
 }
 
+/// A key's policy, as flags of `key create` and `key update`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// At most N requests per window: N/5h, N/day, N/week, N/month (repeatable; replaces the
+    /// key's request limits).
+    #[arg(long = "limit-requests", value_name = "N/WINDOW")]
+    limit_requests: Vec<String>,
+    /// At most N tokens (input + output) per window (repeatable; replaces the token limits).
+    #[arg(long = "limit-tokens", value_name = "N/WINDOW")]
+    limit_tokens: Vec<String>,
+    /// Remove every request and token limit.
+    #[arg(long, conflicts_with_all = ["limit_requests", "limit_tokens"])]
+    no_limits: bool,
+    /// When the key stops working: an RFC 3339 time (2026-12-31T23:59:59Z), or `never`.
+    #[arg(long, value_name = "RFC3339|never")]
+    expires: Option<String>,
+    /// The models the key may use, comma-separated, or `any`.
+    #[arg(long, value_name = "a,b|any")]
+    models: Option<String>,
+    /// Force this reasoning effort whatever the client sends, or `client` to leave it.
+    #[arg(long, value_name = "LEVEL|client", value_parser = ["minimal", "low", "medium", "high", "xhigh", "client"])]
+    reasoning_effort: Option<String>,
+    /// The account groups the key may use, comma-separated, or `any`.
+    #[arg(long, value_name = "a,b|any")]
+    groups: Option<String>,
+    /// Requests in flight at most (0: no cap).
+    #[arg(long, value_name = "N")]
+    max_concurrent: Option<u32>,
+}
+
+impl PolicyArgs {
+    fn change(self) -> crate::core::PolicyChange {
+        let limits = |specs: Vec<String>| (self.no_limits || !specs.is_empty()).then_some(specs);
+        crate::core::PolicyChange {
+            limit_requests: limits(self.limit_requests),
+            limit_tokens: limits(self.limit_tokens),
+            expires: self.expires,
+            models: self.models.map(crate::core::ListOrAny::Text),
+            reasoning_effort: self.reasoning_effort,
+            groups: self.groups.map(crate::core::ListOrAny::Text),
+            max_concurrent: self.max_concurrent,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Create a platform key; prints it once.
@@ -206,6 +260,28 @@ pub enum KeyCommand {
         #[arg(long)]
         azure_api_version: Option<String>,
         #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change a key's name, model binding, limits, expiry, models, reasoning effort, groups or
+    /// concurrency cap.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Force every request onto one model; an empty value clears the binding.
+        #[arg(long)]
+        model: Option<String>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// A key's use per hour and day, and against its limits.
+    Usage {
+        id: String,
+        #[command(flatten)]
         json: JsonFlag,
     },
     /// List platform keys (prefixes only; full keys are never stored).
@@ -224,7 +300,7 @@ pub enum KeyCommand {
 /// Runs a CLI subcommand against the core.
 pub async fn run(core: &Core, command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Serve(_) => unreachable!("serve is handled by main"),
         Command::Account(command) => account(core, command).await,
         Command::Key(command) => key(core, command).await,
         Command::Usage(UsageCommand::Refresh { ids, json }) => refresh_usage(core, ids, json.json).await,
@@ -516,7 +592,16 @@ async fn refresh_usage(core: &Core, ids: Vec<String>, json: bool) -> anyhow::Res
 
 async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
     match command {
-        KeyCommand::Create { name, protocol, model, azure_endpoint, azure_api_key, azure_api_version, json } => {
+        KeyCommand::Create {
+            name,
+            protocol,
+            model,
+            azure_endpoint,
+            azure_api_key,
+            azure_api_version,
+            policy,
+            json,
+        } => {
             let created = core
                 .create_key(NewKey {
                     name,
@@ -525,6 +610,7 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
                     azure_endpoint,
                     azure_api_key,
                     azure_api_version,
+                    policy: policy.change(),
                 })
                 .await?;
             if json.json {
@@ -557,6 +643,22 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
                 out!("{} key(s)", keys.len());
             }
         }
+        KeyCommand::Update { id, name, model, policy, json } => {
+            let updated = core.update_key(id, crate::core::KeyUpdate { name, model, policy: policy.change() }).await?;
+            if json.json {
+                print_json(&updated)?;
+            } else {
+                out!("updated key {} ({})", updated.id, describe_policy(&updated.policy));
+            }
+        }
+        KeyCommand::Usage { id, json } => {
+            let usage = core.key_usage_stats(&id).await?;
+            if json.json {
+                print_json(&usage)?;
+            } else {
+                print_key_usage(&usage)?;
+            }
+        }
         KeyCommand::Disable { id } => {
             core.set_key_enabled(id.clone(), false).await?;
             out!("disabled {id}");
@@ -571,6 +673,49 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A key's policy in a few words.
+fn describe_policy(policy: &crate::core::KeyPolicy) -> String {
+    let mut parts: Vec<String> = policy.limits.iter().map(ToString::to_string).collect();
+    if let Some(at) = policy.expires_at.and_then(|at| chrono::DateTime::from_timestamp(at, 0)) {
+        parts.push(format!("expires {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    }
+    if let Some(models) = &policy.models {
+        parts.push(format!("models {}", models.join(",")));
+    }
+    if let Some(effort) = &policy.reasoning_effort {
+        parts.push(format!("effort {effort}"));
+    }
+    if let Some(groups) = &policy.groups {
+        parts.push(format!("groups {}", groups.join(",")));
+    }
+    if let Some(max) = policy.max_concurrent {
+        parts.push(format!("at most {max} at once"));
+    }
+    if parts.is_empty() { "no limits".into() } else { parts.join("; ") }
+}
+
+fn print_key_usage(usage: &crate::core::KeyUsage) -> anyhow::Result<()> {
+    if usage.limits.is_empty() {
+        out!("{}: no limits", usage.key_id);
+    }
+    for limit in &usage.limits {
+        let frees = limit
+            .frees_at_ms
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|at| format!(", frees up at {}", at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")))
+            .unwrap_or_default();
+        out!("{}: {} of {} used{frees}", limit.limit, limit.used, limit.limit.max);
+    }
+    out!("\n{:<17} {:>9} {:>12} {:>7}", "DAY", "REQUESTS", "TOKENS", "ERRORS");
+    for point in usage.daily.iter().filter(|p| p.requests > 0) {
+        let day = chrono::DateTime::from_timestamp_millis(point.start_ms)
+            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        out!("{day:<17} {:>9} {:>12} {:>7}", point.requests, point.tokens, point.errors);
+    }
+    Ok(())
 }
 
 /// `text` cut to at most `max` columns of display width, with "…" where it was cut.

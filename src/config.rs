@@ -62,6 +62,11 @@ impl Env {
         Env { vars, file: None, file_error: None }
     }
 
+    /// Sets a variable, as a command-line flag does over the environment.
+    pub fn set(&mut self, name: &str, value: String) {
+        self.vars.insert(name.to_string(), value);
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
@@ -220,6 +225,18 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: DEFAULT_MODEL_MAPPING,
         check: Check::ModelMapping,
     },
+    SettingSpec {
+        key: "logRetentionDays",
+        env: Some("CODEXMANAGER_LOG_RETENTION_DAYS"),
+        default: "30",
+        check: Check::AtLeast(0),
+    },
+    SettingSpec {
+        key: "logMaxRows",
+        env: Some("CODEXMANAGER_LOG_MAX_ROWS"),
+        default: "1000000",
+        check: Check::AtLeast(0),
+    },
     SettingSpec { key: "locale", env: None, default: "", check: Check::OneOf(&["", "zh-CN", "en"]) },
     SettingSpec { key: "theme", env: None, default: "system", check: Check::OneOf(&["system", "light", "dark"]) },
     SettingSpec { key: "closeToTray", env: None, default: "true", check: Check::Bool },
@@ -339,6 +356,11 @@ pub struct Config {
     pub trace_body_preview_max_bytes: usize,
     pub front_proxy_max_body_bytes: usize,
     pub max_concurrent_requests: usize,
+    /// Request-log rows are kept this many days (0: forever) and at most this many rows (0: no cap).
+    pub log_retention_days: u64,
+    pub log_max_rows: u64,
+    /// `/rpc` and `/metrics` answer other machines (with the RPC token).
+    pub rpc_allow_remote: bool,
     /// How long a stop lets in-flight requests finish before ending them with an error.
     pub shutdown_grace_secs: u64,
     /// How long a client may take to send a request's headers.
@@ -435,6 +457,9 @@ impl<'a> Resolver<'a> {
             front_proxy_max_body_bytes: self.number("CODEXMANAGER_FRONT_PROXY_MAX_BODY_BYTES", 16 * 1024 * 1024, 1024)
                 as usize,
             max_concurrent_requests: number("maxConcurrentRequests") as usize,
+            log_retention_days: number("logRetentionDays"),
+            log_max_rows: number("logMaxRows"),
+            rpc_allow_remote: self.env.get("CODEXMANAGER_RPC_ALLOW_REMOTE").and_then(parse_bool).unwrap_or(false),
             shutdown_grace_secs: self.number("CODEXMANAGER_SHUTDOWN_GRACE_SECS", 30, 0),
             header_read_timeout_secs: self.number("CODEXMANAGER_HEADER_READ_TIMEOUT_SECS", 30, 1),
             stream_keepalive_secs: self.number("CODEXMANAGER_STREAM_KEEPALIVE_SECS", 15, 1),

@@ -1,5 +1,5 @@
 //! CodexManager: a pool of ChatGPT (Codex) accounts behind one local gateway, with a native
-//! window, a `serve` mode and a CLI. See DESIGN.md for the map of the modules below.
+//! window, a `serve` mode and a CLI. `docs/ARCHITECTURE.md` is the map of the modules below.
 
 pub mod auth;
 pub mod autostart;

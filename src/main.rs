@@ -35,10 +35,15 @@ fn main() -> ExitCode {
         libc::umask(0o077);
     }
     let cli = Cli::parse();
-    let env = Env::load(&exe_dir());
+    let mut env = Env::load(&exe_dir());
+    if let Some(Command::Serve(args)) = &cli.command
+        && !args.listen.is_empty()
+    {
+        env.set("CODEXMANAGER_SERVICE_ADDR", args.listen.join(","));
+    }
     let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &exe_dir());
     let stderr_level = match cli.command {
-        None | Some(Command::Serve) => "info",
+        None | Some(Command::Serve(_)) => "info",
         Some(_) => "warn",
     };
     codexmanager::paths::make_private(&paths);
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         None => codexmanager::ui::run_window(&runtime, env, paths, cli.hidden),
-        Some(Command::Serve) => runtime.block_on(serve(env, paths)),
+        Some(Command::Serve(_)) => runtime.block_on(serve(env, paths)),
         Some(command) => runtime.block_on(async {
             let core = startup::open_core(env, paths)?;
             let code = codexmanager::cli::run(&core, command).await;
@@ -137,10 +142,10 @@ fn attach_parent_console() {
 async fn serve(env: Env, paths: DataPaths) -> anyhow::Result<ExitCode> {
     let core = startup::open_running(env, paths)?;
     let service = Service::start(core.clone()).await?;
-    {
+    for addr in service.addrs() {
         use std::io::Write as _;
         // Said once; a closed stdout must not stop the service.
-        let _ = writeln!(std::io::stdout().lock(), "CodexManager serving on http://{}", service.addr());
+        let _ = writeln!(std::io::stdout().lock(), "CodexManager serving on http://{addr}");
     }
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");

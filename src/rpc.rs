@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use crate::auth::login::LoginError;
-use crate::core::{AccountPatch, Core, CoreError, LoginKind, NewKey};
+use crate::core::{AccountPatch, Core, CoreError, KeyUpdate, LoginKind, NewKey, PolicyChange};
 
 pub const TOKEN_HEADER: &str = "x-codexmanager-rpc-token";
 
@@ -97,6 +97,11 @@ fn origin_is_local(origin: &str) -> bool {
     }
 }
 
+/// Whether the request carries the RPC token (compared in constant time).
+pub fn has_token(headers: &HeaderMap, token: &str) -> bool {
+    presented_token(headers).is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(token.as_bytes())))
+}
+
 fn presented_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or_else(|| {
         headers
@@ -117,9 +122,7 @@ pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: axu
             RpcError::new(code::FORBIDDEN, "cross-site requests to /rpc are refused"),
         );
     }
-    let authorized = presented_token(&headers)
-        .is_some_and(|token| bool::from(token.trim().as_bytes().ct_eq(state.token.as_bytes())));
-    if !authorized {
+    if !has_token(&headers, &state.token) {
         let message = if presented_token(&headers).is_some() {
             "wrong RPC token"
         } else {
@@ -260,10 +263,45 @@ struct ProxyTestParams {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct ModelParams {
     id: String,
     #[serde(default, alias = "modelSlug")]
     model: Option<String>,
+    /// The original's spelling of a bound reasoning effort (`client` or empty clears it).
+    #[serde(default)]
+    reasoning_effort: Option<String>,
+}
+
+/// The fields a key's policy accepts over RPC.
+const POLICY_FIELDS: [&str; 7] =
+    ["limitRequests", "limitTokens", "expires", "models", "reasoningEffort", "groups", "maxConcurrent"];
+/// The other fields `apikey/create` and `apikey/update` accept.
+const NEW_KEY_FIELDS: [&str; 9] = [
+    "name",
+    "protocol",
+    "protocolType",
+    "model",
+    "modelSlug",
+    "azureEndpoint",
+    "upstreamBaseUrl",
+    "azureApiKey",
+    "azureApiVersion",
+];
+const KEY_UPDATE_FIELDS: [&str; 3] = ["name", "model", "modelSlug"];
+
+/// As [`params`] for a key's fields and its policy's, refusing any other field (serde cannot
+/// for a flattened struct).
+fn key_params<T: DeserializeOwned>(value: Value, fields: &[&str]) -> Result<T, RpcError> {
+    let known = || fields.iter().chain(&POLICY_FIELDS);
+    if let Some(unknown) = value.as_object().and_then(|object| object.keys().find(|k| !known().any(|f| f == k))) {
+        let expected: Vec<&str> = known().copied().collect();
+        return Err(RpcError::new(
+            code::INVALID_PARAMS,
+            format!("invalid params: unknown field `{unknown}`, expected one of {}", expected.join(", ")),
+        ));
+    }
+    params(value)
 }
 
 #[derive(Deserialize)]
@@ -421,7 +459,7 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         }
         "apikey/list" => json!({"items": core.list_keys()}),
         "apikey/create" => {
-            let new: NewKey = params(params_value)?;
+            let new: NewKey = key_params(params_value, &NEW_KEY_FIELDS)?;
             serde_json::to_value(core.create_key(new).await?)
                 .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
         }
@@ -437,8 +475,23 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         }
         "apikey/updateModel" => {
             let p: ModelParams = params(params_value)?;
-            core.set_key_model(p.id, p.model).await?;
+            let policy = PolicyChange { reasoning_effort: p.reasoning_effort, ..PolicyChange::default() };
+            core.update_key(p.id, KeyUpdate { name: None, model: Some(p.model.unwrap_or_default()), policy }).await?;
             ok()
+        }
+        "apikey/update" => {
+            let mut value = params_value;
+            let id = value
+                .as_object_mut()
+                .and_then(|object| object.remove("id"))
+                .and_then(|id| id.as_str().map(str::to_string))
+                .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "invalid params: `id` (a string) is required"))?;
+            let update: KeyUpdate = key_params(value, &KEY_UPDATE_FIELDS)?;
+            to_value(core.update_key(id, update).await?)?
+        }
+        "apikey/usageStats" => {
+            let p: IdParam = params(params_value)?;
+            to_value(core.key_usage_stats(&p.id).await?)?
         }
         "appSettings/get" => json!(core.settings()),
         "appSettings/set" => {

@@ -1,4 +1,4 @@
-//! The import rules of DESIGN.md, checked on the source: the gateway's request path cannot
+//! The import rules of docs/ARCHITECTURE.md, checked on the source: the gateway's request path cannot
 //! reach SQLite because no gateway file names the store module; the UI never names the
 //! store or the gateway. A change that breaks the rule fails here with the offending line.
 

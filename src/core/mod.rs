@@ -14,6 +14,7 @@ pub mod logs;
 pub mod logwriter;
 mod models;
 pub mod pool;
+pub mod quota;
 mod refresh;
 mod routes;
 mod settings;
@@ -30,7 +31,10 @@ use serde::Serialize;
 
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
-pub use keys::{CreatedKey, DEFAULT_AZURE_API_VERSION, KeyField, KeyProblem, NewKey, hash_key};
+pub use keys::{
+    CreatedKey, DEFAULT_AZURE_API_VERSION, KeyField, KeyProblem, KeyUpdate, KeyUsage, ListOrAny, NewKey, PolicyChange,
+    REASONING_EFFORTS, UsagePoint, hash_key,
+};
 pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
@@ -43,7 +47,7 @@ pub use crate::usage::poller::Progress;
 /// Plain data types of the store that the front doors and the gateway use as values; the
 /// functions that read and write SQLite stay behind the core.
 pub use crate::store::accounts::{AccountRow, AccountStatus};
-pub use crate::store::keys::{KeyProtocol, KeyRow};
+pub use crate::store::keys::{KeyPolicy, KeyProtocol, KeyRow, Limit, Metric, QuotaWindow};
 pub use crate::store::logs::{LogFilter, LogRow};
 pub use crate::store::usage::{UsageSnapshot, Window};
 pub use crate::store::{now_millis, now_secs};
@@ -111,6 +115,8 @@ struct Inner {
     usage_slots: tokio::sync::Semaphore,
     /// This process's name in shared state (refresh leases).
     instance_id: String,
+    /// Per-key use against the keys' limits.
+    quotas: quota::Quotas,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -170,6 +176,7 @@ impl Core {
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
                 instance_id: uuid::Uuid::new_v4().simple().to_string(),
+                quotas: quota::Quotas::default(),
             }),
         };
         stored.extend(sealed_settings);
@@ -177,6 +184,9 @@ impl Core {
         let (config, warnings) = Resolver::new(core.env(), &stored).resolve(paths);
         core.inner.config.store(Arc::new(config));
         core.reload_blocking()?;
+        let since = store::now_millis() - 31 * 86_400_000;
+        let uses = core.inner.store.with(|conn| store::logs::slot_use_since(conn, since, None))?;
+        core.inner.quotas.restore(uses);
         Ok((core, warnings))
     }
 
@@ -335,6 +345,11 @@ impl Core {
     /// This process's name in state shared with other processes.
     pub fn instance_id(&self) -> &str {
         &self.inner.instance_id
+    }
+
+    /// Per-key use against the keys' limits (memory only: the request path's view).
+    pub fn quotas(&self) -> &quota::Quotas {
+        &self.inner.quotas
     }
 
     /// The merged environment the core was opened with.

@@ -71,6 +71,8 @@ pub struct Live {
 pub struct PoolAccount {
     pub id: String,
     pub label: String,
+    /// The account's group (keys may be scoped to groups).
+    pub group: String,
     pub sort: i64,
     pub chatgpt_account_id: Option<String>,
     pub status: AccountStatus,
@@ -294,6 +296,7 @@ pub fn rebuild(
         let account = Arc::new(PoolAccount {
             id: a.id.clone(),
             label: a.label.clone(),
+            group: a.group_name.clone(),
             sort: a.sort,
             chatgpt_account_id: a.chatgpt_account_id.clone(),
             status: a.status,

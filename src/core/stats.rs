@@ -307,7 +307,9 @@ mod tests {
             .with(|conn| {
                 conn.execute_batch(
                     "DROP TABLE request_stats; DROP TABLE refresh_leases;
-                     ALTER TABLE accounts DROP COLUMN cooldown_reason; PRAGMA user_version = 2;",
+                     ALTER TABLE accounts DROP COLUMN cooldown_reason; ALTER TABLE accounts DROP COLUMN proxy;
+                     ALTER TABLE accounts DROP COLUMN proxy_sealed; ALTER TABLE platform_keys DROP COLUMN policy;
+                     PRAGMA user_version = 2;",
                 )?;
                 Ok(())
             })

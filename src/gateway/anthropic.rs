@@ -47,7 +47,7 @@ pub async fn messages(State(gateway): State<Arc<Gateway>>, uri: Uri, headers: He
             upstream.insert("prompt_cache_key".into(), Value::String(session.clone()));
         }
         normalize_request(&mut upstream);
-        Ok((outgoing(&record, &key, model, &upstream, &headers)?, translated.stream))
+        Ok((outgoing(&gateway, &mut record, &key, model, &mut upstream, &headers)?, translated.stream))
     });
     let stream = anthropic::MessagesStream::new(context.clone());
     answer(gateway, record, prepared, stream, false, Dialect::Anthropic, |response, incomplete| {

@@ -33,6 +33,8 @@ pub struct Outgoing {
     pub key_id: String,
     pub session: Option<String>,
     pub client_headers: HeaderMap,
+    /// The account groups the key may use (`None`: any).
+    pub scope: Option<Vec<String>>,
 }
 
 /// A stream that has started on an account and passed its head.
@@ -94,8 +96,16 @@ impl Gateway {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let pool = self.core.pool();
+            let scoped: Vec<Arc<PoolAccount>>;
+            let accounts = match &out.scope {
+                None => &pool.accounts,
+                Some(groups) => {
+                    scoped = pool.accounts.iter().filter(|a| groups.contains(&a.group)).cloned().collect();
+                    &scoped
+                }
+            };
             let mut plan = self.router.plan(
-                &pool.accounts,
+                accounts,
                 config.route_strategy,
                 &rotation_key,
                 out.session.as_deref(),
@@ -144,7 +154,11 @@ impl Gateway {
                 }
                 continue;
             }
-            return Err(self.no_account_error(&plan, &worst, record.attempts, untried_busy));
+            let error = self.no_account_error(&plan, &worst, record.attempts, untried_busy);
+            return Err(match &out.scope {
+                Some(groups) => in_scope(error, groups),
+                None => error,
+            });
         }
     }
 
@@ -575,6 +589,18 @@ impl Gateway {
         let now = now_millis();
         self.core.pool().accounts.iter().filter_map(|a| a.cooling_until(now)).min()
     }
+}
+
+/// Says that the error concerns only the accounts in the key's groups.
+fn in_scope(mut error: GatewayError, groups: &[String]) -> GatewayError {
+    let groups = groups.join(", ");
+    error.message = match error.message.strip_prefix("no account can serve this request: the pool has no accounts") {
+        Some(_) => {
+            format!("no account is in this key's groups ({groups}); add accounts to them or widen the key's groups")
+        }
+        None => format!("{} (only accounts in this key's groups: {groups})", error.message),
+    };
+    error
 }
 
 /// The most of an upstream's error body that is read (for its message).

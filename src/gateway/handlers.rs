@@ -92,6 +92,7 @@ pub(super) async fn intake(
         record.permit = Some(admit(gateway)?);
         let key = keys::authenticate(&gateway.core, headers)?;
         record.key_id = Some(key.row.id.clone());
+        keys::check_expiry(&key)?;
         let mut body =
             super::body::read_object(body, headers, gateway.core.config().front_proxy_max_body_bytes).await?;
         if let Some(deployment) = deployment {
@@ -142,14 +143,39 @@ pub(super) async fn answer<S: ClientStream>(
     }
 }
 
-/// The upstream request for a pooled route.
+/// The upstream request for a pooled route, once the key's policy allows it: the model must
+/// be one the key may use, its bound reasoning effort replaces the client's, and its limits
+/// must have room (the request then counts against them).
 pub(super) fn outgoing(
-    record: &Record,
+    gateway: &Gateway,
+    record: &mut Record,
     key: &GatewayKey,
     model: String,
-    body: &Map<String, Value>,
+    body: &mut Map<String, Value>,
     headers: &HeaderMap,
 ) -> Result<Outgoing, GatewayError> {
+    let policy = &key.row.policy;
+    if let Some(allowed) = &policy.models
+        && !allowed.iter().any(|m| *m == model)
+    {
+        return Err(GatewayError::new(
+            StatusCode::FORBIDDEN,
+            "model_not_allowed",
+            format!("the key {:?} may not use {model}; it may use: {}", key.row.name, allowed.join(", ")),
+        ));
+    }
+    if let Some(effort) = &policy.reasoning_effort {
+        let reasoning = body.entry("reasoning").or_insert_with(|| Value::Object(Map::new()));
+        if !reasoning.is_object() {
+            *reasoning = Value::Object(Map::new());
+        }
+        if let Some(reasoning) = reasoning.as_object_mut() {
+            reasoning.insert("effort".into(), Value::String(effort.clone()));
+        }
+        record.reasoning_effort = Some(effort.clone());
+    }
+    let guard = gateway.core.quotas().admit(&key.row.id, policy, crate::core::now_millis());
+    record.quota = Some(guard.map_err(|refusal| keys::refused(&key.row.name, refusal))?);
     let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
     Ok(Outgoing {
         id: record.id,
@@ -158,6 +184,7 @@ pub(super) fn outgoing(
         key_id: key.row.id.clone(),
         session: record.session.clone(),
         client_headers: headers.clone(),
+        scope: policy.groups.clone(),
     })
 }
 

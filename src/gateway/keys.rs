@@ -6,8 +6,11 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use subtle::ConstantTimeEq;
 
+use axum::http::StatusCode;
+
 use super::errors::GatewayError;
-use crate::core::{Core, GatewayKey, hash_key};
+use crate::core::quota::Refusal;
+use crate::core::{Core, GatewayKey, hash_key, now_millis, now_secs};
 
 /// The key the client presented, from whichever header carries it.
 fn presented(headers: &HeaderMap) -> Option<&str> {
@@ -37,4 +40,45 @@ pub fn authenticate(core: &Core, headers: &HeaderMap) -> Result<Arc<GatewayKey>,
     }
     core.note_key_used(&found.row.id);
     Ok(found.clone())
+}
+
+/// An expired key is refused with when it expired.
+pub fn check_expiry(key: &GatewayKey) -> Result<(), GatewayError> {
+    match key.row.policy.expires_at {
+        Some(at) if at <= now_secs() => Err(GatewayError::new(
+            StatusCode::UNAUTHORIZED,
+            "key_expired",
+            format!("the platform key {:?} expired at {}", key.row.name, when(at * 1000)),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A 429 naming the limit that refused the request and when it frees up.
+pub fn refused(name: &str, refusal: Refusal) -> GatewayError {
+    match refusal {
+        Refusal::Limit { limit, used, frees_at_ms } => {
+            let retry = frees_at_ms.map(|at| ((at - now_millis()) / 1000).max(1) as u64).unwrap_or(60);
+            let frees = frees_at_ms.map(|at| format!("; it frees up at {}", when(at))).unwrap_or_default();
+            GatewayError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_exceeded",
+                format!("the platform key {name:?} reached its limit of {limit} ({used} used){frees}"),
+            )
+            .with_retry_after(retry)
+        }
+        Refusal::Concurrency { max } => GatewayError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            format!("the platform key {name:?} already has {max} request(s) in flight, its limit; retry when one ends"),
+        )
+        .with_retry_after(1),
+    }
+}
+
+/// Unix milliseconds as an RFC 3339 time (UTC).
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ms.to_string())
 }

@@ -20,6 +20,7 @@ mod metrics;
 mod model_map;
 mod openai;
 pub mod protocol;
+pub use handlers::metrics;
 mod record;
 mod routing;
 pub mod sse;
@@ -110,6 +111,5 @@ pub fn routes(gateway: &Arc<Gateway>) -> Router {
         .route("/openai/v1/models", get(handlers::models))
         .route("/api/codex/usage", get(handlers::pool_usage))
         .route("/backend-api/wham/usage", get(handlers::pool_usage))
-        .route("/metrics", get(handlers::metrics))
         .with_state(gateway.clone())
 }

@@ -56,7 +56,7 @@ async fn serve_responses(
             body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
         record.session = session_of(&body, &headers);
         normalize_request(&mut body);
-        Ok::<_, GatewayError>((outgoing(&record, &key, model, &body, &headers)?, streaming))
+        Ok::<_, GatewayError>((outgoing(&gateway, &mut record, &key, model, &mut body, &headers)?, streaming))
     })();
     answer(gateway, record, prepared, Passthrough, true, Dialect::OpenAi, |response, _| response.clone()).await
 }
@@ -106,7 +106,7 @@ async fn serve_chat(
         record.reasoning_effort = translated.reasoning_effort;
         record.session = translated.session.or_else(|| session_of(&upstream, &headers));
         normalize_request(&mut upstream);
-        Ok((outgoing(&record, &key, model, &upstream, &headers)?, translated.stream))
+        Ok((outgoing(&gateway, &mut record, &key, model, &mut upstream, &headers)?, translated.stream))
     });
     let stream = chat::ChatStream::new(context.clone());
     answer(gateway, record, prepared, stream, false, Dialect::OpenAi, |response, incomplete| {

@@ -28,6 +28,9 @@ pub struct Record {
     pub usage: Option<Usage>,
     /// The admission slot, held until the request ends.
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The key's place among its requests in flight, once its policy admitted the request:
+    /// such a request counts against the key's quota.
+    pub quota: Option<crate::core::quota::QuotaGuard>,
 }
 
 impl Record {
@@ -48,6 +51,7 @@ impl Record {
             first_byte_ms: None,
             usage: None,
             permit: None,
+            quota: None,
         }
     }
 
@@ -80,6 +84,11 @@ impl Record {
             gateway.router.remember(session, account);
         }
         let usage = self.usage;
+        let counted = self.quota.is_some();
+        if counted && let (Some(key), Some(usage)) = (&self.key_id, usage) {
+            let tokens = (usage.input + usage.output).max(0) as u64;
+            gateway.core.quotas().add_tokens(key, tokens, now_millis());
+        }
         gateway.core.logs().push(LogRow {
             id: 0,
             ts: self.started_ms,
@@ -99,6 +108,7 @@ impl Record {
             reasoning_tokens: usage.map(|u| u.reasoning),
             attempts: i64::from(self.attempts),
             error,
+            counted,
         });
     }
 }

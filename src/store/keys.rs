@@ -34,6 +34,60 @@ impl KeyProtocol {
     }
 }
 
+/// What a key may do beyond its protocol and model binding: limits, expiry, allowed models,
+/// a bound reasoning effort, the account groups it may use and a cap on concurrent requests.
+/// Every part is optional; stored as JSON.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KeyPolicy {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<Limit>,
+    /// Unix seconds after which the key is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Models the key may use (`None`: any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// Overrides the reasoning effort clients send (`None`: the client's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// Account groups the key may use (`None`: any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Requests in flight at most (`None`: no cap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
+}
+
+/// A limit of requests or tokens per rolling window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limit {
+    pub metric: Metric,
+    pub max: u64,
+    pub window: QuotaWindow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Requests,
+    /// Input plus output tokens, as the upstream reports them.
+    Tokens,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum QuotaWindow {
+    #[serde(rename = "5h")]
+    FiveHours,
+    #[serde(rename = "day")]
+    Day,
+    #[serde(rename = "week")]
+    Week,
+    #[serde(rename = "month")]
+    Month,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KeyRow {
     pub id: String,
@@ -50,10 +104,11 @@ pub struct KeyRow {
     pub enabled: bool,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub policy: KeyPolicy,
 }
 
 const COLUMNS: &str = "id, name, key_hash, key_prefix, protocol, model, azure_endpoint, azure_api_version, \
-     sealed_azure_key, enabled, created_at, last_used_at";
+     sealed_azure_key, enabled, created_at, last_used_at, policy";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
     let protocol: String = row.get(4)?;
@@ -70,6 +125,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
         enabled: row.get(9)?,
         created_at: row.get(10)?,
         last_used_at: row.get(11)?,
+        policy: serde_json::from_str(&row.get::<_, String>(12)?).unwrap_or_default(),
     })
 }
 
@@ -86,7 +142,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<KeyRow>, StoreError> {
 
 pub fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
-        "INSERT INTO platform_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        "INSERT INTO platform_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))?
     .execute(params![
         row.id,
@@ -101,6 +157,7 @@ pub fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
         row.enabled,
         row.created_at,
         row.last_used_at,
+        serde_json::to_string(&row.policy).unwrap_or_else(|_| "{}".into()),
     ])?;
     Ok(())
 }
@@ -121,6 +178,21 @@ pub fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<(), Sto
 pub fn set_model(conn: &Connection, id: &str, model: Option<&str>) -> Result<(), StoreError> {
     let changed =
         conn.prepare_cached("UPDATE platform_keys SET model = ?2 WHERE id = ?1")?.execute(params![id, model])?;
+    require_one(changed, id)
+}
+
+/// Replaces a key's name, model binding and policy.
+pub fn update(
+    conn: &Connection,
+    id: &str,
+    name: &str,
+    model: Option<&str>,
+    policy: &KeyPolicy,
+) -> Result<(), StoreError> {
+    let policy = serde_json::to_string(policy).unwrap_or_else(|_| "{}".into());
+    let changed = conn
+        .prepare_cached("UPDATE platform_keys SET name = ?2, model = ?3, policy = ?4 WHERE id = ?1")?
+        .execute(params![id, name, model, policy])?;
     require_one(changed, id)
 }
 

@@ -1,7 +1,7 @@
 //! The `request_logs` table: one row per gateway request, written in batches, read page by
 //! page (newest first) with filters on time, status class and text.
 
-use rusqlite::{Connection, Row, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::StoreError;
 
@@ -27,6 +27,10 @@ pub struct LogRow {
     pub reasoning_tokens: Option<i64>,
     pub attempts: i64,
     pub error: Option<String>,
+    /// Whether the request counts against its key's quota: every request its key's own
+    /// limits did not refuse. Not stored per row; summed into `request_stats`.
+    #[serde(skip)]
+    pub counted: bool,
 }
 
 /// Which rows a page query returns.
@@ -70,6 +74,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
         reasoning_tokens: row.get(15)?,
         attempts: row.get(16)?,
         error: row.get(17)?,
+        counted: false,
     })
 }
 
@@ -108,6 +113,64 @@ pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreE
     Ok(())
 }
 
+/// Deletes at most `batch` of the oldest request-log rows that are older than `before_ms` or
+/// beyond the newest `max_rows` (0 = no cap); returns how many went.
+pub fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64) -> Result<usize, StoreError> {
+    let cutoff_id: i64 = if max_rows > 0 {
+        conn.prepare_cached("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?1")?
+            .query_row([max_rows], |row| row.get(0))
+            .optional()?
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let deleted = conn
+        .prepare_cached(
+            "DELETE FROM request_logs WHERE id IN
+               (SELECT id FROM request_logs WHERE ts < ?1 OR id <= ?2 ORDER BY id LIMIT ?3)",
+        )?
+        .execute(params![before_ms, cutoff_id, batch])?;
+    Ok(deleted)
+}
+
+/// Deletes `request_stats` slots older than `before_ms`.
+pub fn prune_stats(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
+    Ok(conn.prepare_cached("DELETE FROM request_stats WHERE slot < ?1")?.execute([before_ms])?)
+}
+
+/// A slot's use by one key: requests that count against its quota, input + output tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotUse {
+    pub key_id: String,
+    /// Unix milliseconds at the slot's start.
+    pub slot: i64,
+    pub counted: i64,
+    pub tokens: i64,
+    pub requests: i64,
+    pub errors: i64,
+}
+
+/// Every key's use per slot since `since_ms` (slots of keys only).
+pub fn slot_use_since(conn: &Connection, since_ms: i64, key_id: Option<&str>) -> Result<Vec<SlotUse>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key_id, slot, counted, input_tokens + output_tokens, requests, requests - successes
+         FROM request_stats WHERE slot >= ?1 AND key_id != '' AND (?2 IS NULL OR key_id = ?2) ORDER BY slot",
+    )?;
+    let rows = stmt
+        .query_map(params![since_ms, key_id], |row| {
+            Ok(SlotUse {
+                key_id: row.get(0)?,
+                slot: row.get(1)?,
+                counted: row.get(2)?,
+                tokens: row.get(3)?,
+                requests: row.get(4)?,
+                errors: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// The length of a `request_stats` slot.
 pub const STATS_SLOT_MS: i64 = 15 * 60 * 1000;
 
@@ -117,6 +180,7 @@ fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), S
     struct Sums {
         requests: i64,
         successes: i64,
+        counted: i64,
         tokens: [i64; 4],
         last_ts: i64,
     }
@@ -126,6 +190,7 @@ fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), S
         let sums = slots.entry((slot, r.key_id.as_deref().unwrap_or_default())).or_default();
         sums.requests += 1;
         sums.successes += i64::from((200..300).contains(&r.status));
+        sums.counted += i64::from(r.counted);
         for (sum, value) in
             sums.tokens.iter_mut().zip([r.input_tokens, r.cached_tokens, r.output_tokens, r.reasoning_tokens])
         {
@@ -135,16 +200,28 @@ fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), S
     }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO request_stats (slot, key_id, requests, successes, input_tokens, cached_tokens, output_tokens,
-           reasoning_tokens, last_ts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+           reasoning_tokens, last_ts, counted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (slot, key_id) DO UPDATE SET requests = requests + excluded.requests,
+           counted = counted + excluded.counted,
            successes = successes + excluded.successes, input_tokens = input_tokens + excluded.input_tokens,
            cached_tokens = cached_tokens + excluded.cached_tokens, output_tokens = output_tokens + excluded.output_tokens,
            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, last_ts = MAX(last_ts, excluded.last_ts)",
     )?;
     for ((slot, key_id), s) in slots {
         let [input, cached, output, reasoning] = s.tokens;
-        stmt.execute(params![slot, key_id, s.requests, s.successes, input, cached, output, reasoning, s.last_ts])?;
+        stmt.execute(params![
+            slot,
+            key_id,
+            s.requests,
+            s.successes,
+            input,
+            cached,
+            output,
+            reasoning,
+            s.last_ts,
+            s.counted
+        ])?;
     }
     Ok(())
 }

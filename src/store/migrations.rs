@@ -12,8 +12,9 @@ use super::StoreError;
 
 /// Version 1: the whole data model. Version 2: the gateway's model cache and persisted
 /// account cooldowns. Version 3: request totals per 15 minutes. Version 4: refresh leases and
-/// cooldown reasons. Version 5: per-account proxies.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+/// cooldown reasons. Version 5: per-account proxies. Version 6: key policies (limits, bindings,
+/// scope) and which logged requests count against their key's quota.
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -168,6 +169,15 @@ ALTER TABLE accounts ADD COLUMN cooldown_reason TEXT;
 const V5: &str = r#"
 ALTER TABLE accounts ADD COLUMN proxy TEXT;
 ALTER TABLE accounts ADD COLUMN proxy_sealed BLOB;
+"#;
+
+/// A platform key's policy (limits, expiry, allowed models, reasoning effort, groups,
+/// concurrency) as JSON; `counted` = the requests of a slot that count against their key's
+/// quota (all but those its own limits refused).
+const V6: &str = r#"
+ALTER TABLE platform_keys ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE request_stats ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+UPDATE request_stats SET counted = requests;
 "#;
 
 /// Refuses a database from a newer build before anything (even the journal mode) is written.

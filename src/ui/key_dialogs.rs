@@ -177,6 +177,7 @@ impl CreateKeyDialog {
             azure_endpoint: azure.then(|| self.azure_endpoint.clone()),
             azure_api_key: azure.then(|| self.azure_api_key.clone()),
             azure_api_version: azure.then(|| self.azure_api_version.clone()),
+            ..NewKey::default()
         };
         self.error = None;
         self.problem = new.check().err();
