@@ -769,3 +769,20 @@ fn export_from_the_window_writes_the_shown_selection() {
     assert_eq!(entries.len(), 1, "only the selected account");
     assert!(entries[0].to_string().contains("acct-00002"));
 }
+
+#[test]
+fn the_order_is_edited_in_the_table() {
+    let fx = Fixture::new(2);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Order of user2@example.com").set_value_accesskit(-5.0);
+    wait_until(&mut h, "the new order", |_| {
+        fx.core
+            .list_accounts()
+            .iter()
+            .any(|v| v.account.email.as_deref() == Some("user2@example.com") && v.account.sort == -5)
+    });
+    let first = fx.core.list_accounts()[0].account.email.clone();
+    assert_eq!(first.as_deref(), Some("user2@example.com"), "routing order follows");
+}

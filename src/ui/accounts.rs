@@ -784,7 +784,9 @@ impl AccountsPage {
         if response.changed() {
             self.order_edit = Some((a.id.clone(), value));
         }
-        let finished = response.drag_stopped() || response.lost_focus();
+        // A drag ends, typing ends, or the value was set in one step (a screen reader).
+        let set_at_once = response.changed() && !response.dragged() && !response.has_focus();
+        let finished = response.drag_stopped() || response.lost_focus() || set_at_once;
         if finished && self.order_edit.as_ref().is_some_and(|(id, v)| *id == a.id && *v != a.sort) {
             self.run_bulk(ui.ctx(), Bulk::Order, vec![a.id.clone()]);
         } else if finished {
