@@ -1,11 +1,15 @@
 //! The command line: `codexmanager` (the window), `serve`, and `<noun> <verb>` subcommands
 //! that call the same core API as the window and `/rpc`. Human-readable output by default,
-//! `--json` for scripts; exit code 0 on success, 1 with a one-line reason on failure.
+//! `--json` for scripts; exit code 0 on success, 1 with a one-line reason on failure. A
+//! reader that goes away early (`codexmanager account list | head`) ends the command quietly
+//! ([`OutputClosed`]); tables line up by display width, so Chinese labels and long plan
+//! names keep their columns.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::core::{AccountPatch, Core, LoginKind, LoginState, NewKey, Progress};
 
@@ -14,6 +18,29 @@ use crate::core::{AccountPatch, Core, LoginKind, LoginState, NewKey, Progress};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open with the window hidden in the tray (as start at login does); without a tray the
+    /// window shows.
+    #[arg(long)]
+    pub hidden: bool,
+}
+
+/// Standard output was closed by its reader (a pipe into `head`): not a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct OutputClosed;
+
+/// Maps a failed write to stdout: a closed pipe becomes [`OutputClosed`].
+pub fn output_error(err: std::io::Error) -> anyhow::Error {
+    if err.kind() == std::io::ErrorKind::BrokenPipe { anyhow::Error::new(OutputClosed) } else { err.into() }
+}
+
+/// Like `println!`, but a closed stdout returns [`OutputClosed`] from the enclosing function
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::output_error)?
+    }};
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,9 +320,9 @@ fn print_route_tests(tests: &[crate::core::RouteTest], json: bool) -> anyhow::Re
             let who = test.account_id.as_deref().map(|id| format!("{id} via ")).unwrap_or_default();
             match (&test.error, test.status) {
                 (None, Some(status)) => {
-                    println!("{who}{}: the upstream answered ({status}) in {} ms", test.route, test.elapsed_ms)
+                    out!("{who}{}: the upstream answered ({status}) in {} ms", test.route, test.elapsed_ms)
                 }
-                (error, _) => println!(
+                (error, _) => out!(
                     "{who}{}: not reachable after {} ms: {}",
                     test.route,
                     test.elapsed_ms,
@@ -312,7 +339,7 @@ fn print_route_tests(tests: &[crate::core::RouteTest], json: bool) -> anyhow::Re
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -327,7 +354,7 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             if json.json {
                 print_json(&report)?;
             } else {
-                println!(
+                out!(
                     "imported {} account(s): {} new, {} updated",
                     report.created + report.updated,
                     report.created,
@@ -346,10 +373,9 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             if json.json {
                 print_json(&accounts)?;
             } else {
-                println!(
-                    "{:<14} {:<32} {:<10} {:<8} {:>5} {:>5}  {:<24} AVAILABILITY",
-                    "ID", "LABEL", "GROUP", "PLAN", "5H", "7D", "PROXY"
-                );
+                let mut rows =
+                    vec![["ID", "LABEL", "GROUP", "PLAN", "5H", "7D", "PROXY", "AVAILABILITY"].map(String::from)];
+                let now = crate::core::now_secs();
                 for view in &accounts {
                     let a = &view.account;
                     let usage = view.usage.as_ref();
@@ -359,26 +385,27 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
                         }
                         other => other.key().to_string(),
                     };
-                    let now = crate::core::now_secs();
                     let availability = match (a.cooldown_until, &a.cooldown_reason) {
                         (Some(until), Some(reason)) if until > now => {
                             format!("{availability}; cooling down {} s: {reason}", until - now)
                         }
                         _ => availability,
                     };
-                    println!(
-                        "{:<14} {:<32} {:<10} {:<8} {:>5} {:>5}  {:<24} {}",
-                        a.id,
+                    rows.push([
+                        a.id.clone(),
                         truncate(&a.label, 32),
-                        truncate(&a.group_name, 10),
-                        a.plan.as_deref().unwrap_or("-"),
+                        truncate(&a.group_name, 12),
+                        truncate(a.plan.as_deref().unwrap_or("-"), 12),
                         percent(usage.and_then(|u| u.primary.as_ref())),
                         percent(usage.and_then(|u| u.secondary.as_ref())),
                         truncate(a.proxy.as_deref().unwrap_or("inherit"), 24),
-                        availability
-                    );
+                        availability,
+                    ]);
                 }
-                println!("{} account(s)", accounts.len());
+                for line in table(&rows, &[false, false, false, false, true, true, false, false]) {
+                    out!("{line}");
+                }
+                out!("{} account(s)", accounts.len());
             }
         }
         AccountCommand::TestProxy { ids, json } => {
@@ -390,7 +417,7 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             if json.json {
                 print_json(&report)?;
             } else {
-                println!(
+                out!(
                     "exported {} account(s) to {} (contains plaintext tokens)",
                     report.exported,
                     report.path.display()
@@ -403,7 +430,7 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             if json.json {
                 print_json(&serde_json::json!({"deleted": deleted}))?;
             } else {
-                println!("deleted {deleted} account(s)");
+                out!("deleted {deleted} account(s)");
             }
             if deleted < wanted {
                 anyhow::bail!("{} of the given ids matched no account", wanted - deleted);
@@ -436,7 +463,7 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             if json.json {
                 print_json(&serde_json::json!({"updated": updated}))?;
             } else {
-                println!("updated {updated} account(s)");
+                out!("updated {updated} account(s)");
             }
         }
     }
@@ -454,18 +481,18 @@ async fn login(
     let ticket = core.login_start_via(kind, proxy).await?;
     let id = ticket.login_id.as_str();
     if json {
-        println!("{}", serde_json::to_string(&ticket)?);
+        out!("{}", serde_json::to_string(&ticket)?);
     } else if let Some(device) = &ticket.device {
-        println!("On any device, open {} and enter the code:\n\n    {}\n", device.verification_uri, device.user_code);
-        println!("Waiting for the code to be entered (15 minutes; Ctrl-C cancels)...");
+        out!("On any device, open {} and enter the code:\n\n    {}\n", device.verification_uri, device.user_code);
+        out!("Waiting for the code to be entered (15 minutes; Ctrl-C cancels)...");
     } else {
-        println!("Sign in to ChatGPT at this address:\n\n{}\n", ticket.auth_url);
+        out!("Sign in to ChatGPT at this address:\n\n{}\n", ticket.auth_url);
         if kind == LoginKind::Manual {
-            println!("When the browser ends on {} (the page may not load),", ticket.redirect_uri);
-            println!("paste that whole address here and press Enter.");
+            out!("When the browser ends on {} (the page may not load),", ticket.redirect_uri);
+            out!("paste that whole address here and press Enter.");
         } else {
-            println!("Waiting for the browser to come back to {} (15 minutes; Ctrl-C cancels).", ticket.redirect_uri);
-            println!("If the browser cannot reach this machine, paste the address it ended on here and press Enter.");
+            out!("Waiting for the browser to come back to {} (15 minutes; Ctrl-C cancels).", ticket.redirect_uri);
+            out!("If the browser cannot reach this machine, paste the address it ended on here and press Enter.");
         }
     }
     let mut pasted = read_stdin_lines(kind != LoginKind::Device);
@@ -486,7 +513,7 @@ async fn login(
         }
     };
     if json {
-        println!("{}", serde_json::to_string(&status)?);
+        out!("{}", serde_json::to_string(&status)?);
     }
     let (LoginState::Completed, Some(account_id)) = (status.status, status.account_id) else {
         anyhow::bail!("{}", status.error.unwrap_or_else(|| "the sign-in did not complete".into()));
@@ -497,9 +524,9 @@ async fn login(
         if let Some(view) = view {
             let a = &view.account;
             let who = a.email.as_deref().unwrap_or(&a.label);
-            println!("signed in as {who} ({}); account id {}", a.plan.as_deref().unwrap_or("plan unknown"), a.id);
+            out!("signed in as {who} ({}); account id {}", a.plan.as_deref().unwrap_or("plan unknown"), a.id);
             let usage = view.usage.as_ref();
-            println!(
+            out!(
                 "usage: 5-hour {} used, weekly {} used",
                 percent(usage.and_then(|u| u.primary.as_ref())),
                 percent(usage.and_then(|u| u.secondary.as_ref()))
@@ -543,14 +570,16 @@ async fn refresh_usage(core: &Core, ids: Vec<String>, json: bool) -> anyhow::Res
             if json {
                 eprintln!("{line}");
             } else {
-                println!("{line}");
+                use std::io::Write as _;
+                // A closed stdout is reported by the summary line after the refresh.
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
             }
         })
         .await?;
     if json {
         print_json(&report)?;
     } else {
-        println!("refreshed the usage of {} account(s), {} failed", report.refreshed, report.failed.len());
+        out!("refreshed the usage of {} account(s), {} failed", report.refreshed, report.failed.len());
     }
     for failure in &report.failed {
         eprintln!("{} ({}): {}", failure.account_id, failure.label, failure.message);
@@ -587,8 +616,8 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
             if json.json {
                 print_json(&created)?;
             } else {
-                println!("created key {} ({})", created.id, created.info.protocol.as_str());
-                println!("{}", created.key);
+                out!("created key {} ({})", created.id, created.info.protocol.as_str());
+                out!("{}", created.key);
                 eprintln!("This is the only time the key is shown; store it now.");
             }
         }
@@ -597,22 +626,21 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
             if json.json {
                 print_json(&keys)?;
             } else {
-                println!(
-                    "{:<18} {:<20} {:<14} {:<13} {:<16} {:<8}",
-                    "ID", "NAME", "PREFIX", "PROTOCOL", "MODEL", "ENABLED"
-                );
+                let mut rows = vec![["ID", "NAME", "PREFIX", "PROTOCOL", "MODEL", "ENABLED"].map(String::from)];
                 for k in &keys {
-                    println!(
-                        "{:<18} {:<20} {:<14} {:<13} {:<16} {:<8}",
-                        k.id,
+                    rows.push([
+                        k.id.clone(),
                         truncate(&k.name, 20),
-                        k.key_prefix,
-                        k.protocol.as_str(),
-                        k.model.as_deref().unwrap_or("-"),
-                        if k.enabled { "yes" } else { "no" }
-                    );
+                        k.key_prefix.clone(),
+                        k.protocol.as_str().to_string(),
+                        truncate(k.model.as_deref().unwrap_or("-"), 20),
+                        if k.enabled { "yes" } else { "no" }.to_string(),
+                    ]);
                 }
-                println!("{} key(s)", keys.len());
+                for line in table(&rows, &[false; 6]) {
+                    out!("{line}");
+                }
+                out!("{} key(s)", keys.len());
             }
         }
         KeyCommand::Update { id, name, model, policy, json } => {
@@ -620,7 +648,7 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
             if json.json {
                 print_json(&updated)?;
             } else {
-                println!("updated key {} ({})", updated.id, describe_policy(&updated.policy));
+                out!("updated key {} ({})", updated.id, describe_policy(&updated.policy));
             }
         }
         KeyCommand::Usage { id, json } => {
@@ -628,20 +656,20 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
             if json.json {
                 print_json(&usage)?;
             } else {
-                print_key_usage(&usage);
+                print_key_usage(&usage)?;
             }
         }
         KeyCommand::Disable { id } => {
             core.set_key_enabled(id.clone(), false).await?;
-            println!("disabled {id}");
+            out!("disabled {id}");
         }
         KeyCommand::Enable { id } => {
             core.set_key_enabled(id.clone(), true).await?;
-            println!("enabled {id}");
+            out!("enabled {id}");
         }
         KeyCommand::Delete { id } => {
             core.delete_key(id.clone()).await?;
-            println!("deleted {id}");
+            out!("deleted {id}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -668,9 +696,9 @@ fn describe_policy(policy: &crate::core::KeyPolicy) -> String {
     if parts.is_empty() { "no limits".into() } else { parts.join("; ") }
 }
 
-fn print_key_usage(usage: &crate::core::KeyUsage) {
+fn print_key_usage(usage: &crate::core::KeyUsage) -> anyhow::Result<()> {
     if usage.limits.is_empty() {
-        println!("{}: no limits", usage.key_id);
+        out!("{}: no limits", usage.key_id);
     }
     for limit in &usage.limits {
         let frees = limit
@@ -678,23 +706,86 @@ fn print_key_usage(usage: &crate::core::KeyUsage) {
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|at| format!(", frees up at {}", at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")))
             .unwrap_or_default();
-        println!("{}: {} of {} used{frees}", limit.limit, limit.used, limit.limit.max);
+        out!("{}: {} of {} used{frees}", limit.limit, limit.used, limit.limit.max);
     }
-    println!("\n{:<17} {:>9} {:>12} {:>7}", "DAY", "REQUESTS", "TOKENS", "ERRORS");
+    out!("\n{:<17} {:>9} {:>12} {:>7}", "DAY", "REQUESTS", "TOKENS", "ERRORS");
     for point in usage.daily.iter().filter(|p| p.requests > 0) {
         let day = chrono::DateTime::from_timestamp_millis(point.start_ms)
             .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
             .unwrap_or_default();
-        println!("{day:<17} {:>9} {:>12} {:>7}", point.requests, point.tokens, point.errors);
+        out!("{day:<17} {:>9} {:>12} {:>7}", point.requests, point.tokens, point.errors);
     }
+    Ok(())
 }
 
+/// `text` cut to at most `max` columns of display width, with "…" where it was cut.
 fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(max - 1).collect();
-        cut.push('…');
-        cut
+    if text.width() <= max {
+        return text.to_string();
+    }
+    let mut cut = String::new();
+    let mut width = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if width + w + 1 > max {
+            break;
+        }
+        cut.push(c);
+        width += w;
+    }
+    cut.push('…');
+    cut
+}
+
+/// Rows as lines of columns padded to a common display width, two spaces apart; a column
+/// marked in `right` is aligned right (numbers). The last column is not padded.
+fn table<const N: usize>(rows: &[[String; N]], right: &[bool; N]) -> Vec<String> {
+    let widths: Vec<usize> = (0..N).map(|i| rows.iter().map(|r| r[i].width()).max().unwrap_or(0)).collect();
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let pad = " ".repeat(widths[i] - cell.width());
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                if right[i] {
+                    line.push_str(&pad);
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    if i + 1 < N {
+                        line.push_str(&pad);
+                    }
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_by_display_width() {
+        let rows = [
+            ["ID".to_string(), "LABEL".to_string(), "5H".to_string()],
+            ["a1".to_string(), "张三的账号".to_string(), "7%".to_string()],
+            ["b22".to_string(), "plain".to_string(), "100%".to_string()],
+        ];
+        let lines = table(&rows, &[false, false, true]);
+        let ends: Vec<usize> = lines.iter().map(|l| l.width()).collect();
+        assert_eq!(ends[0], ends[1], "{lines:#?}");
+        assert_eq!(ends[1], ends[2], "{lines:#?}");
+        assert_eq!(lines[1], "a1   张三的账号    7%");
+    }
+
+    #[test]
+    fn truncation_counts_columns_not_characters() {
+        assert_eq!(truncate("张三张三张三", 7), "张三张…");
+        assert!(truncate("张三张三张三", 7).width() <= 7);
+        assert_eq!(truncate("enterprise", 12), "enterprise");
     }
 }

@@ -240,6 +240,12 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "locale", env: None, default: "", check: Check::OneOf(&["", "zh-CN", "en"]) },
     SettingSpec { key: "theme", env: None, default: "system", check: Check::OneOf(&["system", "light", "dark"]) },
     SettingSpec { key: "closeToTray", env: None, default: "true", check: Check::Bool },
+    SettingSpec {
+        key: "accent",
+        env: None,
+        default: "amber",
+        check: Check::OneOf(&["amber", "blue", "green", "purple", "rose", "slate"]),
+    },
 ];
 
 pub const DEFAULT_UPSTREAM: &str = "https://chatgpt.com/backend-api/codex";

@@ -2,6 +2,7 @@
 //! window, a `serve` mode and a CLI. `docs/ARCHITECTURE.md` is the map of the modules below.
 
 pub mod auth;
+pub mod autostart;
 pub mod cli;
 pub mod config;
 pub mod core;
@@ -12,6 +13,7 @@ pub mod paths;
 pub mod rpc;
 pub mod server;
 pub mod service;
+pub mod startup;
 pub mod store;
 #[cfg(feature = "tray")]
 pub mod tray;

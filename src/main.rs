@@ -10,11 +10,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use codexmanager::cli::{Cli, Command};
+use codexmanager::cli::{Cli, Command, OutputClosed};
 use codexmanager::config::Env;
-use codexmanager::core::Core;
 use codexmanager::paths::{DataPaths, exe_dir};
 use codexmanager::service::Service;
+use codexmanager::startup;
 
 /// mimalloc instead of the system allocator: the gateway allocates and frees small buffers
 /// on every request from several threads, where glibc's malloc spent a fifth of the CPU
@@ -56,10 +56,10 @@ fn main() -> ExitCode {
         Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
     };
     let result = match cli.command {
-        None => codexmanager::ui::run_window(&runtime, env, paths),
+        None => codexmanager::ui::run_window(&runtime, env, paths, cli.hidden),
         Some(Command::Serve(_)) => runtime.block_on(serve(env, paths)),
         Some(command) => runtime.block_on(async {
-            let core = open_core(env, paths)?;
+            let core = startup::open_core(env, paths)?;
             let code = codexmanager::cli::run(&core, command).await;
             core.shutdown().await;
             code
@@ -70,6 +70,8 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): it has what it wanted.
+        Err(err) if err.downcast_ref::<OutputClosed>().is_some() => ExitCode::SUCCESS,
         Err(err) => fail(&describe(&err)),
     }
 }
@@ -137,26 +139,13 @@ fn attach_parent_console() {
     }
 }
 
-fn open_core(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
-    let (core, warnings) = Core::open_at(env, paths, None)?;
-    for warning in warnings {
-        tracing::warn!("{warning}");
-    }
-    Ok(core)
-}
-
 async fn serve(env: Env, paths: DataPaths) -> anyhow::Result<ExitCode> {
-    let core = open_core(env, paths)?;
-    tracing::info!(
-        db = %core.config().paths.db.display(),
-        secrets = %core.vault().source().describe(),
-        "data loaded"
-    );
-    core.watch_external_changes();
-    core.spawn_background();
+    let core = startup::open_running(env, paths)?;
     let service = Service::start(core.clone()).await?;
     for addr in service.addrs() {
-        println!("CodexManager serving on http://{addr}");
+        use std::io::Write as _;
+        // Said once; a closed stdout must not stop the service.
+        let _ = writeln!(std::io::stdout().lock(), "CodexManager serving on http://{addr}");
     }
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");

@@ -287,6 +287,7 @@ fn bulk_disable_asks_nothing_and_delete_asks_first() {
     h.get_by_role_and_label(Role::Button, "Delete").click();
     h.run_steps(2);
     assert!(has_label(&h, "Delete 2 accounts?"), "deleting asks first");
+    assert!(has_label(&h, "• user1@example.com") && has_label(&h, "• user2@example.com"), "by name");
     assert_eq!(fx.core.list_accounts().len(), 3);
     h.get_all_by_role_and_label(Role::Button, "Delete").last().expect("confirm button").click();
     wait_until(&mut h, "the accounts to be deleted", |h| has_label(h, "Showing 1 of 1 accounts"));
@@ -324,6 +325,9 @@ fn creating_a_key_shows_it_once_and_the_list_then_shows_only_its_prefix() {
     assert_eq!(full.len(), 51, "the whole key: cm- and 48 hex digits");
     assert!(has_label_containing(&h, &format!("export CODEXMANAGER_API_KEY={full}")), "snippet carries the key");
 
+    assert!(has_label_containing(&h, "model = \"gpt-5.5\""), "the Codex snippet names a model");
+    h.get_by_role_and_label(Role::Button, "Copy key").click();
+    h.run_steps(2);
     h.get_by_role_and_label(Role::Button, "Done").click();
     h.run_steps(3);
     assert!(!has_label_containing(&h, &full), "the full key is gone once the dialog closes");
@@ -348,10 +352,21 @@ fn an_error_from_the_core_appears_as_a_readable_message() {
     type_into(&mut h, "Azure API key", "secret");
     h.run_steps(2);
     h.get_by_role_and_label(Role::Button, "Create").click();
-    wait_until(&mut h, "the error", |h| has_label_containing(h, "could not be created"));
-    let message = text_containing(&h, "could not be created");
-    assert!(message.contains("`azure_endpoint` must be an http(s) URL"), "{message}");
+    wait_until(&mut h, "the error", |h| has_label_containing(h, "is not a web address"));
+    let message = text_containing(&h, "is not a web address");
+    assert!(message.contains("https://NAME.openai.azure.com"), "says what to type: {message}");
+    assert!(!message.contains("azure_endpoint"), "no internal field names: {message}");
+    let field = field(&h, "https://NAME.openai.azure.com").rect();
+    let error = h.get_by_label_contains("is not a web address").rect();
+    assert!(error.top() >= field.bottom() - 1.0 && error.top() - field.bottom() < 30.0, "under its field");
     assert!(fx.core.list_keys().is_empty());
+
+    // Another protocol: the message about the Azure field goes.
+    h.get_by_role_and_label(Role::ComboBox, "Protocol").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "OpenAI compatible").click();
+    h.run_steps(3);
+    assert!(!has_label_containing(&h, "is not a web address"));
 }
 
 #[test]
@@ -401,4 +416,373 @@ fn switching_language_changes_the_labels() {
     h.get_by_role_and_label(Role::Button, "English").click();
     wait_until(&mut h, "the English labels", |h| has_label(h, "Accounts"));
     assert!(has_label(&h, "Language"));
+}
+
+/// The whole window at `size`, on `page`, drawn as the app draws it.
+fn app_harness(fx: &Fixture, size: egui::Vec2, page: Page) -> Harness<'static, App> {
+    let mut app = App::new(fx.backend(), None);
+    app.set_page(page);
+    let mut h =
+        Harness::builder().with_size(size).allow_missing_glyphs().build_ui_state(|ui, app: &mut App| app.draw(ui), app);
+    h.run_steps(4);
+    h
+}
+
+/// The rectangle of a dialog's layer (see `Dialog::layer`).
+fn dialog_rect<S>(h: &Harness<'_, S>, id: &str) -> egui::Rect {
+    let layer = codexmanager::ui::dialog::Dialog::layer(id);
+    h.ctx.memory(|m| m.area_rect(layer.id)).expect("the dialog is shown")
+}
+
+/// A primary click at `pos` (pressed and released there).
+fn click_at<S>(h: &mut Harness<'_, S>, pos: egui::Pos2) {
+    h.hover_at(pos);
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+}
+
+fn inside(outer: egui::Rect, inner: egui::Rect) -> bool {
+    outer.expand(0.5).contains_rect(inner)
+}
+
+#[test]
+fn every_page_fits_a_960_by_600_window() {
+    let fx = Fixture::new(8);
+    fx.logs(30);
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(960.0, 600.0));
+    for page in Page::ALL {
+        let mut h = app_harness(&fx, screen.size(), page);
+        wait_until(&mut h, "the page to settle", |h| !h.state().backend().core.snapshot().accounts.is_empty());
+        let buttons: Vec<(String, egui::Rect)> = h
+            .query_all_by_role(Role::Button)
+            .filter(|n| n.accesskit_node().bounding_box().is_some())
+            .map(|n| (n.accesskit_node().label().unwrap_or_default(), n.rect()))
+            .filter(|(_, rect)| rect.top() < screen.bottom() - 40.0)
+            .collect();
+        for (label, rect) in &buttons {
+            assert!(rect.right() <= screen.right() + 0.5, "{page:?}: “{label}” ends at {} past 960", rect.right());
+        }
+        // No button is drawn over another (toolbars wrap instead).
+        for (i, (a, ra)) in buttons.iter().enumerate() {
+            for (b, rb) in &buttons[i + 1..] {
+                let overlap = ra.intersect(*rb);
+                assert!(
+                    overlap.width() <= 1.0 || overlap.height() <= 1.0,
+                    "{page:?}: “{a}” {ra:?} overlaps “{b}” {rb:?}"
+                );
+            }
+        }
+    }
+    // On Accounts every row keeps its actions inside the window.
+    let h = app_harness(&fx, screen.size(), Page::Accounts);
+    let delete = h.get_by_label("Delete user1@example.com").rect();
+    assert!(inside(screen, delete), "row actions reachable: {delete:?}");
+    let add = h.get_by_role_and_label(Role::Button, "Add account").rect();
+    let chip = h.get_by_role_and_label(Role::Button, "Unknown").rect();
+    assert!(!add.intersects(chip), "Add account is not drawn over the filter chips");
+}
+
+#[test]
+fn a_selection_hidden_by_the_search_is_not_deleted() {
+    let fx = Fixture::new(3);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Select user1@example.com").click();
+    h.run_steps(2);
+    h.get_by_label("Select user2@example.com").click();
+    h.run_steps(2);
+    type_into(&mut h, "Search label, email, id, tag…", "user1@");
+    h.run_steps(3);
+    assert!(has_label(&h, "1 selected"), "the bar counts what is shown");
+    assert!(has_label_containing(&h, "1 more selected but hidden"), "and says what is left out");
+    h.get_by_role_and_label(Role::Button, "Delete").click();
+    h.run_steps(2);
+    assert!(has_label(&h, "Delete 1 accounts?"));
+    assert!(has_label(&h, "• user1@example.com"));
+    assert!(!has_label(&h, "• user2@example.com"), "the hidden one is not in the list");
+    assert!(has_label_containing(&h, "1 more selected accounts are hidden"));
+    h.get_all_by_role_and_label(Role::Button, "Delete").last().expect("confirm button").click();
+    wait_until(&mut h, "the delete", |_| fx.core.list_accounts().len() == 2);
+    let left: Vec<String> = fx.core.list_accounts().iter().filter_map(|v| v.account.email.clone()).collect();
+    assert!(left.contains(&"user2@example.com".to_string()), "the hidden selection survives: {left:?}");
+}
+
+#[test]
+fn a_row_can_be_deleted_and_refreshed_from_its_own_buttons() {
+    let fx = Fixture::new(2);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Delete user2@example.com").click();
+    h.run_steps(2);
+    assert!(has_label(&h, "• user2@example.com"), "the confirmation names the account");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!has_label(&h, "• user2@example.com"), "Esc cancels a question");
+    assert_eq!(fx.core.list_accounts().len(), 2);
+    h.get_by_label("Delete user2@example.com").click();
+    h.run_steps(2);
+    h.get_all_by_role_and_label(Role::Button, "Delete").last().expect("confirm").click();
+    wait_until(&mut h, "the delete", |_| fx.core.list_accounts().len() == 1);
+}
+
+#[test]
+fn the_new_key_stays_until_it_is_copied_or_closing_is_confirmed() {
+    let fx = Fixture::new(1);
+    let page = keys::KeysPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1280.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(3);
+    assert!(field(&h, "e.g. laptop-codex").is_focused(), "the first field has focus");
+    field(&h, "e.g. laptop-codex").type_text("ci");
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the key", |h| has_label_containing(h, "shown only this once"));
+    assert_eq!(fx.core.list_keys().len(), 1, "Enter created the key");
+
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "shown only this once"), "Esc does not close it");
+    click_at(&mut h, egui::pos2(5.0, 5.0));
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "shown only this once"), "a click outside does not close it");
+    h.get_by_role_and_label(Role::Button, "Done").click();
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "was not copied"), "closing before copying asks");
+    h.get_by_role_and_label(Role::Button, "Back").click();
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "shown only this once"));
+    h.get_by_role_and_label(Role::Button, "Done").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Close without copying").click();
+    h.run_steps(3);
+    assert!(!has_label_containing(&h, "shown only this once"), "closed when confirmed");
+}
+
+#[test]
+fn edit_account_opens_inside_the_window_keeps_typed_text_and_submits_on_enter() {
+    let fx = Fixture::new(2);
+    let size = egui::vec2(960.0, 600.0);
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    let mut h = app_harness(&fx, size, Page::Accounts);
+    // A position kept from an earlier run, above the window, as window.ron restored it.
+    let layer = codexmanager::ui::dialog::Dialog::layer("edit_account");
+    h.ctx.memory_mut(|m| {
+        let state = egui::AreaState { pivot_pos: Some(egui::pos2(240.0, -9.0)), ..egui::AreaState::default() };
+        m.areas_mut().set_state(layer, state);
+    });
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(4);
+    let rect = dialog_rect(&h, "edit_account");
+    assert!(inside(screen, rect), "the dialog {rect:?} lies inside the window");
+    assert!(rect.height() < 520.0, "sized to its content: {rect:?}");
+    let save = h.get_by_role_and_label(Role::Button, "Save").rect();
+    assert!(inside(rect, save), "Save is inside the dialog");
+    assert!(rect.bottom() - save.bottom() < 40.0, "no empty space under the buttons: {rect:?} {save:?}");
+    assert!(field(&h, "Label").is_focused(), "the first field has focus");
+
+    field(&h, "Group").focus();
+    h.step();
+    field(&h, "Group").type_text("team-a");
+    h.run_steps(2);
+    click_at(&mut h, egui::pos2(5.0, 590.0));
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "Edit user1@example.com"), "a click outside keeps the form open");
+    field(&h, "Group").focus();
+    h.step();
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the save", |_| {
+        fx.core.list_accounts().iter().any(|v| v.account.group_name.ends_with("team-a"))
+    });
+}
+
+#[test]
+fn add_account_shrinks_back_when_switching_to_a_shorter_tab() {
+    let fx = Fixture::new(1);
+    let size = egui::vec2(1024.0, 640.0);
+    let mut h = app_harness(&fx, size, Page::Accounts);
+    h.get_by_role_and_label(Role::Button, "Import").click();
+    h.run_steps(4);
+    let import = dialog_rect(&h, "add_account");
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    h.run_steps(4);
+    let sign_in = dialog_rect(&h, "add_account");
+    h.get_by_role_and_label(Role::Button, "Import files").click();
+    h.run_steps(4);
+    let again = dialog_rect(&h, "add_account");
+    assert!((again.height() - import.height()).abs() < 2.0, "{import:?} then {again:?}");
+    assert!(sign_in.height() < import.height() - 20.0, "the sign-in tab is shorter: {sign_in:?} vs {import:?}");
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    assert!(inside(screen, import) && inside(screen, sign_in));
+}
+
+#[test]
+fn importing_a_missing_file_says_nothing_was_imported() {
+    let fx = Fixture::new(1);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1280.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Import").click();
+    h.run_steps(3);
+    field(&h, "/home/me/.codex/auth.json").focus();
+    h.step();
+    field(&h, "/home/me/.codex/auth.json").type_text("/nonexistent/auth.json");
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Import paths").click();
+    wait_until(&mut h, "the report", |h| has_label_containing(h, "Nothing was imported"));
+    assert!(has_label_containing(&h, "no such file or folder; check the path"));
+    assert!(!fx.backend().notices.current().iter().any(|(_, t)| t.starts_with("Imported")), "no green toast");
+}
+
+#[test]
+fn a_long_error_wraps_before_its_dismiss_button() {
+    let message = "word ".repeat(60);
+    let mut h = Harness::builder().with_size(egui::vec2(420.0, 300.0)).build_ui(move |ui| {
+        codexmanager::ui::theme::error_banner(ui, &message, "Dismiss");
+    });
+    h.run_steps(2);
+    let dismiss = h.get_by_label("Dismiss").rect();
+    let text = h.get_by_label_contains("word word").rect();
+    assert!(text.right() <= dismiss.left() + 0.5, "text {text:?} stays left of {dismiss:?}");
+}
+
+#[test]
+fn switching_sign_in_method_clears_the_last_message() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_ISSUER", "http://127.0.0.1:9".into())]);
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1280.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Add account").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Paste callback").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Start sign-in").click();
+    wait_until(&mut h, "the sign-in address", |h| has_label(h, "Address the browser ended on"));
+    h.get_by_role_and_label(Role::Button, "Cancel").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "The sign-in was cancelled."));
+    h.get_by_role_and_label(Role::Button, "Device code").click();
+    h.run_steps(3);
+    assert!(!has_label(&h, "The sign-in was cancelled."), "the old message went with the old method");
+}
+
+#[test]
+fn the_low_quota_filter_shows_accounts_with_less_than_a_fifth_left() {
+    let fx = Fixture::new(3);
+    fx.usage("user1@example.com", 85.0, 10.0);
+    fx.usage("user2@example.com", 20.0, 30.0);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Low quota").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 1 of 3 accounts"));
+    assert!(has_label(&h, "user1@example.com"));
+}
+
+#[test]
+fn the_log_search_understands_fields() {
+    let fx = Fixture::new(1);
+    fx.logs(20);
+    let page = logs::LogsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1600.0, 800.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the rows", |h| has_label(h, "20 requests"));
+    type_into(&mut h, "Search, e.g. status:429 method:POST key:NAME account:… model:…", "status:502 method:post");
+    wait_until(&mut h, "the 502 rows", |h| has_label(h, "2 requests"));
+    for column in ["Key", "Method", "Error"] {
+        assert!(has_label(&h, column), "{column} column in a wide window");
+    }
+}
+
+#[test]
+fn toasts_follow_a_language_switch() {
+    let fx = Fixture::new(1);
+    let backend = fx.backend();
+    let app = App::new(backend.clone(), None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, app: &mut App| app.draw(ui), app);
+    backend.notices.info(codexmanager::ui::i18n::T::Saved, &[]);
+    h.run_steps(2);
+    assert!(has_label(&h, "Saved"));
+    fx.runtime.block_on(fx.core.set_settings(serde_json::from_value(json!({"locale": "zh-CN"})).unwrap())).unwrap();
+    h.run_steps(2);
+    assert!(has_label(&h, "已保存"), "the toast reads in Chinese now");
+    set_lang(Lang::En);
+}
+
+#[test]
+fn the_first_steps_lead_to_adding_an_account() {
+    let fx = Fixture::new(0);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Dashboard);
+    assert!(has_label(&h, "Get started"));
+    h.get_all_by_role_and_label(Role::Button, "Sign in with ChatGPT").next().expect("step 1").click();
+    h.run_steps(4);
+    assert_eq!(h.state().page(), Page::Accounts);
+    assert!(has_label(&h, "Start sign-in"), "the sign-in tab is open");
+}
+
+#[test]
+fn the_header_switch_stops_and_starts_the_service() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_SERVICE_ADDR", "127.0.0.1:0".into())]);
+    let _guard = fx.runtime.enter();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Logs);
+    assert!(has_label(&h, "Stopped"), "the window's service starts stopped here");
+    h.get_by_label("Gateway service").click();
+    wait_until(&mut h, "the start", |h| h.state().backend().service.state().addr().is_some());
+    assert!(has_label(&h, "Running"));
+    h.get_by_label("Gateway service").click();
+    wait_until(&mut h, "the stop", |h| has_label(h, "Stopped"));
+}
+
+#[test]
+fn export_from_the_window_writes_the_shown_selection() {
+    let fx = Fixture::new(3);
+    let out = fx._dir.path().join("picked.json");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Select user2@example.com").click();
+    h.run_steps(2);
+    h.get_all_by_role_and_label(Role::Button, "Export").last().expect("the bulk bar's Export").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Export 1 accounts"));
+    assert!(has_label_containing(&h, "plain text"), "the dialog warns about plaintext tokens");
+    field(&h, "/home/me/codexmanager-accounts.json").type_text(out.to_str().unwrap());
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the export", |_| out.exists());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let entries = written.as_array().expect("one JSON array");
+    assert_eq!(entries.len(), 1, "only the selected account");
+    assert!(entries[0].to_string().contains("acct-00002"));
+}
+
+#[test]
+fn the_order_is_edited_in_the_table() {
+    let fx = Fixture::new(2);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Order of user2@example.com").set_value_accesskit(-5.0);
+    wait_until(&mut h, "the new order", |_| {
+        fx.core
+            .list_accounts()
+            .iter()
+            .any(|v| v.account.email.as_deref() == Some("user2@example.com") && v.account.sort == -5)
+    });
+    let first = fx.core.list_accounts()[0].account.email.clone();
+    assert_eq!(first.as_deref(), Some("user2@example.com"), "routing order follows");
 }

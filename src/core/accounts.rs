@@ -122,7 +122,10 @@ fn write_batch(
                     .or_else(|| old.chatgpt_account_id.clone()),
                 chatgpt_user_id: claims.chatgpt_user_id.clone().or_else(|| old.chatgpt_user_id.clone()),
                 plan: claims.plan.clone().or_else(|| old.plan.clone()),
-                group_name: meta.group.clone().unwrap_or_else(|| old.group_name.clone()),
+                // As the original: an account stored without a group gets the import group.
+                group_name: meta.group.clone().unwrap_or_else(|| {
+                    if old.group_name.trim().is_empty() { DEFAULT_GROUP.to_string() } else { old.group_name.clone() }
+                }),
                 tags: meta.tags.clone().unwrap_or_else(|| old.tags.clone()),
                 note: meta.note.clone().unwrap_or_else(|| old.note.clone()),
                 sort: meta.sort.unwrap_or(old.sort),

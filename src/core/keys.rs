@@ -185,40 +185,97 @@ fn blank_to_none(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-impl Core {
-    pub async fn create_key(&self, new: NewKey) -> Result<CreatedKey, CoreError> {
-        let name = new.name.trim().to_string();
-        if name.is_empty() {
-            return Err(CoreError::Invalid("`name` must not be empty".into()));
+/// A field of [`NewKey`], for a form to mark the one a [`KeyProblem`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyField {
+    Name,
+    Protocol,
+    AzureEndpoint,
+    AzureApiKey,
+}
+
+/// What is wrong with a [`NewKey`]; the message names the field as the RPC and CLI spell it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("`name` must not be empty")]
+    NoName,
+    #[error("`protocol` must be openai, anthropic or azure_openai; got {0:?}")]
+    BadProtocol(String),
+    #[error("`azure_endpoint` is required for an azure_openai key")]
+    NoAzureEndpoint,
+    #[error("`azure_endpoint` must be an http(s) URL; got {0:?}")]
+    AzureEndpointNotUrl(String),
+    #[error("`azure_api_key` is required for an azure_openai key")]
+    NoAzureApiKey,
+    #[error("`azure_endpoint`, `azure_api_key` and `azure_api_version` only apply to azure_openai keys")]
+    AzureFieldsWithoutAzure,
+}
+
+impl KeyProblem {
+    pub fn field(&self) -> KeyField {
+        match self {
+            KeyProblem::NoName => KeyField::Name,
+            KeyProblem::BadProtocol(_) | KeyProblem::AzureFieldsWithoutAzure => KeyField::Protocol,
+            KeyProblem::NoAzureEndpoint | KeyProblem::AzureEndpointNotUrl(_) => KeyField::AzureEndpoint,
+            KeyProblem::NoAzureApiKey => KeyField::AzureApiKey,
         }
-        let protocol = match blank_to_none(new.protocol) {
+    }
+}
+
+/// A [`NewKey`] that passed [`NewKey::check`], its values trimmed.
+struct CheckedKey {
+    name: String,
+    protocol: KeyProtocol,
+    endpoint: Option<String>,
+    azure_key: Option<String>,
+    api_version: Option<String>,
+    model: Option<String>,
+}
+
+impl NewKey {
+    /// Checks the fields; the window runs this before sending, so it can mark the field.
+    pub fn check(&self) -> Result<(), KeyProblem> {
+        self.clone().checked().map(|_| ())
+    }
+
+    fn checked(self) -> Result<CheckedKey, KeyProblem> {
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            return Err(KeyProblem::NoName);
+        }
+        let protocol = match blank_to_none(self.protocol) {
             None => KeyProtocol::Openai,
-            Some(p) => KeyProtocol::parse(&p).ok_or_else(|| {
-                CoreError::Invalid(format!("`protocol` must be openai, anthropic or azure_openai; got {p:?}"))
-            })?,
+            Some(p) => KeyProtocol::parse(&p).ok_or(KeyProblem::BadProtocol(p))?,
         };
-        let endpoint = blank_to_none(new.azure_endpoint).map(|e| e.trim_end_matches('/').to_string());
-        let azure_key = blank_to_none(new.azure_api_key);
-        let api_version = blank_to_none(new.azure_api_version);
+        let endpoint = blank_to_none(self.azure_endpoint).map(|e| e.trim_end_matches('/').to_string());
+        let azure_key = blank_to_none(self.azure_api_key);
+        let api_version = blank_to_none(self.azure_api_version);
         if protocol == KeyProtocol::AzureOpenai {
             match &endpoint {
-                None => return Err(CoreError::Invalid("`azure_endpoint` is required for an azure_openai key".into())),
+                None => return Err(KeyProblem::NoAzureEndpoint),
                 Some(e) if !(e.starts_with("https://") || e.starts_with("http://")) => {
-                    return Err(CoreError::Invalid(format!("`azure_endpoint` must be an http(s) URL; got {e:?}")));
+                    return Err(KeyProblem::AzureEndpointNotUrl(e.clone()));
                 }
                 Some(_) => {}
             }
             if azure_key.is_none() {
-                return Err(CoreError::Invalid("`azure_api_key` is required for an azure_openai key".into()));
+                return Err(KeyProblem::NoAzureApiKey);
             }
         } else if endpoint.is_some() || azure_key.is_some() || api_version.is_some() {
-            return Err(CoreError::Invalid(
-                "`azure_endpoint`, `azure_api_key` and `azure_api_version` only apply to azure_openai keys".into(),
-            ));
+            return Err(KeyProblem::AzureFieldsWithoutAzure);
         }
+        Ok(CheckedKey { name, protocol, endpoint, azure_key, api_version, model: blank_to_none(self.model) })
+    }
+}
+
+impl Core {
+    pub async fn create_key(&self, mut new: NewKey) -> Result<CreatedKey, CoreError> {
+        let policy_change = std::mem::take(&mut new.policy);
+        let CheckedKey { name, protocol, endpoint, azure_key, api_version, model } =
+            new.checked().map_err(|problem| CoreError::Invalid(problem.to_string()))?;
 
         let mut policy = KeyPolicy::default();
-        new.policy.apply(&mut policy)?;
+        policy_change.apply(&mut policy)?;
         let mut secret = [0u8; 24];
         rand::rng().fill_bytes(&mut secret);
         let key = format!("cm-{}", hex::encode(secret));
@@ -230,7 +287,7 @@ impl Core {
             key_hash: hash_key(&key),
             key_prefix: format!("{}…", &key[..PREFIX_LEN]),
             protocol,
-            model: blank_to_none(new.model),
+            model,
             azure_api_version: if protocol == KeyProtocol::AzureOpenai {
                 Some(api_version.unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_string()))
             } else {

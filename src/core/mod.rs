@@ -32,8 +32,8 @@ use serde::Serialize;
 pub use accounts::{AccountPatch, ExportReport, ImportReport};
 pub use error::CoreError;
 pub use keys::{
-    CreatedKey, DEFAULT_AZURE_API_VERSION, KeyUpdate, KeyUsage, ListOrAny, NewKey, PolicyChange, REASONING_EFFORTS,
-    UsagePoint, hash_key,
+    CreatedKey, DEFAULT_AZURE_API_VERSION, KeyField, KeyProblem, KeyUpdate, KeyUsage, ListOrAny, NewKey, PolicyChange,
+    REASONING_EFFORTS, UsagePoint, hash_key,
 };
 pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
@@ -58,6 +58,9 @@ use crate::paths::DataPaths;
 use crate::store::{self, Store};
 use crate::usage::availability::Availability;
 use crate::vault::{KeyringAccess, OsKeyring, Vault, VaultMeta};
+
+/// Where the master key is kept, for the front doors to say.
+pub use crate::vault::KeySource;
 
 /// An account as the front doors show it.
 #[derive(Debug, Clone, Serialize)]

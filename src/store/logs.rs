@@ -48,6 +48,12 @@ pub struct LogFilter {
     pub text: Option<String>,
     pub account_id: Option<String>,
     pub key_id: Option<String>,
+    /// One exact status code.
+    pub status: Option<u16>,
+    /// The HTTP method, exactly (`POST`).
+    pub method: Option<String>,
+    /// The model the request named, exactly.
+    pub model: Option<String>,
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
@@ -248,6 +254,18 @@ fn where_clause(filter: &LogFilter) -> (String, Vec<Box<dyn ToSql>>) {
     if let Some(key) = &filter.key_id {
         parts.push("key_id = ?");
         args.push(Box::new(key.clone()));
+    }
+    if let Some(status) = filter.status {
+        parts.push("status = ?");
+        args.push(Box::new(i64::from(status)));
+    }
+    if let Some(method) = &filter.method {
+        parts.push("method = ? COLLATE NOCASE");
+        args.push(Box::new(method.clone()));
+    }
+    if let Some(model) = &filter.model {
+        parts.push("model = ? COLLATE NOCASE");
+        args.push(Box::new(model.clone()));
     }
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         parts.push(

@@ -1,10 +1,14 @@
 //! The Accounts page: every account in one virtualised table (label and email, group, tags,
-//! plan, 5-hour and weekly usage with their reset times, availability with its reason, sort
-//! order, note), with search, group and availability filters, sortable columns, and bulk
-//! actions on a multi-selection. Adding and editing accounts live in `account_dialogs`.
+//! plan, 5-hour and weekly usage with their reset times, availability with its reason, when
+//! its usage was last refreshed, the routing order — editable in place — and note), with
+//! search, group and availability filters (including "low quota"), sortable columns, actions
+//! per row (edit, refresh usage, delete) and bulk actions on a multi-selection. Bulk actions
+//! only touch the selected rows the filters show. Adding, importing, exporting and editing
+//! accounts live in `account_dialogs`.
 //!
-//! The toolbar keeps its actions in [`AccountsPage::toolbar_actions`], where refreshing usage
-//! will sit once the core offers it.
+//! The table fits the window from 960 points up: the less important columns give way first
+//! (account, usage, status, order and the row actions always stay; the group then moves under
+//! the account's name).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,33 +16,46 @@ use std::sync::Arc;
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
-use super::account_dialogs::{AddDialog, DialogOutcome, EditDialog};
+use super::account_dialogs::{AddDialog, AddTab, DialogOutcome, EditDialog, ExportDialog};
 use super::backend::{Backend, Job};
 use super::dashboard::availability_rank;
+use super::dialog::{Answer, Confirm};
 use super::i18n::T;
 use super::{fmt, theme};
 use crate::core::{AccountPatch, AccountView, Progress, Snapshot};
 use crate::usage::availability::Availability;
+
+/// A window counts as "low" once this much of it is used.
+pub const LOW_QUOTA_USED_PERCENT: f64 = 80.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AvailabilityFilter {
     All,
     Available,
     SingleWindow,
+    /// Less than a fifth of the 5-hour or the weekly window left.
+    LowQuota,
     Unavailable,
     Unknown,
 }
 
 impl AvailabilityFilter {
-    fn admits(self, availability: &Availability) -> bool {
+    fn admits(self, view: &AccountView) -> bool {
+        let availability = &view.availability;
         match self {
             AvailabilityFilter::All => true,
             AvailabilityFilter::Available => *availability == Availability::Available,
             AvailabilityFilter::SingleWindow => *availability == Availability::SingleWindow,
+            AvailabilityFilter::LowQuota => low_quota(view),
             AvailabilityFilter::Unavailable => matches!(availability, Availability::Unavailable(_)),
             AvailabilityFilter::Unknown => *availability == Availability::Unknown,
         }
     }
+}
+
+/// True when either usage window has less than a fifth left.
+pub fn low_quota(view: &AccountView) -> bool {
+    [used(view, true), used(view, false)].into_iter().flatten().any(|used| used >= LOW_QUOTA_USED_PERCENT)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +67,89 @@ enum SortKey {
     Primary,
     Secondary,
     Status,
+    Refreshed,
+}
+
+/// The table's columns, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountColumn {
+    Check,
+    Account,
+    Group,
+    Plan,
+    Usage,
+    Status,
+    Refreshed,
+    Order,
+    Note,
+    Actions,
+}
+
+impl AccountColumn {
+    const DISPLAY_ORDER: [AccountColumn; 10] = [
+        AccountColumn::Check,
+        AccountColumn::Account,
+        AccountColumn::Group,
+        AccountColumn::Plan,
+        AccountColumn::Usage,
+        AccountColumn::Status,
+        AccountColumn::Refreshed,
+        AccountColumn::Order,
+        AccountColumn::Note,
+        AccountColumn::Actions,
+    ];
+    /// The columns that always show.
+    const CORE: [AccountColumn; 6] = [
+        AccountColumn::Check,
+        AccountColumn::Account,
+        AccountColumn::Usage,
+        AccountColumn::Status,
+        AccountColumn::Order,
+        AccountColumn::Actions,
+    ];
+    /// The others, in the order they are added as the window widens.
+    const OPTIONAL: [AccountColumn; 4] =
+        [AccountColumn::Group, AccountColumn::Plan, AccountColumn::Refreshed, AccountColumn::Note];
+    /// Space egui_extras leaves between two columns.
+    const SPACING: f32 = 8.0;
+
+    /// The column's width; the account column's is its least (it takes what is left).
+    fn width(self) -> f32 {
+        match self {
+            AccountColumn::Check => 28.0,
+            AccountColumn::Account => 160.0,
+            AccountColumn::Group => 110.0,
+            AccountColumn::Plan => 84.0,
+            AccountColumn::Usage => 240.0,
+            AccountColumn::Status => 110.0,
+            AccountColumn::Refreshed => 104.0,
+            AccountColumn::Order => 76.0,
+            AccountColumn::Note => 150.0,
+            AccountColumn::Actions => 190.0,
+        }
+    }
+
+    /// The columns that fit in `width`, in display order.
+    pub fn fitting(width: f32) -> Vec<AccountColumn> {
+        let mut used: f32 = AccountColumn::CORE.iter().map(|c| c.width() + AccountColumn::SPACING).sum();
+        let mut shown: Vec<AccountColumn> = AccountColumn::CORE.to_vec();
+        for column in AccountColumn::OPTIONAL {
+            if used + column.width() + AccountColumn::SPACING <= width {
+                used += column.width() + AccountColumn::SPACING;
+                shown.push(column);
+            }
+        }
+        AccountColumn::DISPLAY_ORDER.into_iter().filter(|c| shown.contains(c)).collect()
+    }
+
+    fn column(self) -> Column {
+        match self {
+            AccountColumn::Check => Column::exact(self.width()),
+            AccountColumn::Account => Column::remainder().at_least(self.width()).clip(true),
+            AccountColumn::Actions | AccountColumn::Order => Column::exact(self.width()),
+            _ => Column::exact(self.width()).clip(true),
+        }
+    }
 }
 
 /// What is shown: the filter and sort the visible rows were computed for.
@@ -76,6 +176,7 @@ enum Bulk {
     Disable,
     Move,
     Delete,
+    Order,
 }
 
 pub struct AccountsPage {
@@ -89,11 +190,17 @@ pub struct AccountsPage {
     view: Option<View>,
     bulk: Option<(Bulk, Job<usize>)>,
     move_to: String,
+    /// The accounts a delete asks about, by id.
     confirm_delete: Option<Vec<String>>,
     edit: Option<EditDialog>,
     add: Option<AddDialog>,
+    export: Option<ExportDialog>,
     /// A usage refresh running on the runtime, followed for its progress bar.
     refresh: Option<tokio::sync::watch::Receiver<Progress>>,
+    /// Accounts "Refresh all" left out (disabled or signed out).
+    refresh_skipped: usize,
+    /// An order being typed or dragged in the table, before it is saved.
+    order_edit: Option<(String, i64)>,
 }
 
 fn used(view: &AccountView, primary: bool) -> Option<f64> {
@@ -129,11 +236,12 @@ impl View {
             .iter()
             .enumerate()
             .filter(|(_, v)| key.group.as_ref().is_none_or(|g| &v.account.group_name == g))
-            .filter(|(_, v)| key.filter.admits(&v.availability))
+            .filter(|(_, v)| key.filter.admits(v))
             .filter(|(_, v)| matches_search(v, &needle))
             .map(|(i, _)| i)
             .collect();
         let accounts = &snapshot.accounts;
+        let refreshed = |v: &AccountView| v.usage.as_ref().map_or(i64::MIN, |u| u.captured_at);
         rows.sort_by(|&x, &y| {
             let (a, b) = (&accounts[x], &accounts[y]);
             let order = match key.sort {
@@ -144,11 +252,20 @@ impl View {
                 SortKey::Primary => used(a, true).unwrap_or(-1.0).total_cmp(&used(b, true).unwrap_or(-1.0)),
                 SortKey::Secondary => used(a, false).unwrap_or(-1.0).total_cmp(&used(b, false).unwrap_or(-1.0)),
                 SortKey::Status => availability_rank(&a.availability).cmp(&availability_rank(&b.availability)),
+                SortKey::Refreshed => refreshed(a).cmp(&refreshed(b)),
             };
             let order = if key.ascending { order } else { order.reverse() };
             order.then(a.account.sort.cmp(&b.account.sort))
         });
         View { snapshot, key, rows, groups }
+    }
+
+    fn label_of(&self, id: &str) -> String {
+        self.snapshot
+            .accounts
+            .iter()
+            .find(|v| v.account.id == id)
+            .map_or_else(|| id.to_string(), |v| v.account.label.clone())
     }
 }
 
@@ -190,8 +307,16 @@ impl AccountsPage {
             confirm_delete: None,
             edit: None,
             add: None,
+            export: None,
             refresh: None,
+            refresh_skipped: 0,
+            order_edit: None,
         }
+    }
+
+    /// Opens "Add account" on `tab`.
+    pub fn open_add(&mut self, tab: AddTab) {
+        self.add = Some(AddDialog::new(self.backend.clone(), tab));
     }
 
     /// The visible rows, recomputed only when the snapshot or the filters changed.
@@ -215,25 +340,64 @@ impl AccountsPage {
         self.view.insert(view)
     }
 
+    /// The selected accounts the filters show, in table order: what a bulk action acts on.
+    fn visible_selection(&mut self) -> Vec<String> {
+        let selected = self.selected.clone();
+        let view = self.view();
+        view.rows
+            .iter()
+            .map(|&i| &view.snapshot.accounts[i].account.id)
+            .filter(|id| selected.contains(*id))
+            .cloned()
+            .collect()
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll(ui.ctx());
-        theme::page_header(ui, T::Accounts.tr(), T::AccountsSubtitle.tr());
-        theme::card_frame(ui).show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            self.toolbar(ui);
-            self.refresh_progress(ui);
-            if !self.selected.is_empty() {
-                ui.add_space(6.0);
-                self.bulk_bar(ui);
-            }
-        });
-        ui.add_space(theme::GAP);
+        let empty = self.backend.core.snapshot().accounts.is_empty();
+        if !empty {
+            theme::card_frame(ui).show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                self.toolbar(ui);
+                self.refresh_progress(ui);
+                let selection = self.visible_selection();
+                if !selection.is_empty() {
+                    ui.add_space(6.0);
+                    self.bulk_bar(ui, selection);
+                }
+            });
+            ui.add_space(theme::GAP);
+        }
         theme::card_frame(ui).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.set_min_height(ui.available_height());
-            self.table(ui);
+            if empty {
+                self.first_account(ui);
+            } else {
+                self.table(ui);
+            }
         });
         self.dialogs(ui.ctx());
+    }
+
+    /// The empty page: signing in comes first, importing second.
+    fn first_account(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(40.0);
+        ui.vertical_centered(|ui| {
+            ui.label(RichText::new(T::NoAccountsYet.tr()).size(16.0).strong());
+            ui.label(RichText::new(T::NoAccountsHint.tr()).color(theme::weak(ui)));
+            ui.add_space(12.0);
+            ui.horizontal(|ui| {
+                let width = 2.0 * theme::BUTTON_MIN_WIDTH + 160.0;
+                ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+                if theme::primary_button(ui, true, T::SignInChatGpt.tr()).clicked() {
+                    self.add = Some(AddDialog::new(self.backend.clone(), AddTab::SignIn));
+                }
+                if theme::button(ui, T::ImportFiles.tr()).clicked() {
+                    self.add = Some(AddDialog::new(self.backend.clone(), AddTab::Import));
+                }
+            });
+        });
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
@@ -246,17 +410,25 @@ impl AccountsPage {
             match result {
                 Ok(count) => {
                     let message = match what {
-                        Bulk::Enable => T::EnabledN,
-                        Bulk::Disable => T::DisabledN,
-                        Bulk::Move => T::MovedN,
-                        Bulk::Delete => T::DeletedN,
+                        Bulk::Enable => Some(T::EnabledN),
+                        Bulk::Disable => Some(T::DisabledN),
+                        Bulk::Move => Some(T::MovedN),
+                        Bulk::Delete => Some(T::DeletedN),
+                        Bulk::Order => None,
                     };
-                    self.backend.notices.info(message.fill(&[&count]));
+                    if let Some(message) = message {
+                        self.backend.notices.info(message, &[&count]);
+                    }
                     if what == Bulk::Delete {
-                        self.selected.clear();
+                        let existing: BTreeSet<String> =
+                            self.backend.core.snapshot().accounts.iter().map(|v| v.account.id.clone()).collect();
+                        self.selected.retain(|id| existing.contains(id));
                     }
                 }
-                Err(err) => self.backend.notices.error(T::BulkFailed.tr(), &err),
+                Err(err) => self.backend.notices.error(T::BulkFailed, &err),
+            }
+            if what == Bulk::Order {
+                self.order_edit = None;
             }
             ctx.request_repaint();
         }
@@ -267,49 +439,61 @@ impl AccountsPage {
             let view = self.view();
             (view.groups.clone(), view.snapshot.accounts.len())
         };
-        ui.horizontal_wrapped(|ui| {
-            ui.add(
-                egui::TextEdit::singleline(&mut self.search)
-                    .hint_text(T::SearchAccounts.tr())
-                    .desired_width(240.0)
-                    .min_size(egui::vec2(0.0, theme::BUTTON_HEIGHT - 4.0)),
-            );
-            let current = match &self.group {
-                None => T::AllGroups.fill(&[&total]),
-                Some(g) => format!("{g} ({})", groups.get(g).copied().unwrap_or(0)),
-            };
-            let combo =
-                egui::ComboBox::from_id_salt("group_filter").selected_text(current).width(170.0).show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.group, None, T::AllGroups.fill(&[&total]));
-                    for (group, count) in &groups {
-                        ui.selectable_value(&mut self.group, Some(group.clone()), format!("{group} ({count})"));
-                    }
-                });
-            theme::name_widget(&combo.response, egui::Role::ComboBox, T::GroupFilter.tr());
-            theme::segmented(
-                ui,
-                &mut self.filter,
-                &[
-                    (AvailabilityFilter::All, T::All.tr()),
-                    (AvailabilityFilter::Available, T::Available.tr()),
-                    (AvailabilityFilter::SingleWindow, T::SingleWindow.tr()),
-                    (AvailabilityFilter::Unavailable, T::Unavailable.tr()),
-                    (AvailabilityFilter::Unknown, T::Unknown.tr()),
-                ],
-            );
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| self.toolbar_actions(ui));
+        theme::toolbar(ui, "accounts_toolbar", |bar| {
+            bar.leading(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.search)
+                        .hint_text(T::SearchAccounts.tr())
+                        .desired_width(220.0)
+                        .min_size(egui::vec2(0.0, theme::BUTTON_HEIGHT - 4.0)),
+                );
+                let current = match &self.group {
+                    None => T::AllGroups.fill(&[&total]),
+                    Some(g) => format!("{g} ({})", groups.get(g).copied().unwrap_or(0)),
+                };
+                let combo = egui::ComboBox::from_id_salt("group_filter").selected_text(current).width(160.0).show_ui(
+                    ui,
+                    |ui| {
+                        ui.selectable_value(&mut self.group, None, T::AllGroups.fill(&[&total]));
+                        for (group, count) in &groups {
+                            ui.selectable_value(&mut self.group, Some(group.clone()), format!("{group} ({count})"));
+                        }
+                    },
+                );
+                theme::name_widget(&combo.response, egui::Role::ComboBox, T::GroupFilter.tr());
+                theme::segmented(
+                    ui,
+                    &mut self.filter,
+                    &[
+                        (AvailabilityFilter::All, T::All.tr()),
+                        (AvailabilityFilter::Available, T::Available.tr()),
+                        (AvailabilityFilter::SingleWindow, T::SingleWindow.tr()),
+                        (AvailabilityFilter::LowQuota, T::LowQuota.tr()),
+                        (AvailabilityFilter::Unavailable, T::Unavailable.tr()),
+                        (AvailabilityFilter::Unknown, T::Unknown.tr()),
+                    ],
+                );
+            });
+            bar.trailing(|ui| self.toolbar_actions(ui));
         });
     }
 
-    /// The page's own actions, at the right end of the toolbar. "Refresh all" keeps its place
-    /// and label while it runs; a progress bar under the toolbar counts done and remaining.
+    /// The page's own actions, at the right end of the toolbar (laid out from the right).
+    /// "Refresh all" keeps its place and label while it runs; a progress bar under the
+    /// toolbar counts done and remaining.
     fn toolbar_actions(&mut self, ui: &mut egui::Ui) {
-        let running = self.refresh.is_some();
-        if theme::primary_button(ui, !running, T::RefreshAll.tr()).clicked() {
-            self.start_refresh(None);
+        if theme::primary_button(ui, true, T::AddAccount.tr()).clicked() {
+            self.add = Some(AddDialog::new(self.backend.clone(), AddTab::SignIn));
         }
-        if theme::button(ui, T::AddAccount.tr()).clicked() {
-            self.add = Some(AddDialog::new(self.backend.clone()));
+        if theme::button(ui, T::Import.tr()).on_hover_text(T::ImportHelp.tr()).clicked() {
+            self.add = Some(AddDialog::new(self.backend.clone(), AddTab::Import));
+        }
+        if theme::button(ui, T::Export.tr()).on_hover_text(T::ExportAllHint.tr()).clicked() {
+            self.export = Some(ExportDialog::new(self.backend.clone(), None));
+        }
+        let running = self.refresh.is_some();
+        if theme::button_enabled(ui, !running, T::RefreshAll.tr()).clicked() {
+            self.start_refresh(None);
         }
     }
 
@@ -327,9 +511,15 @@ impl AccountsPage {
 
     /// Fetches usage now for `ids` (all active accounts when `None`), with progress.
     fn start_refresh(&mut self, ids: Option<Vec<String>>) {
+        let all = ids.is_none();
         match self.backend.core.start_usage_refresh(ids) {
-            Ok(receiver) => self.refresh = Some(receiver),
-            Err(err) => self.backend.notices.error(T::RefreshUsage.tr(), &err.to_string()),
+            Ok(receiver) => {
+                let targets = receiver.borrow().total;
+                self.refresh_skipped =
+                    if all { self.backend.core.snapshot().accounts.len().saturating_sub(targets) } else { 0 };
+                self.refresh = Some(receiver);
+            }
+            Err(err) => self.backend.notices.error(T::RefreshUsage, &err.to_string()),
         }
     }
 
@@ -338,17 +528,26 @@ impl AccountsPage {
         let Some(progress) = self.refresh.as_ref().map(|rx| *rx.borrow()) else { return };
         if progress.finished {
             self.refresh = None;
-            self.backend.notices.info(T::RefreshDone.fill(&[&progress.done, &progress.failed]));
+            if self.refresh_skipped > 0 {
+                self.backend
+                    .notices
+                    .info(T::RefreshDoneSkipped, &[&progress.done, &progress.failed, &self.refresh_skipped]);
+            } else {
+                self.backend.notices.info(T::RefreshDone, &[&progress.done, &progress.failed]);
+            }
         } else {
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
     }
 
-    fn bulk_bar(&mut self, ui: &mut egui::Ui) {
-        let ids: Vec<String> = self.selected.iter().cloned().collect();
+    fn bulk_bar(&mut self, ui: &mut egui::Ui, ids: Vec<String>) {
+        let hidden = self.selected.len() - ids.len();
         let busy = self.bulk.is_some();
         ui.horizontal_wrapped(|ui| {
             theme::pill(ui, &T::SelectedN.fill(&[&ids.len()]), theme::Tone::Accent);
+            if hidden > 0 {
+                ui.label(RichText::new(T::HiddenSelected.fill(&[&hidden])).color(theme::weak(ui)));
+            }
             if theme::button_enabled(ui, self.refresh.is_none(), T::RefreshUsage.tr()).clicked() {
                 self.start_refresh(Some(ids.clone()));
             }
@@ -376,6 +575,9 @@ impl AccountsPage {
                     }
                 });
             });
+            if theme::button(ui, T::Export.tr()).clicked() {
+                self.export = Some(ExportDialog::new(self.backend.clone(), Some(ids.clone())));
+            }
             if theme::danger_button(ui, !busy, T::Delete.tr()).clicked() {
                 self.confirm_delete = Some(ids.clone());
             }
@@ -390,34 +592,56 @@ impl AccountsPage {
 
     fn run_bulk(&mut self, ctx: &egui::Context, what: Bulk, ids: Vec<String>) {
         let core = self.backend.core.clone();
-        let job = match what {
-            Bulk::Enable | Bulk::Disable => {
-                let status = if what == Bulk::Enable { "active" } else { "disabled" };
-                let patch = AccountPatch { status: Some(status.into()), ..AccountPatch::default() };
-                self.backend.spawn(ctx, async move { core.update_accounts(ids, patch).await })
+        let patch = match what {
+            Bulk::Enable => AccountPatch { status: Some("active".into()), ..AccountPatch::default() },
+            Bulk::Disable => AccountPatch { status: Some("disabled".into()), ..AccountPatch::default() },
+            Bulk::Move => AccountPatch { group: Some(self.move_to.trim().to_string()), ..AccountPatch::default() },
+            Bulk::Order => AccountPatch { sort: self.order_edit.as_ref().map(|(_, v)| *v), ..AccountPatch::default() },
+            Bulk::Delete => {
+                self.bulk = Some((what, self.backend.spawn(ctx, async move { core.delete_accounts(ids).await })));
+                return;
             }
-            Bulk::Move => {
-                let patch = AccountPatch { group: Some(self.move_to.trim().to_string()), ..AccountPatch::default() };
-                self.backend.spawn(ctx, async move { core.update_accounts(ids, patch).await })
-            }
-            Bulk::Delete => self.backend.spawn(ctx, async move { core.delete_accounts(ids).await }),
         };
-        self.bulk = Some((what, job));
+        self.bulk = Some((what, self.backend.spawn(ctx, async move { core.update_accounts(ids, patch).await })));
     }
 
     fn sort_header(&mut self, ui: &mut egui::Ui, label: &str, key: SortKey) {
-        let active = self.sort == key;
-        let text = RichText::new(label).strong().color(if active { theme::accent(ui) } else { theme::weak(ui) });
-        let response = ui.add(egui::Button::new(text).frame(false)).on_hover_text(T::SortBy.fill(&[&label]));
-        if active {
-            sort_arrow(ui, self.ascending);
-        }
-        if response.clicked() {
-            if active {
-                self.ascending = !self.ascending;
-            } else {
-                self.sort = key;
-                self.ascending = true;
+        theme::sort_header(ui, label, key, &mut self.sort, &mut self.ascending);
+    }
+
+    fn header_cell(&mut self, ui: &mut egui::Ui, column: AccountColumn, rows: &[usize], snapshot: &Snapshot) {
+        match column {
+            AccountColumn::Check => {
+                let all_selected = rows.iter().all(|&i| self.selected.contains(&snapshot.accounts[i].account.id));
+                let mut all = all_selected;
+                let response = ui.add(egui::Checkbox::without_text(&mut all));
+                response.widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, true, all, T::SelectAll.tr()));
+                if response.clicked() {
+                    for &i in rows {
+                        let id = &snapshot.accounts[i].account.id;
+                        if all {
+                            self.selected.insert(id.clone());
+                        } else {
+                            self.selected.remove(id);
+                        }
+                    }
+                }
+            }
+            AccountColumn::Account => self.sort_header(ui, T::Account.tr(), SortKey::Label),
+            AccountColumn::Group => self.sort_header(ui, T::GroupTags.tr(), SortKey::Group),
+            AccountColumn::Plan => self.sort_header(ui, T::Plan.tr(), SortKey::Plan),
+            AccountColumn::Usage => {
+                self.sort_header(ui, T::Window5h.tr(), SortKey::Primary);
+                self.sort_header(ui, T::Window7d.tr(), SortKey::Secondary);
+            }
+            AccountColumn::Status => self.sort_header(ui, T::Status.tr(), SortKey::Status),
+            AccountColumn::Refreshed => self.sort_header(ui, T::LastRefreshed.tr(), SortKey::Refreshed),
+            AccountColumn::Order => self.sort_header(ui, T::Order.tr(), SortKey::Order),
+            AccountColumn::Note => {
+                ui.label(RichText::new(T::Note.tr()).strong().color(theme::weak(ui)));
+            }
+            AccountColumn::Actions => {
+                ui.label(RichText::new(T::Actions.tr()).strong().color(theme::weak(ui)));
             }
         }
     }
@@ -427,147 +651,147 @@ impl AccountsPage {
             let view = self.view();
             (view.snapshot.clone(), view.rows.clone())
         };
-        if snapshot.accounts.is_empty() {
-            empty_state(ui, T::NoAccountsYet.tr(), T::NoAccountsHint.tr());
-            return;
-        }
         ui.label(RichText::new(T::ShowingN.fill(&[&rows.len(), &snapshot.accounts.len()])).color(theme::weak(ui)));
         if rows.is_empty() {
             empty_state(ui, T::NoMatches.tr(), T::NoMatchesHint.tr());
             return;
         }
-        let wide = ui.available_width() >= 1050.0;
+        let columns = AccountColumn::fitting(ui.available_width());
+        let show_group = columns.contains(&AccountColumn::Group);
         let now = crate::core::now_secs();
-        let all_selected = rows.iter().all(|&i| self.selected.contains(&snapshot.accounts[i].account.id));
         let mut table = TableBuilder::new(ui)
             .id_salt("accounts_table")
             .striped(true)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::exact(28.0))
-            .column(Column::initial(230.0).at_least(150.0).clip(true))
-            .column(Column::initial(120.0).at_least(70.0).clip(true));
-        table = table
-            .column(Column::initial(56.0).at_least(44.0).clip(true))
-            .column(Column::initial(250.0).at_least(200.0))
-            .column(Column::initial(160.0).at_least(110.0).clip(true))
-            .column(Column::exact(52.0));
-        if wide {
-            table = table.column(Column::remainder().at_least(80.0).clip(true));
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+        for column in &columns {
+            table = table.column(column.column());
         }
-        table = table.column(Column::exact(theme::BUTTON_MIN_WIDTH + 8.0));
         table
             .header(30.0, |mut header| {
-                header.col(|ui| {
-                    let mut all = all_selected;
-                    let response = ui.add(egui::Checkbox::without_text(&mut all));
-                    response
-                        .widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, true, all, T::SelectAll.tr()));
-                    if response.clicked() {
-                        for &i in &rows {
-                            let id = &snapshot.accounts[i].account.id;
-                            if all {
-                                self.selected.insert(id.clone());
-                            } else {
-                                self.selected.remove(id);
-                            }
-                        }
-                    }
-                });
-                header.col(|ui| self.sort_header(ui, T::Account.tr(), SortKey::Label));
-                header.col(|ui| self.sort_header(ui, T::GroupTags.tr(), SortKey::Group));
-                header.col(|ui| self.sort_header(ui, T::Plan.tr(), SortKey::Plan));
-                header.col(|ui| {
-                    self.sort_header(ui, T::Window5h.tr(), SortKey::Primary);
-                    self.sort_header(ui, T::Window7d.tr(), SortKey::Secondary);
-                });
-                header.col(|ui| self.sort_header(ui, T::Status.tr(), SortKey::Status));
-                header.col(|ui| self.sort_header(ui, T::Order.tr(), SortKey::Order));
-                if wide {
-                    header.col(|ui| {
-                        ui.label(RichText::new(T::Note.tr()).strong().color(theme::weak(ui)));
-                    });
+                for &column in &columns {
+                    header.col(|ui| self.header_cell(ui, column, &rows, &snapshot));
                 }
-                header.col(|ui| {
-                    ui.label(RichText::new(T::Actions.tr()).strong().color(theme::weak(ui)));
-                });
             })
             .body(|body| {
                 body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
                     let view = &snapshot.accounts[rows[row.index()]];
-                    let a = &view.account;
-                    let mut checked = self.selected.contains(&a.id);
-                    row.set_selected(checked);
-                    row.col(|ui| {
-                        let response = ui.add(egui::Checkbox::without_text(&mut checked));
-                        response.widget_info(|| {
-                            egui::WidgetInfo::selected(
-                                egui::Role::CheckBox,
-                                true,
-                                checked,
-                                T::SelectAccount.fill(&[&a.label]),
-                            )
-                        });
-                        if response.changed() {
-                            if checked {
-                                self.selected.insert(a.id.clone());
-                            } else {
-                                self.selected.remove(&a.id);
-                            }
-                        }
-                    });
-                    row.col(|ui| {
-                        ui.vertical(|ui| {
-                            ui.spacing_mut().item_spacing.y = 2.0;
-                            ui.add(egui::Label::new(RichText::new(&a.label).strong()).truncate());
-                            let second = a.email.as_deref().filter(|e| *e != a.label).unwrap_or(&a.id);
-                            ui.add(
-                                egui::Label::new(RichText::new(second).size(11.5).color(theme::weak(ui))).truncate(),
-                            );
-                        });
-                    });
-                    row.col(|ui| {
-                        ui.vertical(|ui| {
-                            ui.spacing_mut().item_spacing.y = 2.0;
-                            ui.add(egui::Label::new(&a.group_name).truncate());
-                            if !a.tags.is_empty() {
-                                let tags = RichText::new(a.tags.join(" · ")).size(11.5).color(theme::accent(ui));
-                                ui.add(egui::Label::new(tags).truncate());
-                            }
-                        });
-                    });
-                    row.col(|ui| {
-                        ui.label(a.plan.as_deref().unwrap_or("–"));
-                    });
-                    row.col(|ui| usage_cell(ui, view, now));
-                    row.col(|ui| {
-                        ui.vertical(|ui| {
-                            ui.spacing_mut().item_spacing.y = 2.0;
-                            availability_pill(ui, &view.availability);
-                            if let Availability::Unavailable(reason) = &view.availability {
-                                ui.add(
-                                    egui::Label::new(
-                                        RichText::new(reason_text(reason)).size(11.5).color(theme::weak(ui)),
-                                    )
-                                    .truncate(),
-                                );
-                            }
-                        });
-                    });
-                    row.col(|ui| {
-                        ui.label(a.sort.to_string());
-                    });
-                    if wide {
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(RichText::new(&a.note).size(12.5)).truncate());
-                        });
+                    row.set_selected(self.selected.contains(&view.account.id));
+                    for &column in &columns {
+                        row.col(|ui| self.cell(ui, column, view, now, show_group));
                     }
-                    row.col(|ui| {
-                        if theme::button(ui, T::Edit.tr()).on_hover_text(T::EditAccount.fill(&[&a.label])).clicked() {
-                            self.edit = Some(EditDialog::new(self.backend.clone(), a));
-                        }
-                    });
                 });
             });
+    }
+
+    fn cell(&mut self, ui: &mut egui::Ui, column: AccountColumn, view: &AccountView, now: i64, show_group: bool) {
+        let a = &view.account;
+        let small = |ui: &mut egui::Ui, text: &str| {
+            ui.add(egui::Label::new(RichText::new(text).size(11.5).color(theme::weak(ui))).truncate());
+        };
+        match column {
+            AccountColumn::Check => {
+                let mut checked = self.selected.contains(&a.id);
+                let response = ui.add(egui::Checkbox::without_text(&mut checked));
+                response.widget_info(|| {
+                    egui::WidgetInfo::selected(egui::Role::CheckBox, true, checked, T::SelectAccount.fill(&[&a.label]))
+                });
+                if response.changed() {
+                    if checked {
+                        self.selected.insert(a.id.clone());
+                    } else {
+                        self.selected.remove(&a.id);
+                    }
+                }
+            }
+            AccountColumn::Account => {
+                ui.vertical(|ui| {
+                    ui.spacing_mut().item_spacing.y = 2.0;
+                    ui.add(egui::Label::new(RichText::new(&a.label).strong()).truncate());
+                    let second = a.email.as_deref().filter(|e| *e != a.label).unwrap_or(&a.id);
+                    let second = if show_group { second.to_string() } else { format!("{second} · {}", a.group_name) };
+                    small(ui, &second);
+                });
+            }
+            AccountColumn::Group => {
+                ui.vertical(|ui| {
+                    ui.spacing_mut().item_spacing.y = 2.0;
+                    ui.add(egui::Label::new(&a.group_name).truncate());
+                    if !a.tags.is_empty() {
+                        let tags = RichText::new(a.tags.join(" · ")).size(11.5).color(theme::accent_text(ui));
+                        ui.add(egui::Label::new(tags).truncate());
+                    }
+                });
+            }
+            AccountColumn::Plan => {
+                ui.add(egui::Label::new(a.plan.as_deref().unwrap_or("–")).truncate());
+            }
+            AccountColumn::Usage => usage_cell(ui, view, now),
+            AccountColumn::Status => {
+                ui.vertical(|ui| {
+                    ui.spacing_mut().item_spacing.y = 2.0;
+                    availability_pill(ui, &view.availability);
+                    if let Availability::Unavailable(reason) = &view.availability {
+                        small(ui, &reason_text(reason));
+                    }
+                });
+            }
+            AccountColumn::Refreshed => {
+                let text = view
+                    .usage
+                    .as_ref()
+                    .map_or_else(|| T::NeverRefreshed.tr().to_string(), |u| fmt::datetime_secs(u.captured_at));
+                ui.add(egui::Label::new(RichText::new(text).size(12.5)).truncate());
+            }
+            AccountColumn::Order => self.order_cell(ui, view),
+            AccountColumn::Note => {
+                ui.add(egui::Label::new(RichText::new(&a.note).size(12.5)).truncate());
+            }
+            AccountColumn::Actions => {
+                ui.spacing_mut().item_spacing.x = 6.0;
+                let edit = T::EditAccount.fill(&[&a.label]);
+                if theme::row_button(ui, true, T::Edit.tr(), &edit).on_hover_text(&edit).clicked() {
+                    self.edit = Some(EditDialog::new(self.backend.clone(), a));
+                }
+                let refresh = T::RefreshUsageOf.fill(&[&a.label]);
+                if theme::row_button(ui, self.refresh.is_none(), T::RefreshRow.tr(), &refresh)
+                    .on_hover_text(&refresh)
+                    .clicked()
+                {
+                    self.start_refresh(Some(vec![a.id.clone()]));
+                }
+                let delete = T::DeleteAccount.fill(&[&a.label]);
+                if theme::row_danger_button(ui, self.bulk.is_none(), T::Delete.tr(), &delete)
+                    .on_hover_text(&delete)
+                    .clicked()
+                {
+                    self.confirm_delete = Some(vec![a.id.clone()]);
+                }
+            }
+        }
+    }
+
+    /// The routing order, edited in place: saved when the drag ends or the field loses focus.
+    fn order_cell(&mut self, ui: &mut egui::Ui, view: &AccountView) {
+        let a = &view.account;
+        let mut value = match &self.order_edit {
+            Some((id, value)) if *id == a.id => *value,
+            _ => a.sort,
+        };
+        let response = ui
+            .add_enabled(self.bulk.is_none(), egui::DragValue::new(&mut value).speed(0.2))
+            .on_hover_text(T::OrderHint.tr());
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::SpinButton, true, T::OrderOf.fill(&[&a.label])));
+        if response.changed() {
+            self.order_edit = Some((a.id.clone(), value));
+        }
+        // A drag ends, typing ends, or the value was set in one step (a screen reader).
+        let set_at_once = response.changed() && !response.dragged() && !response.has_focus();
+        let finished = response.drag_stopped() || response.lost_focus() || set_at_once;
+        if finished && self.order_edit.as_ref().is_some_and(|(id, v)| *id == a.id && *v != a.sort) {
+            self.run_bulk(ui.ctx(), Bulk::Order, vec![a.id.clone()]);
+        } else if finished {
+            self.order_edit = None;
+        }
     }
 
     fn dialogs(&mut self, ctx: &egui::Context) {
@@ -581,27 +805,35 @@ impl AccountsPage {
         {
             self.add = None;
         }
+        if let Some(dialog) = self.export.as_mut()
+            && dialog.show(ctx) == DialogOutcome::Closed
+        {
+            self.export = None;
+        }
         if let Some(ids) = self.confirm_delete.clone() {
-            let modal = egui::Modal::new(egui::Id::unique("confirm_delete_accounts")).show(ctx, |ui| {
-                ui.set_width(420.0);
-                ui.label(RichText::new(T::DeleteAccountsTitle.fill(&[&ids.len()])).size(17.0).strong());
-                ui.add_space(6.0);
-                ui.label(T::DeleteAccountsBody.tr());
-                ui.add_space(12.0);
-                let mut close = false;
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if theme::danger_button(ui, true, T::Delete.tr()).clicked() {
-                        self.run_bulk(ui.ctx(), Bulk::Delete, ids.clone());
-                        close = true;
-                    }
-                    if theme::button(ui, T::Cancel.tr()).clicked() {
-                        close = true;
-                    }
-                });
-                close
-            });
-            if modal.inner || modal.should_close() {
-                self.confirm_delete = None;
+            let names: Vec<String> = {
+                let view = self.view();
+                ids.iter().map(|id| view.label_of(id)).collect()
+            };
+            let hidden = self.selected.len().saturating_sub(ids.len());
+            let from_selection = ids.iter().all(|id| self.selected.contains(id));
+            let note = (from_selection && hidden > 0).then(|| T::HiddenNotDeleted.fill(&[&hidden]));
+            let answer = Confirm {
+                id: "confirm_delete_accounts",
+                title: T::DeleteAccountsTitle.fill(&[&ids.len()]),
+                message: T::DeleteAccountsBody.tr().to_string(),
+                items: &names,
+                note,
+                action: T::Delete.tr(),
+            }
+            .show(ctx);
+            match answer {
+                Some(Answer::Confirmed) => {
+                    self.run_bulk(ctx, Bulk::Delete, ids);
+                    self.confirm_delete = None;
+                }
+                Some(Answer::Cancelled) => self.confirm_delete = None,
+                None => {}
             }
         }
     }
@@ -616,29 +848,14 @@ fn usage_cell(ui: &mut egui::Ui, view: &AccountView, now: i64) {
             (T::Window7d.tr(), usage.and_then(|u| u.secondary.as_ref())),
         ] {
             ui.horizontal(|ui| {
-                theme::usage_bar(ui, caption, window.map(|w| w.used_percent), 140.0);
+                theme::usage_bar(ui, caption, window.map(|w| w.used_percent), 130.0);
                 if let Some(at) = window.and_then(|w| w.resets_at) {
-                    ui.label(RichText::new(fmt::resets_in(ui.ctx(), at, now)).size(11.0).color(theme::weak(ui)));
+                    let text = RichText::new(fmt::resets_in(ui.ctx(), at, now)).size(11.0).color(theme::weak(ui));
+                    ui.add(egui::Label::new(text).truncate());
                 }
             });
         }
     });
-}
-
-/// A small triangle pointing up (ascending) or down, drawn so no font needs the glyph.
-fn sort_arrow(ui: &mut egui::Ui, ascending: bool) {
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 8.0), egui::Sense::hover());
-    let c = rect.center();
-    let points = if ascending {
-        vec![
-            egui::pos2(c.x, rect.top()),
-            egui::pos2(rect.right(), rect.bottom()),
-            egui::pos2(rect.left(), rect.bottom()),
-        ]
-    } else {
-        vec![egui::pos2(rect.left(), rect.top()), egui::pos2(rect.right(), rect.top()), egui::pos2(c.x, rect.bottom())]
-    };
-    ui.painter().add(egui::Shape::convex_polygon(points, theme::accent(ui), egui::Stroke::NONE));
 }
 
 /// A centred message for an empty table.
@@ -649,4 +866,20 @@ pub fn empty_state(ui: &mut egui::Ui, title: &str, hint: &str) {
         ui.label(RichText::new(hint).color(theme::weak(ui)));
     });
     ui.add_space(40.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_core_columns_fit_a_960_point_window_and_wide_ones_show_all() {
+        // 960 wide, less the page's margins (2 × 20) and the card's (2 × 16).
+        let narrow = AccountColumn::fitting(960.0 - 72.0);
+        assert_eq!(narrow, AccountColumn::CORE.to_vec());
+        let needed: f32 = narrow.iter().map(|c| c.width() + AccountColumn::SPACING).sum();
+        assert!(needed <= 960.0 - 72.0, "the core columns need {needed}");
+        let wide = AccountColumn::fitting(2000.0);
+        assert_eq!(wide, AccountColumn::DISPLAY_ORDER.to_vec());
+    }
 }

@@ -6,6 +6,7 @@
 //! the runtime finished — the runtime wakes the window with `request_repaint` when it does.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
@@ -21,11 +22,36 @@ pub struct Backend {
     pub runtime: tokio::runtime::Handle,
     pub service: ServiceCtl,
     pub notices: Notices,
+    navigate: Arc<Mutex<Option<Navigate>>>,
+}
+
+/// A page asking for another page and what to open there (the Dashboard's first steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Navigate {
+    SignIn,
+    Import,
+    CreateKey,
 }
 
 impl Backend {
     pub fn new(core: Core, runtime: tokio::runtime::Handle) -> Backend {
-        Backend { service: ServiceCtl::new(core.clone()), core, runtime, notices: Notices::default() }
+        Backend {
+            service: ServiceCtl::new(core.clone()),
+            core,
+            runtime,
+            notices: Notices::default(),
+            navigate: Arc::default(),
+        }
+    }
+
+    /// Asks the app to show another page and open something there, on the next frame.
+    pub fn navigate(&self, to: Navigate) {
+        *self.navigate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(to);
+    }
+
+    /// The navigation asked for, if any (taken by the app).
+    pub fn take_navigation(&self) -> Option<Navigate> {
+        self.navigate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
     }
 
     /// The `host:port` clients should use: the configured address while it is what the

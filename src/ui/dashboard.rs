@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Line, Plot, PlotPoints};
 
-use super::backend::{Backend, Job, poll_slot};
+use super::backend::{Backend, Job, Navigate, poll_slot};
 use super::i18n::T;
 use super::service_ctl::ServiceState;
 use super::{fmt, theme};
@@ -64,12 +64,12 @@ impl DashboardPage {
         ui.ctx().request_repaint_after(REFRESH);
 
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            theme::page_header(ui, T::Dashboard.tr(), T::DashboardSubtitle.tr());
             if let Some(error) = self.error.clone()
                 && theme::error_banner(ui, &T::StatsFailed.fill(&[&error]), T::Dismiss.tr())
             {
                 self.error = None;
             }
+            self.first_steps(ui);
             let wide = ui.available_width() >= 860.0;
             if wide {
                 ui.columns(2, |cols| {
@@ -89,15 +89,79 @@ impl DashboardPage {
         });
     }
 
+    /// The three steps to a working set-up, until they are done: an account, a key, and a
+    /// tool pointed at the gateway (done once any key has been used).
+    fn first_steps(&mut self, ui: &mut egui::Ui) {
+        let snapshot = self.backend.core.snapshot();
+        let steps = [
+            !snapshot.accounts.is_empty(),
+            !snapshot.keys.is_empty(),
+            snapshot.keys.iter().any(|k| k.last_used_at.is_some()),
+        ];
+        if steps.iter().all(|done| *done) {
+            return;
+        }
+        theme::card(ui, T::FirstSteps.tr(), Some(T::FirstStepsSubtitle.tr()), |ui| {
+            let texts = [T::StepAccount, T::StepKey, T::StepTool];
+            for (index, (done, text)) in steps.iter().zip(texts).enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    if *done {
+                        theme::pill(ui, T::StepDone.tr(), theme::Tone::Good);
+                    } else {
+                        theme::pill(ui, &(index + 1).to_string(), theme::Tone::Accent);
+                    }
+                    ui.label(RichText::new(text.tr()).strong());
+                    if *done {
+                        return;
+                    }
+                    let previous_done = index == 0 || steps[index - 1];
+                    match index {
+                        0 => {
+                            if theme::primary_button(ui, true, T::SignInChatGpt.tr()).clicked() {
+                                self.backend.navigate(Navigate::SignIn);
+                            }
+                            if theme::button(ui, T::ImportFiles.tr()).clicked() {
+                                self.backend.navigate(Navigate::Import);
+                            }
+                        }
+                        1 => {
+                            if theme::primary_button(ui, previous_done, T::CreateKey.tr()).clicked() {
+                                self.backend.navigate(Navigate::CreateKey);
+                            }
+                        }
+                        _ => {
+                            let url = format!("http://{}/v1", self.backend.base_host());
+                            ui.label(RichText::new(&url).monospace());
+                            if theme::button(ui, T::Copy.tr()).clicked() {
+                                ui.ctx().copy_text(url.clone());
+                                self.backend.notices.info(T::Copied, &[&url]);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        ui.add_space(theme::GAP);
+    }
+
     fn service_card(&mut self, ui: &mut egui::Ui) {
         theme::card(ui, T::Service.tr(), Some(T::ServiceSubtitle.tr()), |ui| {
             let state = self.backend.service.state();
             ui.horizontal(|ui| {
                 service_pill(ui, &state);
-                if let ServiceState::Failed(reason) = &state {
-                    ui.add(egui::Label::new(RichText::new(reason).color(ui.visuals().error_fg_color)).wrap());
+                if state.addr().is_none() {
+                    let busy = state.is_busy();
+                    if theme::primary_button(ui, !busy, T::StartService.tr()).clicked() {
+                        self.backend.service.start(&self.backend.runtime, ui.ctx());
+                    }
                 }
             });
+            if let ServiceState::Failed(reason) = &state {
+                ui.add(egui::Label::new(RichText::new(reason).color(ui.visuals().error_fg_color)).wrap());
+            }
+            if state.addr().is_none() {
+                theme::note(ui, T::UrlsWhenStopped.tr(), theme::Tone::Warn);
+            }
             ui.add_space(4.0);
             let host = self.backend.base_host();
             egui::Grid::new("base_urls").num_columns(3).spacing([12.0, 8.0]).show(ui, |ui| {
@@ -110,7 +174,7 @@ impl DashboardPage {
                     ui.label(RichText::new(&url).monospace());
                     if theme::button(ui, T::Copy.tr()).on_hover_text(T::CopyBaseUrl.fill(&[&name])).clicked() {
                         ui.ctx().copy_text(url.clone());
-                        self.backend.notices.info(T::Copied.fill(&[&url]));
+                        self.backend.notices.info(T::Copied, &[&url]);
                     }
                     ui.end_row();
                 }
@@ -262,7 +326,11 @@ fn closest_list(ui: &mut egui::Ui, title: &str, caption: &str, list: &[(&Account
     }
     for (view, used, resets_at) in list {
         ui.horizontal(|ui| {
-            ui.add_sized([200.0, 18.0], egui::Label::new(&view.account.label).truncate().selectable(false));
+            let size = egui::vec2(200.0, 18.0);
+            ui.allocate_ui_with_layout(size, egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.set_min_size(size);
+                ui.add(egui::Label::new(&view.account.label).truncate().selectable(false));
+            });
             theme::usage_bar(ui, caption, Some(*used), 170.0);
             if let Some(at) = resets_at {
                 ui.label(RichText::new(fmt::resets_in(ui.ctx(), *at, now)).color(theme::weak(ui)).size(12.0));
@@ -306,11 +374,33 @@ fn plot_frame<'a>(id: &str, buckets: &[Bucket], hourly: bool) -> Plot<'a> {
         .allow_double_click_reset(false)
         .show_grid([false, true])
         .include_y(0.0)
+        .include_y(1.0)
         .x_axis_formatter(axis_label(buckets, hourly))
         .y_grid_spacer(count_marks)
-        .y_axis_formatter(|mark, _| {
-            if mark.value.fract().abs() > f64::EPSILON { String::new() } else { fmt::compact(mark.value as i64) }
+        .y_axis_formatter(|mark, range| {
+            if mark.value.fract().abs() > f64::EPSILON || mark.value < 0.0 {
+                String::new()
+            } else {
+                axis_number(mark.value, *range.end())
+            }
         })
+}
+
+/// A y-axis label in one format for the whole axis: plain counts, or thousands or millions
+/// (with one decimal where a step needs it) when the axis reaches that high.
+fn axis_number(value: f64, axis_max: f64) -> String {
+    let (unit, suffix) = if axis_max >= 1e6 {
+        (1e6, "M")
+    } else if axis_max >= 1e4 {
+        (1e3, "K")
+    } else {
+        return fmt::count(value as i64);
+    };
+    let scaled = value / unit;
+    if scaled == 0.0 {
+        return "0".to_string();
+    }
+    if scaled.fract().abs() < 1e-9 { format!("{scaled:.0}{suffix}") } else { format!("{scaled:.1}{suffix}") }
 }
 
 /// Y grid marks for counts: whole-number steps of 1, 2 or 5 × 10ⁿ, far enough apart to carry
@@ -377,6 +467,15 @@ mod tests {
         (0..24)
             .map(|i| Bucket { start_ms: i * 3_600_000, requests: peak * (i as u64 + 1) / 24, tokens: 1_000 * i })
             .collect()
+    }
+
+    #[test]
+    fn an_axis_keeps_one_number_format() {
+        let thousands: Vec<String> = [0.0, 10_000.0, 15_000.0, 40_000.0].map(|v| axis_number(v, 40_000.0)).to_vec();
+        assert_eq!(thousands, ["0", "10K", "15K", "40K"]);
+        let plain: Vec<String> = [0.0, 500.0, 1_500.0].map(|v| axis_number(v, 2_000.0)).to_vec();
+        assert_eq!(plain, ["0", "500", "1,500"]);
+        assert_eq!(axis_number(2_500_000.0, 3_000_000.0), "2.5M");
     }
 
     #[test]

@@ -1,17 +1,23 @@
 //! The Platform keys page's dialogs: creating a key (name, protocol, model binding, and for
 //! Azure OpenAI the endpoint and API key), which then shows the new key once; and the client
-//! set-up snippets (Codex CLI, Claude Code, any OpenAI client) for a key.
+//! set-up snippets (Codex CLI, Claude Code, any OpenAI client) for a key. The new key can
+//! only be seen in its dialog, so that dialog closes by its own button alone, and asks first
+//! when the key was not copied.
 
 use egui::RichText;
 
+use super::account_dialogs::form_row;
 use super::backend::{Backend, Job, poll_slot};
+use super::dialog::{Dialog, Dismiss, enter_pressed};
 use super::i18n::T;
 use super::keys::protocol_name;
 use super::theme;
-use crate::core::{CreatedKey, KeyProtocol, KeyRow, NewKey};
+use crate::core::{CreatedKey, KeyField, KeyProblem, KeyProtocol, KeyRow, NewKey};
 
 /// Stands in for the key in snippets when the full key is no longer known.
 const KEY_PLACEHOLDER: &str = "<your key>";
+/// The model the Codex CLI snippet names when the key binds none (as the README's example).
+const DEFAULT_CODEX_MODEL: &str = "gpt-5.5";
 
 /// Which client a snippet sets up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +49,12 @@ impl Client {
 }
 
 /// The set-up text for `client` against the gateway at `host` with `key`.
-pub fn snippet(client: Client, host: &str, key: &str, api_version: Option<&str>) -> String {
+pub fn snippet(client: Client, host: &str, key: &str, api_version: Option<&str>, model: Option<&str>) -> String {
+    let model = model.unwrap_or(DEFAULT_CODEX_MODEL);
     match client {
         Client::Codex => format!(
             "# ~/.codex/config.toml\n\
+             model = \"{model}\"\n\
              model_provider = \"codexmanager\"\n\n\
              [model_providers.codexmanager]\n\
              name = \"CodexManager\"\n\
@@ -83,19 +91,16 @@ impl SetupDialog {
     /// Returns false once closed.
     pub fn show(&mut self, ctx: &egui::Context) -> bool {
         let mut open = true;
-        let modal = egui::Modal::new(egui::Id::unique("key_setup")).show(ctx, |ui| {
-            ui.set_width(600.0);
-            ui.label(RichText::new(T::SetUpTitle.fill(&[&self.key.name])).size(18.0).strong());
-            ui.add_space(6.0);
-            setup_snippets(ui, &self.host, &self.key, self.secret.as_deref(), &mut self.client);
-            ui.add_space(10.0);
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        let title = T::SetUpTitle.fill(&[&self.key.name]);
+        let shown = Dialog::new("key_setup", title, 600.0).show(ctx, |d| {
+            d.body(|ui| setup_snippets(ui, &self.host, &self.key, self.secret.as_deref(), &mut self.client));
+            d.buttons(|ui| {
                 if theme::button(ui, T::Close.tr()).clicked() {
                     open = false;
                 }
             });
         });
-        open && !modal.should_close()
+        open && !shown.dismissed
     }
 }
 
@@ -105,7 +110,13 @@ fn setup_snippets(ui: &mut egui::Ui, host: &str, key: &KeyRow, secret: Option<&s
     let tabs: Vec<(Client, &str)> = clients.iter().map(|c| (*c, c.title())).collect();
     theme::segmented(ui, client, &tabs);
     ui.add_space(6.0);
-    let text = snippet(*client, host, secret.unwrap_or(KEY_PLACEHOLDER), key.azure_api_version.as_deref());
+    let text = snippet(
+        *client,
+        host,
+        secret.unwrap_or(KEY_PLACEHOLDER),
+        key.azure_api_version.as_deref(),
+        key.model.as_deref(),
+    );
     theme::code_block(ui, &text);
     ui.horizontal(|ui| {
         if theme::button(ui, T::CopySnippet.tr()).clicked() {
@@ -127,7 +138,13 @@ pub struct CreateKeyDialog {
     azure_api_version: String,
     job: Option<Job<CreatedKey>>,
     error: Option<String>,
+    /// What is wrong with a field, said under it.
+    problem: Option<KeyProblem>,
     created: Option<CreatedKey>,
+    /// The new key was copied (or the person chose to close without copying).
+    copied: bool,
+    /// "Close without copying?" is being asked.
+    confirm_close: bool,
     client: Client,
 }
 
@@ -143,7 +160,10 @@ impl CreateKeyDialog {
             azure_api_version: String::new(),
             job: None,
             error: None,
+            problem: None,
             created: None,
+            copied: false,
+            confirm_close: false,
             client: Client::Codex,
         }
     }
@@ -159,8 +179,12 @@ impl CreateKeyDialog {
             azure_api_version: azure.then(|| self.azure_api_version.clone()),
             ..NewKey::default()
         };
-        let core = self.backend.core.clone();
         self.error = None;
+        self.problem = new.check().err();
+        if self.problem.is_some() {
+            return;
+        }
+        let core = self.backend.core.clone();
         self.job = Some(self.backend.spawn(ctx, async move { core.create_key(new).await }));
     }
 
@@ -176,87 +200,147 @@ impl CreateKeyDialog {
                 Err(err) => self.error = Some(err),
             }
         }
+        if self.created.is_some() { self.show_created(ctx) } else { self.show_form(ctx) }
+    }
+
+    /// The new key, once: closes only through its own buttons.
+    fn show_created(&mut self, ctx: &egui::Context) -> bool {
+        let Some(created) = &self.created else { return false };
         let mut open = true;
-        let busy = self.job.is_some();
-        let modal = egui::Modal::new(egui::Id::unique("create_key")).show(ctx, |ui| {
-            ui.set_width(600.0);
-            if let Some(created) = &self.created {
-                ui.label(RichText::new(T::KeyCreated.fill(&[&created.info.name])).size(18.0).strong());
-                ui.add_space(6.0);
+        let title = T::KeyCreated.fill(&[&created.info.name]);
+        Dialog::new("key_created", title, 600.0).dismiss(Dismiss::Buttons).show(ctx, |d| {
+            d.body(|ui| {
                 theme::note(ui, T::KeyShownOnce.tr(), theme::Tone::Warn);
                 ui.add_space(6.0);
                 theme::code_block(ui, &created.key);
                 if theme::primary_button(ui, true, T::CopyKey.tr()).clicked() {
                     ui.ctx().copy_text(created.key.clone());
-                    self.backend.notices.info(T::KeyCopied.tr());
+                    self.copied = true;
+                    self.backend.notices.info(T::KeyCopied, &[]);
                 }
                 ui.add_space(10.0);
                 ui.label(RichText::new(T::SetUpClients.tr()).strong());
                 let host = self.backend.base_host();
                 setup_snippets(ui, &host, &created.info, Some(&created.key), &mut self.client);
-                ui.add_space(10.0);
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if theme::button(ui, T::Done.tr()).clicked() {
-                        open = false;
-                    }
-                });
-                return;
-            }
-            ui.label(RichText::new(T::CreateKey.tr()).size(18.0).strong());
-            ui.add_space(8.0);
-            egui::Grid::new("create_key_fields").num_columns(2).spacing([12.0, 10.0]).show(ui, |ui| {
-                ui.label(T::Name.tr());
-                ui.add(egui::TextEdit::singleline(&mut self.name).hint_text(T::KeyNameHint.tr()).desired_width(360.0));
-                ui.end_row();
-                ui.label(T::Protocol.tr());
-                let combo = egui::ComboBox::from_id_salt("key_protocol")
-                    .selected_text(protocol_name(self.protocol))
-                    .width(360.0)
-                    .show_ui(ui, |ui| {
-                        for protocol in [KeyProtocol::Openai, KeyProtocol::Anthropic, KeyProtocol::AzureOpenai] {
-                            ui.selectable_value(&mut self.protocol, protocol, protocol_name(protocol));
-                        }
-                    });
-                theme::name_widget(&combo.response, egui::Role::ComboBox, T::Protocol.tr());
-                ui.end_row();
-                ui.label(T::ModelBinding.tr());
-                ui.add(egui::TextEdit::singleline(&mut self.model).hint_text(T::ModelHint.tr()).desired_width(360.0));
-                ui.end_row();
-                if self.protocol == KeyProtocol::AzureOpenai {
-                    ui.label(T::AzureEndpoint.tr());
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.azure_endpoint)
-                            .hint_text("https://NAME.openai.azure.com")
-                            .desired_width(360.0),
-                    );
-                    ui.end_row();
-                    ui.label(T::AzureApiKey.tr());
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.azure_api_key)
-                            .password(true)
-                            .hint_text(T::AzureApiKey.tr())
-                            .desired_width(360.0),
-                    );
-                    ui.end_row();
-                    ui.label(T::AzureApiVersion.tr());
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.azure_api_version)
-                            .hint_text(T::AzureApiVersionHint.tr())
-                            .desired_width(360.0),
-                    );
-                    ui.end_row();
+                if self.confirm_close {
+                    ui.add_space(8.0);
+                    theme::note(ui, T::KeyNotCopied.tr(), theme::Tone::Bad);
                 }
             });
-            ui.label(RichText::new(T::ModelBindingHelp.tr()).color(theme::weak(ui)).size(12.0));
-            if let Some(error) = self.error.clone()
-                && theme::error_banner(ui, &T::CreateKeyFailed.fill(&[&error]), T::Dismiss.tr())
-            {
-                self.error = None;
-            }
-            ui.add_space(10.0);
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let valid = !self.name.trim().is_empty();
-                if theme::primary_button(ui, valid && !busy, T::Create.tr()).clicked() {
+            d.buttons(|ui| {
+                if self.confirm_close {
+                    if theme::danger_button(ui, true, T::CloseWithoutCopying.tr()).clicked() {
+                        open = false;
+                    }
+                    if theme::button(ui, T::Back.tr()).clicked() {
+                        self.confirm_close = false;
+                    }
+                } else if theme::button(ui, T::Done.tr()).clicked() {
+                    if self.copied {
+                        open = false;
+                    } else {
+                        self.confirm_close = true;
+                    }
+                }
+            });
+        });
+        open
+    }
+
+    fn show_form(&mut self, ctx: &egui::Context) -> bool {
+        let mut open = true;
+        let busy = self.job.is_some();
+        let models = self.backend.core.models();
+        let shown = Dialog::new("create_key", T::CreateKey.tr(), 600.0).dismiss(Dismiss::Escape).show(ctx, |d| {
+            let opening = d.opening;
+            let submit = d.body(|ui| {
+                let protocol_before = self.protocol;
+                let fields = egui::Grid::new("create_key_fields").num_columns(2).spacing([12.0, 10.0]).show(ui, |ui| {
+                    let line = |ui: &mut egui::Ui, text: &mut String, hint: &str| {
+                        ui.add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(360.0))
+                    };
+                    let problem = self.problem.clone();
+                    let mark = |ui: &mut egui::Ui, field: KeyField| {
+                        if let Some(problem) = problem.as_ref().filter(|p| p.field() == field) {
+                            theme::field_error(ui, &problem_text(problem));
+                        }
+                    };
+                    let name = form_row(ui, T::Name.tr(), |ui| {
+                        ui.vertical(|ui| {
+                            let field = line(ui, &mut self.name, T::KeyNameHint.tr());
+                            mark(ui, KeyField::Name);
+                            field
+                        })
+                        .inner
+                    });
+                    if opening {
+                        name.request_focus();
+                    }
+                    form_row(ui, T::Protocol.tr(), |ui| {
+                        let combo = egui::ComboBox::from_id_salt("key_protocol")
+                            .selected_text(protocol_name(self.protocol))
+                            .width(360.0)
+                            .show_ui(ui, |ui| {
+                                for protocol in [KeyProtocol::Openai, KeyProtocol::Anthropic, KeyProtocol::AzureOpenai]
+                                {
+                                    ui.selectable_value(&mut self.protocol, protocol, protocol_name(protocol));
+                                }
+                            });
+                        theme::name_widget(&combo.response, egui::Role::ComboBox, T::Protocol.tr());
+                    });
+                    let model = form_row(ui, T::ModelBinding.tr(), |ui| {
+                        ui.vertical(|ui| {
+                            let field = line(ui, &mut self.model, T::ModelHint.tr());
+                            model_choices(ui, &models, &mut self.model);
+                            field
+                        })
+                        .inner
+                    });
+                    let mut fields = vec![name, model];
+                    if self.protocol == KeyProtocol::AzureOpenai {
+                        fields.push(form_row(ui, T::AzureEndpoint.tr(), |ui| {
+                            ui.vertical(|ui| {
+                                let field = line(ui, &mut self.azure_endpoint, "https://NAME.openai.azure.com");
+                                mark(ui, KeyField::AzureEndpoint);
+                                field
+                            })
+                            .inner
+                        }));
+                        fields.push(form_row(ui, T::AzureApiKey.tr(), |ui| {
+                            ui.vertical(|ui| {
+                                let field = ui.add(
+                                    egui::TextEdit::singleline(&mut self.azure_api_key)
+                                        .password(true)
+                                        .hint_text(T::AzureApiKey.tr())
+                                        .desired_width(360.0),
+                                );
+                                mark(ui, KeyField::AzureApiKey);
+                                field
+                            })
+                            .inner
+                        }));
+                        fields.push(form_row(ui, T::AzureApiVersion.tr(), |ui| {
+                            line(ui, &mut self.azure_api_version, T::AzureApiVersionHint.tr())
+                        }));
+                    }
+                    fields
+                });
+                if self.protocol != protocol_before {
+                    self.error = None;
+                    self.problem = None;
+                }
+                ui.label(RichText::new(T::ModelBindingHelp.tr()).color(theme::weak(ui)).size(12.0));
+                if let Some(error) = self.error.clone()
+                    && theme::error_banner(ui, &T::CreateKeyFailed.fill(&[&error]), T::Dismiss.tr())
+                {
+                    self.error = None;
+                }
+                let fields: Vec<&egui::Response> = fields.inner.iter().collect();
+                enter_pressed(ui, &fields)
+            });
+            d.buttons(|ui| {
+                let ready = !self.name.trim().is_empty() && !busy;
+                if theme::primary_button(ui, ready, T::Create.tr()).clicked() || (submit && ready) {
                     self.submit(ui.ctx());
                 }
                 if theme::button(ui, T::Cancel.tr()).clicked() {
@@ -267,6 +351,33 @@ impl CreateKeyDialog {
                 }
             });
         });
-        open && (busy || !modal.should_close())
+        open && (busy || !shown.dismissed)
     }
+}
+
+/// A problem with a field of the key form, in the window's language.
+fn problem_text(problem: &KeyProblem) -> String {
+    match problem {
+        KeyProblem::NoName => T::KeyNameMissing.tr().to_string(),
+        KeyProblem::BadProtocol(_) | KeyProblem::AzureFieldsWithoutAzure => T::KeyProtocolWrong.tr().to_string(),
+        KeyProblem::NoAzureEndpoint => T::AzureEndpointMissing.tr().to_string(),
+        KeyProblem::AzureEndpointNotUrl(got) => T::AzureEndpointNotUrl.fill(&[got]),
+        KeyProblem::NoAzureApiKey => T::AzureApiKeyMissing.tr().to_string(),
+    }
+}
+
+/// The models the pool knows, as one-click choices under the model field.
+pub fn model_choices(ui: &mut egui::Ui, models: &[crate::core::ModelInfo], model: &mut String) {
+    if models.is_empty() {
+        return;
+    }
+    let combo = egui::ComboBox::from_id_salt(ui.scope_id().with("known_models"))
+        .selected_text(T::KnownModels.tr())
+        .width(200.0)
+        .show_ui(ui, |ui| {
+            for info in models {
+                ui.selectable_value(model, info.slug.clone(), &info.slug);
+            }
+        });
+    theme::name_widget(&combo.response, egui::Role::ComboBox, T::KnownModels.tr());
 }

@@ -11,8 +11,9 @@ use egui_extras::{Column, TableBuilder};
 
 use super::accounts::empty_state;
 use super::backend::{Backend, Job, poll_slot};
+use super::dialog::{Answer, Confirm};
 use super::i18n::T;
-use super::key_dialogs::{CreateKeyDialog, SetupDialog};
+use super::key_dialogs::{CreateKeyDialog, SetupDialog, model_choices};
 use super::{fmt, theme};
 use crate::core::stats::KeyUsage;
 use crate::core::{KeyProtocol, KeyRow};
@@ -27,6 +28,14 @@ pub fn protocol_name(protocol: KeyProtocol) -> &'static str {
         KeyProtocol::Anthropic => T::ProtocolAnthropic.tr(),
         KeyProtocol::AzureOpenai => T::ProtocolAzure.tr(),
     }
+}
+
+/// What the key table is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeySort {
+    Name,
+    Created,
+    LastUsed,
 }
 
 enum RowAction {
@@ -45,6 +54,8 @@ pub struct KeysPage {
     setup: Option<SetupDialog>,
     confirm_delete: Option<KeyRow>,
     model_text: String,
+    sort: KeySort,
+    ascending: bool,
 }
 
 impl KeysPage {
@@ -59,7 +70,14 @@ impl KeysPage {
             setup: None,
             confirm_delete: None,
             model_text: String::new(),
+            sort: KeySort::Created,
+            ascending: true,
         }
+    }
+
+    /// Opens "Create key".
+    pub fn open_create(&mut self) {
+        self.create = Some(CreateKeyDialog::new(self.backend.clone()));
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
@@ -67,7 +85,7 @@ impl KeysPage {
             self.usage_loaded = Some(Instant::now());
             match result {
                 Ok(list) => self.usage = list.into_iter().map(|u| (u.key_id.clone(), u)).collect(),
-                Err(err) => self.backend.notices.error(T::KeyUsageFailed.tr(), &err),
+                Err(err) => self.backend.notices.error(T::KeyUsageFailed, &err),
             }
         }
         if self.usage_job.is_none() && self.usage_loaded.is_none_or(|at| at.elapsed() >= USAGE_REFRESH) {
@@ -76,7 +94,7 @@ impl KeysPage {
         }
         ctx.request_repaint_after(USAGE_REFRESH);
         if let Some(Err(err)) = poll_slot(&mut self.action) {
-            self.backend.notices.error(T::KeyActionFailed.tr(), &err);
+            self.backend.notices.error(T::KeyActionFailed, &err);
         }
     }
 
@@ -93,7 +111,6 @@ impl KeysPage {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll(ui.ctx());
-        theme::page_header(ui, T::PlatformKeys.tr(), T::KeysSubtitle.tr());
         theme::card_frame(ui).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.set_min_height(ui.available_height());
@@ -118,7 +135,15 @@ impl KeysPage {
     }
 
     fn table(&mut self, ui: &mut egui::Ui) {
-        let keys = self.backend.core.snapshot().keys.clone();
+        let mut keys = self.backend.core.snapshot().keys.clone();
+        keys.sort_by(|a, b| {
+            let order = match self.sort {
+                KeySort::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+                KeySort::Created => a.created_at.cmp(&b.created_at),
+                KeySort::LastUsed => self.last_used(a).cmp(&self.last_used(b)),
+            };
+            if self.ascending { order } else { order.reverse() }
+        });
         if keys.is_empty() {
             empty_state(ui, T::NoKeysYet.tr(), T::NoKeysHint.tr());
             return;
@@ -138,23 +163,25 @@ impl KeysPage {
             table = table.column(Column::initial(132.0).at_least(120.0)).column(Column::initial(92.0).at_least(80.0));
         }
         table
-            .column(Column::remainder().at_least(3.0 * theme::BUTTON_MIN_WIDTH + 24.0))
+            .column(Column::remainder().at_least(200.0))
             .header(30.0, |mut header| {
-                let mut heading = |text: &str| {
-                    header.col(|ui| {
-                        ui.label(RichText::new(text).strong().color(theme::weak(ui)));
-                    });
+                let heading = |ui: &mut egui::Ui, text: &str| {
+                    ui.label(RichText::new(text).strong().color(theme::weak(ui)));
                 };
-                heading(T::Name.tr());
-                heading(T::KeyPrefix.tr());
-                heading(T::Protocol.tr());
-                heading(T::ModelBinding.tr());
-                heading(T::Status.tr());
+                header.col(|ui| self.sort_header(ui, T::Name.tr(), KeySort::Name));
+                header.col(|ui| heading(ui, T::KeyPrefix.tr()));
+                header.col(|ui| heading(ui, T::Protocol.tr()));
+                header.col(|ui| heading(ui, T::ModelBinding.tr()));
+                header.col(|ui| heading(ui, T::Status.tr()));
                 if wide {
-                    heading(T::CreatedLastUsed.tr());
-                    heading(T::RequestsTokens.tr());
+                    header.col(|ui| {
+                        self.sort_header(ui, T::CreatedHeader.tr(), KeySort::Created);
+                        ui.label(RichText::new("/").color(theme::weak(ui)));
+                        self.sort_header(ui, T::LastUsedHeader.tr(), KeySort::LastUsed);
+                    });
+                    header.col(|ui| heading(ui, T::RequestsTokens.tr()));
                 }
-                heading(T::Actions.tr());
+                header.col(|ui| heading(ui, T::Actions.tr()));
             })
             .body(|body| {
                 body.rows(theme::ROW_HEIGHT, keys.len(), |mut row| {
@@ -210,19 +237,33 @@ impl KeysPage {
                         });
                     }
                     row.col(|ui| {
-                        if theme::button(ui, T::SetUp.tr()).on_hover_text(T::SetUpHint.tr()).clicked() {
+                        ui.spacing_mut().item_spacing.x = 6.0;
+                        let setup = T::SetUpKey.fill(&[&key.name]);
+                        if theme::row_button(ui, true, T::SetUp.tr(), &setup).on_hover_text(T::SetUpHint.tr()).clicked()
+                        {
                             self.setup = Some(SetupDialog::new(self.backend.base_host(), key.clone(), None));
                         }
                         let toggle = if key.enabled { T::Disable } else { T::Enable };
-                        if theme::button_enabled(ui, !busy, toggle.tr()).clicked() {
+                        let toggle_name = format!("{} {}", toggle.tr(), key.name);
+                        if theme::row_button(ui, !busy, toggle.tr(), &toggle_name).clicked() {
                             self.act(ui.ctx(), key.id.clone(), RowAction::Enable(!key.enabled));
                         }
-                        if theme::danger_button(ui, !busy, T::Delete.tr()).clicked() {
+                        let delete = T::DeleteAccount.fill(&[&key.name]);
+                        if theme::row_danger_button(ui, !busy, T::Delete.tr(), &delete).clicked() {
                             self.confirm_delete = Some(key.clone());
                         }
                     });
                 });
             });
+    }
+
+    /// When a key was last used, from the key row or the log's totals.
+    fn last_used(&self, key: &KeyRow) -> Option<i64> {
+        key.last_used_at.or_else(|| self.usage.get(&key.id).and_then(|u| u.last_ms).map(|ms| ms / 1000))
+    }
+
+    fn sort_header(&mut self, ui: &mut egui::Ui, label: &str, key: KeySort) {
+        theme::sort_header(ui, label, key, &mut self.sort, &mut self.ascending);
     }
 
     fn model_cell(&mut self, ui: &mut egui::Ui, key: &KeyRow, busy: bool) {
@@ -232,6 +273,7 @@ impl KeysPage {
                 ui.set_min_width(260.0);
                 ui.label(RichText::new(T::BindModelHelp.tr()).color(theme::weak(ui)));
                 ui.add(egui::TextEdit::singleline(&mut self.model_text).hint_text(T::ModelHint.tr()));
+                model_choices(ui, &self.backend.core.models(), &mut self.model_text);
                 ui.horizontal(|ui| {
                     if theme::primary_button(ui, true, T::Save.tr()).clicked() {
                         let model = Some(self.model_text.trim().to_string()).filter(|m| !m.is_empty());
@@ -262,26 +304,22 @@ impl KeysPage {
             self.setup = None;
         }
         if let Some(key) = self.confirm_delete.clone() {
-            let modal = egui::Modal::new(egui::Id::unique("confirm_delete_key")).show(ctx, |ui| {
-                ui.set_width(420.0);
-                ui.label(RichText::new(T::DeleteKeyTitle.fill(&[&key.name])).size(17.0).strong());
-                ui.add_space(6.0);
-                ui.label(T::DeleteKeyBody.tr());
-                ui.add_space(12.0);
-                let mut close = false;
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if theme::danger_button(ui, true, T::Delete.tr()).clicked() {
-                        self.act(ui.ctx(), key.id.clone(), RowAction::Delete);
-                        close = true;
-                    }
-                    if theme::button(ui, T::Cancel.tr()).clicked() {
-                        close = true;
-                    }
-                });
-                close
-            });
-            if modal.inner || modal.should_close() {
-                self.confirm_delete = None;
+            let answer = Confirm {
+                id: "confirm_delete_key",
+                title: T::DeleteKeyTitle.fill(&[&key.name]),
+                message: T::DeleteKeyBody.tr().to_string(),
+                items: &[],
+                note: None,
+                action: T::Delete.tr(),
+            }
+            .show(ctx);
+            match answer {
+                Some(Answer::Confirmed) => {
+                    self.act(ctx, key.id.clone(), RowAction::Delete);
+                    self.confirm_delete = None;
+                }
+                Some(Answer::Cancelled) => self.confirm_delete = None,
+                None => {}
             }
         }
     }

@@ -13,6 +13,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::accounts::empty_state;
 use super::backend::{Backend, Job, poll_slot};
+use super::dialog::{Answer, Confirm};
 use super::i18n::T;
 use super::{fmt, theme};
 use crate::core::Snapshot;
@@ -54,13 +55,16 @@ pub enum LogColumn {
     Duration,
     FirstByte,
     Tokens,
+    Method,
+    Error,
 }
 
 impl LogColumn {
-    const DISPLAY_ORDER: [LogColumn; 10] = [
+    const DISPLAY_ORDER: [LogColumn; 12] = [
         LogColumn::Time,
         LogColumn::Key,
         LogColumn::Account,
+        LogColumn::Method,
         LogColumn::Path,
         LogColumn::Model,
         LogColumn::Effort,
@@ -68,15 +72,18 @@ impl LogColumn {
         LogColumn::Duration,
         LogColumn::FirstByte,
         LogColumn::Tokens,
+        LogColumn::Error,
     ];
     /// The columns that always show.
     const CORE: [LogColumn; 4] = [LogColumn::Account, LogColumn::Path, LogColumn::Model, LogColumn::Status];
     /// The others, in the order they are added as the window widens.
-    const OPTIONAL: [LogColumn; 6] = [
+    const OPTIONAL: [LogColumn; 8] = [
         LogColumn::Time,
         LogColumn::Tokens,
         LogColumn::Duration,
         LogColumn::Key,
+        LogColumn::Error,
+        LogColumn::Method,
         LogColumn::Effort,
         LogColumn::FirstByte,
     ];
@@ -93,6 +100,8 @@ impl LogColumn {
             LogColumn::Duration => 80.0,
             LogColumn::FirstByte => 84.0,
             LogColumn::Tokens => 110.0,
+            LogColumn::Method => 70.0,
+            LogColumn::Error => 160.0,
         }
     }
 
@@ -108,6 +117,8 @@ impl LogColumn {
             LogColumn::Duration => T::Duration.tr(),
             LogColumn::FirstByte => T::FirstByte.tr(),
             LogColumn::Tokens => T::Tokens.tr(),
+            LogColumn::Method => T::Method.tr(),
+            LogColumn::Error => T::Error.tr(),
         }
     }
 
@@ -232,8 +243,9 @@ impl LogsPage {
             StatusClass::Client => Some(4),
             StatusClass::Server => Some(5),
         };
-        let text = Some(self.text.trim().to_string()).filter(|t| !t.is_empty());
-        Ok(LogFilter { since, until, status_class, text, account_id: None, key_id: None })
+        let mut filter = LogFilter { since, until, status_class, ..LogFilter::default() };
+        self.backend.core.log_search(&mut filter, &self.text).map_err(|err| err.to_string())?;
+        Ok(filter)
     }
 
     /// Starts over with the current inputs: count, then pages as they come into view.
@@ -270,7 +282,7 @@ impl LogsPage {
             match result {
                 Ok(total) if current => self.total = Some(total),
                 Ok(_) => {}
-                Err(err) => self.backend.notices.error(T::LogsFailed.tr(), &err),
+                Err(err) => self.backend.notices.error(T::LogsFailed, &err),
             }
         }
         let mut done = Vec::new();
@@ -287,13 +299,13 @@ impl LogsPage {
                     self.pages.insert(page, rows);
                 }
                 Ok(_) => {}
-                Err(err) => self.backend.notices.error(T::LogsFailed.tr(), &err),
+                Err(err) => self.backend.notices.error(T::LogsFailed, &err),
             }
         }
         if let Some(result) = poll_slot(&mut self.clear_job) {
             match result {
-                Ok(count) => self.backend.notices.info(T::LogsCleared.fill(&[&count])),
-                Err(err) => self.backend.notices.error(T::ClearLogsFailed.tr(), &err),
+                Ok(count) => self.backend.notices.info(T::LogsCleared, &[&count]),
+                Err(err) => self.backend.notices.error(T::ClearLogsFailed, &err),
             }
             self.selected = None;
             self.reload(ctx);
@@ -332,7 +344,6 @@ impl LogsPage {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll(ui.ctx());
-        theme::page_header(ui, T::Logs.tr(), T::LogsSubtitle.tr());
         theme::card_frame(ui).show(ui, |ui| {
             ui.set_width(ui.available_width());
             self.toolbar(ui);
@@ -490,11 +501,26 @@ impl LogsPage {
             egui::Grid::new("log_detail_grid").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
                 let dash = || "–".to_string();
                 let tokens = |v: Option<i64>| v.map_or_else(dash, fmt::count);
-                let rows: [(&str, String); 16] = [
+                let failed = log.status >= 400 || log.error.is_some();
+                if failed {
+                    // What went wrong first, for the request someone opened to find out.
+                    ui.label(RichText::new(T::Error.tr()).color(theme::weak(ui)));
+                    theme::field_error(ui, log.error.as_deref().unwrap_or("–"));
+                    ui.end_row();
+                }
+                ui.label(RichText::new(T::Path.tr()).color(theme::weak(ui)));
+                ui.horizontal_wrapped(|ui| {
+                    ui.add(egui::Label::new(RichText::new(&log.path).monospace()).wrap());
+                    if theme::row_button(ui, true, T::Copy.tr(), T::CopyPath.tr()).clicked() {
+                        ui.ctx().copy_text(log.path.clone());
+                        self.backend.notices.info(T::Copied, &[&log.path]);
+                    }
+                });
+                ui.end_row();
+                let rows: [(&str, String); 14] = [
                     (T::Time.tr(), fmt::datetime_ms(log.ts)),
                     (T::Status.tr(), log.status.to_string()),
                     (T::Method.tr(), log.method.clone()),
-                    (T::Path.tr(), log.path.clone()),
                     (T::Model.tr(), log.model.clone().unwrap_or_else(dash)),
                     (T::Effort.tr(), log.reasoning_effort.clone().unwrap_or_else(dash)),
                     (T::Account.tr(), account.clone().or_else(|| log.upstream.clone()).unwrap_or_else(dash)),
@@ -506,7 +532,6 @@ impl LogsPage {
                     (T::OutputTokens.tr(), tokens(log.output_tokens)),
                     (T::ReasoningTokens.tr(), tokens(log.reasoning_tokens)),
                     (T::Attempts.tr(), log.attempts.to_string()),
-                    (T::Error.tr(), log.error.clone().unwrap_or_else(dash)),
                 ];
                 for (name, value) in rows {
                     ui.label(RichText::new(name).color(theme::weak(ui)));
@@ -524,27 +549,23 @@ impl LogsPage {
         if !self.confirm_clear {
             return;
         }
-        let modal = egui::Modal::new(egui::Id::unique("confirm_clear_logs")).show(ctx, |ui| {
-            ui.set_width(420.0);
-            ui.label(RichText::new(T::ClearLogsTitle.tr()).size(17.0).strong());
-            ui.add_space(6.0);
-            ui.label(T::ClearLogsBody.tr());
-            ui.add_space(12.0);
-            let mut close = false;
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if theme::danger_button(ui, true, T::ClearLogs.tr()).clicked() {
-                    let core = self.backend.core.clone();
-                    self.clear_job = Some(self.backend.spawn(ui.ctx(), async move { core.clear_logs().await }));
-                    close = true;
-                }
-                if theme::button(ui, T::Cancel.tr()).clicked() {
-                    close = true;
-                }
-            });
-            close
-        });
-        if modal.inner || modal.should_close() {
-            self.confirm_clear = false;
+        let answer = Confirm {
+            id: "confirm_clear_logs",
+            title: T::ClearLogsTitle.tr().to_string(),
+            message: T::ClearLogsBody.tr().to_string(),
+            items: &[],
+            note: None,
+            action: T::ClearLogs.tr(),
+        }
+        .show(ctx);
+        match answer {
+            Some(Answer::Confirmed) => {
+                let core = self.backend.core.clone();
+                self.clear_job = Some(self.backend.spawn(ctx, async move { core.clear_logs().await }));
+                self.confirm_clear = false;
+            }
+            Some(Answer::Cancelled) => self.confirm_clear = false,
+            None => {}
         }
     }
 }
@@ -581,6 +602,12 @@ fn cell(ui: &mut egui::Ui, column: LogColumn, log: &LogRow, names: &Names) {
             ui.add(egui::Label::new(RichText::new(&log.path).monospace().size(12.0)).truncate().selectable(false));
         }
         LogColumn::Model => text(ui, log.model.clone().unwrap_or_else(|| "–".into())),
+        LogColumn::Method => text(ui, log.method.clone()),
+        LogColumn::Error => {
+            let error = log.error.clone().unwrap_or_else(|| "–".into());
+            ui.add(egui::Label::new(RichText::new(&error).size(12.5)).truncate().selectable(false))
+                .on_hover_text(&error);
+        }
         LogColumn::Effort => text(ui, log.reasoning_effort.clone().unwrap_or_else(|| "–".into())),
         LogColumn::Status => {
             theme::pill(ui, &log.status.to_string(), status_tone(log.status));
@@ -613,7 +640,7 @@ mod tests {
         let narrow = LogColumn::fitting(560.0);
         assert_eq!(narrow, vec![LogColumn::Account, LogColumn::Path, LogColumn::Model, LogColumn::Status]);
         let wide = LogColumn::fitting(2000.0);
-        assert_eq!(wide.len(), 10);
+        assert_eq!(wide.len(), 12);
         assert_eq!(wide[0], LogColumn::Time);
         let middle = LogColumn::fitting(800.0);
         assert!(middle.contains(&LogColumn::Time) && middle.contains(&LogColumn::Tokens));

@@ -8,6 +8,7 @@ pub mod account_dialogs;
 pub mod accounts;
 pub mod backend;
 pub mod dashboard;
+pub mod dialog;
 pub mod fmt;
 pub mod fonts;
 pub mod i18n;
@@ -75,6 +76,7 @@ pub struct App {
     logs: logs::LogsPage,
     settings: settings::SettingsPage,
     theme_applied: Option<String>,
+    palette_applied: Option<theme::Palette>,
     #[cfg(feature = "tray")]
     tray: Option<crate::tray::Tray>,
     hidden: bool,
@@ -106,6 +108,7 @@ impl App {
             backend,
             page: Page::Dashboard,
             theme_applied: None,
+            palette_applied: None,
             #[cfg(feature = "tray")]
             tray: None,
             hidden: false,
@@ -134,23 +137,44 @@ impl App {
             theme::apply_preference(ctx, &theme);
             self.theme_applied = Some(theme);
         }
+        let palette = theme::Palette::from_setting(&setting_value(&self.backend.core, "accent"));
+        if self.palette_applied != Some(palette) {
+            theme::install(ctx, palette);
+            self.palette_applied = Some(palette);
+        }
     }
 
     /// Draws the whole window; kept free of eframe so tests can drive it headless.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         self.apply_settings(ui.ctx());
+        match self.backend.take_navigation() {
+            Some(backend::Navigate::SignIn) => {
+                self.page = Page::Accounts;
+                self.accounts.open_add(account_dialogs::AddTab::SignIn);
+            }
+            Some(backend::Navigate::Import) => {
+                self.page = Page::Accounts;
+                self.accounts.open_add(account_dialogs::AddTab::Import);
+            }
+            Some(backend::Navigate::CreateKey) => {
+                self.page = Page::Keys;
+                self.keys.open_create();
+            }
+            None => {}
+        }
         egui::Panel::top("top_bar")
             .frame(
                 egui::Frame::new()
-                    .fill(if ui.visuals().dark_mode {
-                        Color32::from_rgb(0x24, 0x21, 0x1e)
-                    } else {
-                        Color32::from_rgb(0xfb, 0xf5, 0xea)
-                    })
+                    .fill(ui.visuals().window_fill)
                     .inner_margin(egui::Margin::symmetric(20, 10))
                     .stroke(ui.visuals().widgets.noninteractive.bg_stroke),
             )
             .show(ui, |ui| self.top_bar(ui));
+        if self.backend.notices.any(ui.ctx()) {
+            egui::Panel::bottom("notices")
+                .frame(egui::Frame::new().fill(ui.visuals().panel_fill).inner_margin(egui::Margin::symmetric(20, 8)))
+                .show(ui, |ui| self.backend.notices.show(ui));
+        }
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(ui.visuals().panel_fill).inner_margin(egui::Margin::symmetric(20, 16)))
             .show(ui, |ui| {
@@ -160,15 +184,39 @@ impl App {
                     egui::pos2(left, ui.min_rect().top()),
                     Vec2::new(width, ui.available_height()),
                 );
-                ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| match self.page {
-                    Page::Dashboard => self.dashboard.ui(ui),
-                    Page::Accounts => self.accounts.ui(ui),
-                    Page::Keys => self.keys.ui(ui),
-                    Page::Logs => self.logs.ui(ui),
-                    Page::Settings => self.settings.ui(ui),
+                ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                    self.page_header(ui);
+                    match self.page {
+                        Page::Dashboard => self.dashboard.ui(ui),
+                        Page::Accounts => self.accounts.ui(ui),
+                        Page::Keys => self.keys.ui(ui),
+                        Page::Logs => self.logs.ui(ui),
+                        Page::Settings => self.settings.ui(ui),
+                    }
                 });
             });
-        self.backend.notices.show(ui.ctx());
+    }
+
+    /// The page's title and what it is for, and the service's address with its switch.
+    fn page_header(&mut self, ui: &mut egui::Ui) {
+        let subtitle = match self.page {
+            Page::Dashboard => T::DashboardSubtitle,
+            Page::Accounts => T::AccountsSubtitle,
+            Page::Keys => T::KeysSubtitle,
+            Page::Logs => T::LogsSubtitle,
+            Page::Settings => T::SettingsSubtitle,
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.vertical(|ui| {
+                ui.spacing_mut().item_spacing.y = 2.0;
+                ui.label(RichText::new(self.page.title()).size(26.0).strong().color(theme::title_color(ui)));
+                ui.label(RichText::new(subtitle.tr()).color(theme::weak(ui)));
+            });
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                service_ctl::header_control(ui, &self.backend);
+            });
+        });
+        ui.add_space(theme::GAP);
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {
@@ -182,9 +230,6 @@ impl App {
             ui.add_space(18.0);
             let pages: Vec<(Page, &str)> = Page::ALL.iter().map(|p| (*p, p.title())).collect();
             theme::segmented(ui, &mut self.page, &pages);
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                dashboard::service_pill(ui, &self.backend.service.state());
-            });
         });
     }
 
@@ -234,7 +279,7 @@ impl App {
                 TrayCommand::CopyBaseUrl => {
                     let url = format!("http://{}/v1", self.backend.base_host());
                     ctx.copy_text(url.clone());
-                    self.backend.notices.info(T::Copied.fill(&[&url]));
+                    self.backend.notices.info(T::Copied, &[&url]);
                 }
                 TrayCommand::Quit => {
                     self.quitting = true;
@@ -246,6 +291,14 @@ impl App {
         if let Some(tray) = self.tray.as_mut() {
             tray.update(view);
         }
+    }
+
+    /// Whether a tray icon is there to bring a hidden window back.
+    pub fn has_tray(&self) -> bool {
+        #[cfg(feature = "tray")]
+        return self.tray.is_some();
+        #[cfg(not(feature = "tray"))]
+        false
     }
 
     fn set_hidden(&mut self, ctx: &egui::Context, hidden: bool) {
@@ -261,10 +314,7 @@ impl App {
         if self.quitting || !ctx.input(|i| i.viewport().close_requested()) {
             return;
         }
-        #[cfg(feature = "tray")]
-        let has_tray = self.tray.is_some();
-        #[cfg(not(feature = "tray"))]
-        let has_tray = false;
+        let has_tray = self.has_tray();
         let close_to_tray =
             crate::config::parse_bool(&setting_value(&self.backend.core, "closeToTray")).unwrap_or(true);
         if has_tray && close_to_tray {
@@ -277,7 +327,7 @@ impl App {
 /// The "CM" badge in the accent colour.
 fn logo(ui: &mut egui::Ui) {
     let (rect, _) = ui.allocate_exact_size(Vec2::splat(38.0), egui::Sense::hover());
-    ui.painter().rect_filled(rect, CornerRadius::same(10), theme::ACCENT);
+    ui.painter().rect_filled(rect, CornerRadius::same(10), theme::palette().fill());
     ui.painter().text(
         rect.center(),
         egui::Align2::CENTER_CENTER,
@@ -322,16 +372,36 @@ fn make_tray(app: &App, icon: &egui::IconData, ctx: &egui::Context) -> Option<cr
     }
 }
 
+/// Why the window cannot open here, when that is plain before trying: on Linux and the BSDs
+/// a window needs an X11 or Wayland display.
+fn missing_display() -> Option<String> {
+    if !cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd", target_os = "netbsd")) {
+        return None;
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let any = set("DISPLAY") || set("WAYLAND_DISPLAY") || set("WAYLAND_SOCKET");
+    (!any).then(|| {
+        "there is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set); \
+         `codexmanager serve` runs the gateway without a window"
+            .to_string()
+    })
+}
+
 /// Opens the window with the service running in-process (unless `CODEXMANAGER_NO_SERVICE`).
-pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths) -> anyhow::Result<ExitCode> {
+/// With `hidden`, the window starts hidden in the tray (start at login); without a tray it
+/// shows anyway.
+pub fn run_window(
+    runtime: &tokio::runtime::Runtime,
+    env: Env,
+    paths: DataPaths,
+    hidden: bool,
+) -> anyhow::Result<ExitCode> {
+    if let Some(reason) = missing_display() {
+        anyhow::bail!(reason);
+    }
     let opening = Instant::now();
     let _enter = runtime.enter();
-    let (core, warnings) = Core::open_at(env, paths, None)?;
-    for warning in warnings {
-        tracing::warn!("{warning}");
-    }
-    core.watch_external_changes();
-    core.spawn_background();
+    let core = crate::startup::open_running(env, paths)?;
     let backend = Backend::new(core.clone(), runtime.handle().clone());
     if !core.config().no_service {
         let started = runtime.block_on(Service::start(core.clone())).map_err(|err| err.to_string());
@@ -353,6 +423,7 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
             .with_app_id("codexmanager")
             .with_inner_size([1240.0, 800.0])
             .with_min_inner_size([720.0, 480.0])
+            .with_visible(!hidden)
             .with_icon(icon.clone()),
         persistence_path: Some(core.config().paths.dir.join("window.ron")),
         system_font_fallback: false,
@@ -364,7 +435,6 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
         options,
         Box::new(move |cc| {
             let cjk_font = fonts::install(&cc.egui_ctx);
-            theme::install(&cc.egui_ctx);
             let ctx = cc.egui_ctx.clone();
             let mut changes = backend.core.subscribe();
             tokio::spawn(async move {
@@ -382,6 +452,11 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
             if let Some(tray) = make_tray(&app, &icon, &cc.egui_ctx) {
                 app.attach_tray(tray);
             }
+            if hidden {
+                // Hidden only where the tray can bring it back.
+                let has_tray = app.has_tray();
+                app.set_hidden(&cc.egui_ctx, has_tray);
+            }
             Ok(Box::new(app))
         }),
     );
@@ -389,6 +464,10 @@ pub fn run_window(runtime: &tokio::runtime::Runtime, env: Env, paths: DataPaths)
         service.shutdown().await;
         core.shutdown().await;
     });
-    result.map_err(|err| anyhow::anyhow!("the window could not be opened: {err}"))?;
+    result.map_err(|err| {
+        anyhow::anyhow!(
+            "the window could not be opened ({err}); `codexmanager serve` runs the gateway without a window"
+        )
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,16 +1,21 @@
-//! Toasts: short messages in the window's corner. Errors stay until dismissed; confirmations
-//! fade after a few seconds. Any page (or the tray) can push one; the app draws them.
+//! Toasts: short messages in a strip along the window's bottom edge. The strip takes its own
+//! room (the page above it shrinks) so a toast never covers a row's buttons. Errors stay until
+//! dismissed; confirmations fade after a few seconds. Any page (or the tray) can push one; the
+//! app draws them. A toast keeps its words as a string key and arguments, so it reads in the
+//! language the window speaks when it is drawn, not the one it spoke when it was pushed.
 
+use std::fmt::Display;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use egui::{Align2, Color32, RichText};
+use egui::{Color32, RichText};
 
 use super::i18n::T;
-use super::theme;
 
 /// How long a confirmation stays.
 const INFO_TTL: Duration = Duration::from_secs(5);
+/// Toasts shown at once; older ones wait behind the newest.
+const SHOWN: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Level {
@@ -19,10 +24,24 @@ pub enum Level {
 }
 
 #[derive(Debug, Clone)]
-pub struct Notice {
-    pub level: Level,
-    pub text: String,
+struct Notice {
+    level: Level,
+    key: T,
+    args: Vec<String>,
+    /// The reason an error gives, as the core worded it.
+    detail: Option<String>,
     shown: Instant,
+}
+
+impl Notice {
+    fn text(&self) -> String {
+        let args: Vec<&dyn Display> = self.args.iter().map(|a| a as &dyn Display).collect();
+        let head = self.key.fill(&args);
+        match &self.detail {
+            Some(detail) => format!("{head}: {detail}"),
+            None => head,
+        }
+    }
 }
 
 /// The queue of toasts; cheap to clone, all clones share it.
@@ -32,45 +51,53 @@ pub struct Notices {
 }
 
 impl Notices {
-    fn push(&self, level: Level, text: String) {
-        let mut list = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        list.retain(|n| n.text != text);
-        list.push(Notice { level, text, shown: Instant::now() });
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Notice>> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, notice: Notice) {
+        let mut list = self.lock();
+        let text = notice.text();
+        list.retain(|n| n.text() != text);
+        list.push(notice);
     }
 
     /// An error the user should read: what failed (`context`) and why (`reason`).
-    pub fn error(&self, context: &str, reason: &str) {
-        tracing::warn!("{context}: {reason}");
-        self.push(Level::Error, format!("{context}: {reason}"));
+    pub fn error(&self, context: T, reason: &str) {
+        let notice = Notice {
+            level: Level::Error,
+            key: context,
+            args: Vec::new(),
+            detail: Some(reason.to_string()),
+            shown: Instant::now(),
+        };
+        tracing::warn!("{}", notice.text());
+        self.push(notice);
     }
 
-    pub fn info(&self, text: impl Into<String>) {
-        self.push(Level::Info, text.into());
+    /// A confirmation: `key` filled with `args`, faded after a few seconds.
+    pub fn info(&self, key: T, args: &[&dyn Display]) {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        self.push(Notice { level: Level::Info, key, args, detail: None, shown: Instant::now() });
     }
 
-    /// The toasts currently showing.
-    pub fn current(&self) -> Vec<Notice> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    /// The toasts currently showing, as they read now.
+    pub fn current(&self) -> Vec<(Level, String)> {
+        self.lock().iter().map(|n| (n.level.clone(), n.text())).collect()
     }
 
     fn dismiss(&self, index: usize) {
-        let mut list = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut list = self.lock();
         if index < list.len() {
             list.remove(index);
         }
     }
 
-    /// Draws the toasts in the bottom-right corner and drops expired confirmations.
-    pub fn show(&self, ctx: &egui::Context) {
+    /// Drops expired confirmations; true when toasts remain to be drawn.
+    pub fn any(&self, ctx: &egui::Context) -> bool {
         let now = Instant::now();
-        {
-            let mut list = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            list.retain(|n| n.level == Level::Error || now.duration_since(n.shown) < INFO_TTL);
-        }
-        let list = self.current();
-        if list.is_empty() {
-            return;
-        }
+        let mut list = self.lock();
+        list.retain(|n| n.level == Level::Error || now.duration_since(n.shown) < INFO_TTL);
         if let Some(next) = list
             .iter()
             .filter(|n| n.level == Level::Info)
@@ -79,48 +106,43 @@ impl Notices {
         {
             ctx.request_repaint_after(next);
         }
+        !list.is_empty()
+    }
+
+    /// Draws the newest toasts, right-aligned, one under the other.
+    pub fn show(&self, ui: &mut egui::Ui) {
+        let list: Vec<Notice> = self.lock().clone();
+        let first = list.len().saturating_sub(SHOWN);
         let mut dismissed = None;
-        egui::Area::new(egui::Id::unique("notices"))
-            .anchor(Align2::RIGHT_BOTTOM, [-16.0, -16.0])
-            .order(egui::Order::Foreground)
-            .show(ctx, |ui| {
-                ui.set_max_width(420.0);
-                for (index, notice) in list.iter().enumerate() {
-                    let (tone, fg) = match notice.level {
-                        Level::Error => (theme::Tone::Bad, Color32::WHITE),
-                        Level::Info => (theme::Tone::Good, Color32::WHITE),
-                    };
-                    let fill = match tone {
-                        theme::Tone::Bad => Color32::from_rgb(0xb4, 0x3a, 0x2e),
-                        _ => Color32::from_rgb(0x2e, 0x7d, 0x55),
-                    };
-                    egui::Frame::new()
-                        .fill(fill)
-                        .corner_radius(egui::CornerRadius::same(10))
-                        .inner_margin(egui::Margin::same(12))
-                        .shadow(egui::epaint::Shadow {
-                            offset: [0, 3],
-                            blur: 12,
-                            spread: 0,
-                            color: Color32::from_black_alpha(50),
-                        })
-                        .show(ui, |ui| {
-                            ui.horizontal(|ui| {
-                                ui.add(egui::Label::new(RichText::new(&notice.text).color(fg)).wrap());
-                                if ui
-                                    .add(egui::Button::new(RichText::new(T::Dismiss.tr()).color(fg)).frame(false))
-                                    .clicked()
-                                {
+        ui.with_layout(egui::Layout::top_down(egui::Align::Max), |ui| {
+            for (index, notice) in list.iter().enumerate().skip(first) {
+                let fill = match notice.level {
+                    Level::Error => Color32::from_rgb(0xb4, 0x3a, 0x2e),
+                    Level::Info => Color32::from_rgb(0x2e, 0x7d, 0x55),
+                };
+                egui::Frame::new()
+                    .fill(fill)
+                    .corner_radius(egui::CornerRadius::same(10))
+                    .inner_margin(egui::Margin::symmetric(12, 8))
+                    .show(ui, |ui| {
+                        ui.set_max_width(560.0);
+                        ui.horizontal(|ui| {
+                            let dismiss =
+                                egui::Button::new(RichText::new(T::Dismiss.tr()).color(Color32::WHITE)).frame(false);
+                            // The button first, from the right, so a long message wraps before it.
+                            ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                                if ui.add(dismiss).clicked() {
                                     dismissed = Some(index);
                                 }
+                                ui.add(egui::Label::new(RichText::new(notice.text()).color(Color32::WHITE)).wrap());
                             });
                         });
-                    ui.add_space(6.0);
-                }
-            });
+                    });
+            }
+        });
         if let Some(index) = dismissed {
             self.dismiss(index);
-            ctx.request_repaint();
+            ui.ctx().request_repaint();
         }
     }
 }

@@ -134,3 +134,75 @@ impl ServiceCtl {
         self.lock().state = ServiceState::Stopped;
     }
 }
+
+/// The service in the page header: its state and address, and a switch that starts or
+/// stops it. Shown on every page, so the gateway can be turned on from wherever one is.
+pub fn header_control(ui: &mut egui::Ui, backend: &super::backend::Backend) {
+    use super::i18n::T;
+    use super::theme;
+    let state = backend.service.state();
+    let (text, tone) = match &state {
+        ServiceState::Running(_) => (T::Running.tr(), theme::Tone::Good),
+        ServiceState::Starting => (T::Starting.tr(), theme::Tone::Warn),
+        ServiceState::Stopping => (T::Stopping.tr(), theme::Tone::Warn),
+        ServiceState::Stopped => (T::Stopped.tr(), theme::Tone::Neutral),
+        ServiceState::Failed(_) => (T::ServiceError.tr(), theme::Tone::Bad),
+    };
+    theme::card_frame(ui).inner_margin(egui::Margin::symmetric(12, 6)).corner_radius(20).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let mut on = state.addr().is_some();
+            let switch = ui.add_enabled(!state.is_busy(), Switch::new(&mut on)).on_hover_text(if on {
+                T::StopService.tr()
+            } else {
+                T::StartService.tr()
+            });
+            switch.widget_info(|| {
+                egui::WidgetInfo::selected(egui::Role::Switch, !state.is_busy(), on, T::GatewaySwitch.tr())
+            });
+            if switch.changed() {
+                if on {
+                    backend.service.start(&backend.runtime, ui.ctx());
+                } else {
+                    backend.service.stop(&backend.runtime, ui.ctx());
+                }
+            }
+            let pill = theme::pill(ui, text, tone);
+            if let ServiceState::Failed(reason) = &state {
+                pill.on_hover_text(reason.as_str());
+            }
+            ui.label(egui::RichText::new(backend.base_host()).monospace());
+        });
+    });
+}
+
+/// An on/off switch.
+struct Switch<'a> {
+    on: &'a mut bool,
+}
+
+impl<'a> Switch<'a> {
+    fn new(on: &'a mut bool) -> Switch<'a> {
+        Switch { on }
+    }
+}
+
+impl egui::Widget for Switch<'_> {
+    fn ui(self, ui: &mut egui::Ui) -> egui::Response {
+        let size = egui::vec2(36.0, 20.0);
+        let (rect, mut response) = ui.allocate_exact_size(size, egui::Sense::click());
+        if response.clicked() {
+            *self.on = !*self.on;
+            response.mark_changed();
+        }
+        let how_on = ui.ctx().animate_bool(response.id, *self.on);
+        let track = if *self.on { super::theme::accent(ui) } else { ui.visuals().widgets.inactive.bg_stroke.color };
+        let radius = rect.height() / 2.0;
+        ui.painter().rect_filled(rect, radius, track);
+        let x = egui::lerp((rect.left() + radius)..=(rect.right() - radius), how_on);
+        ui.painter().circle_filled(egui::pos2(x, rect.center().y), radius - 3.0, egui::Color32::WHITE);
+        if response.has_focus() {
+            super::theme::focus_ring(ui, rect);
+        }
+        response
+    }
+}

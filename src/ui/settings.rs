@@ -15,7 +15,7 @@ use super::dashboard::service_pill;
 use super::i18n::{Lang, T};
 use super::theme;
 use crate::config::{self, Source};
-use crate::core::SettingView;
+use crate::core::{KeySource, SettingView};
 use crate::paths::DataLocation;
 
 /// The gateway fields as typed, before they are saved.
@@ -38,6 +38,9 @@ pub struct SettingsPage {
     open_job: Option<Job<()>>,
     cjk_font: Option<PathBuf>,
     tray_available: bool,
+    /// Whether the app is registered to start at login, once read from the OS.
+    autostart: Option<bool>,
+    autostart_job: Option<Job<bool>>,
 }
 
 fn setting(settings: &HashMap<String, SettingView>, key: &str) -> (String, Source) {
@@ -74,6 +77,8 @@ impl SettingsPage {
             open_job: None,
             cjk_font,
             tray_available: false,
+            autostart: None,
+            autostart_job: None,
         }
     }
 
@@ -96,19 +101,25 @@ impl SettingsPage {
                     if std::mem::take(&mut self.restart_after_save) {
                         self.backend.service.restart(&self.backend.runtime, ctx);
                     }
-                    self.backend.notices.info(T::Saved.tr());
+                    self.backend.notices.info(T::Saved, &[]);
                 }
                 Err(err) => {
                     self.restart_after_save = false;
-                    self.backend.notices.error(T::SaveSettingsFailed.tr(), &err);
+                    self.backend.notices.error(T::SaveSettingsFailed, &err);
                 }
             }
+        }
+        match poll_slot(&mut self.autostart_job) {
+            Some(Ok(enabled)) => self.autostart = Some(enabled),
+            Some(Err(err)) => self.backend.notices.error(T::StartAtLoginFailed, &err),
+            None if self.autostart.is_none() => self.set_autostart(ctx, None),
+            None => {}
         }
         if let Some(result) = poll_slot(&mut self.token_job) {
             self.token = Some(result);
         }
         if let Some(Err(err)) = poll_slot(&mut self.open_job) {
-            self.backend.notices.error(T::OpenFolderFailed.tr(), &err);
+            self.backend.notices.error(T::OpenFolderFailed, &err);
         }
         if self.token.is_none() && self.token_job.is_none() {
             let config = self.backend.core.config();
@@ -126,11 +137,28 @@ impl SettingsPage {
         }
     }
 
+    /// Registers or unregisters start at login (`None` only reads), then reads it back.
+    fn set_autostart(&mut self, ctx: &egui::Context, enabled: Option<bool>) {
+        if self.autostart_job.is_some() {
+            return;
+        }
+        self.autostart_job = Some(self.backend.spawn(ctx, async move {
+            tokio::task::spawn_blocking(move || {
+                if let Some(enabled) = enabled {
+                    crate::autostart::set_enabled(enabled)?;
+                }
+                crate::autostart::is_enabled()
+            })
+            .await
+            .map_err(|err| err.to_string())?
+            .map_err(|err| err.to_string())
+        }));
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll(ui.ctx());
         let settings = self.backend.core.settings();
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            theme::page_header(ui, T::Settings.tr(), T::SettingsSubtitle.tr());
             let wide = ui.available_width() >= 900.0;
             if wide {
                 ui.columns(2, |cols| {
@@ -230,21 +258,26 @@ impl SettingsPage {
             ui.add_space(6.0);
             egui::Grid::new("gateway_fields").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
                 ui.label(T::MaxInflight.tr());
-                ui.add_enabled(
-                    inflight_src != Source::Environment,
-                    egui::DragValue::new(&mut fields.inflight).range(0..=10_000),
-                )
-                .on_hover_text(T::MaxInflightHelp.tr());
+                ui.vertical(|ui| {
+                    ui.spacing_mut().item_spacing.y = 2.0;
+                    let field = ui.add_enabled(
+                        inflight_src != Source::Environment,
+                        egui::DragValue::new(&mut fields.inflight).range(0..=10_000),
+                    );
+                    theme::name_widget(&field, egui::Role::SpinButton, T::MaxInflight.tr());
+                    ui.label(RichText::new(T::MaxInflightHelp.tr()).color(theme::weak(ui)).size(12.0));
+                });
                 ui.end_row();
                 ui.label(T::PollInterval.tr());
-                ui.add_enabled(
-                    poll_src != Source::Environment,
-                    egui::DragValue::new(&mut fields.poll).range(30..=86_400).suffix(" s"),
-                )
-                .on_hover_text(T::PollIntervalHelp.tr());
+                let field = ui
+                    .add_enabled(
+                        poll_src != Source::Environment,
+                        egui::DragValue::new(&mut fields.poll).range(30..=86_400).suffix(" s"),
+                    )
+                    .on_hover_text(T::PollIntervalHelp.tr());
+                theme::name_widget(&field, egui::Role::SpinButton, T::PollInterval.tr());
                 ui.end_row();
             });
-            ui.label(RichText::new(T::MaxInflightHelp.tr()).color(theme::weak(ui)).size(12.0));
             env_note(ui, "accountMaxInflight", inflight_src);
             env_note(ui, "usagePollIntervalSecs", poll_src);
             ui.add_space(6.0);
@@ -275,6 +308,7 @@ impl SettingsPage {
         let (locale, _) = setting(settings, "locale");
         let (theme_setting, _) = setting(settings, "theme");
         let (close_to_tray, _) = setting(settings, "closeToTray");
+        let (accent, _) = setting(settings, "accent");
         theme::card(ui, T::Appearance.tr(), Some(T::AppearanceSubtitle.tr()), |ui| {
             ui.label(T::Language.tr());
             let mut language = match locale.as_str() {
@@ -308,12 +342,26 @@ impl SettingsPage {
                 self.save(ui.ctx(), vec![("theme", Value::String(look.to_string()))]);
             }
             ui.add_space(6.0);
+            ui.label(T::Accent.tr());
+            let mut palette = theme::Palette::from_setting(&accent);
+            let palettes: Vec<(theme::Palette, &str)> = theme::Palette::ALL.iter().map(|p| (*p, p.name())).collect();
+            if theme::segmented(ui, &mut palette, &palettes) {
+                self.save(ui.ctx(), vec![("accent", Value::String(palette.setting().to_string()))]);
+            }
+            ui.add_space(6.0);
             let mut tray = config::parse_bool(&close_to_tray).unwrap_or(true);
             if ui.checkbox(&mut tray, T::CloseToTray.tr()).changed() {
                 self.save(ui.ctx(), vec![("closeToTray", Value::Bool(tray))]);
             }
             let hint = if self.tray_available { T::CloseToTrayHelp } else { T::NoTrayNote };
             ui.label(RichText::new(hint.tr()).color(theme::weak(ui)).size(12.0));
+            ui.add_space(6.0);
+            let mut at_login = self.autostart.unwrap_or(false);
+            let ready = self.autostart.is_some() && self.autostart_job.is_none();
+            if ui.add_enabled(ready, egui::Checkbox::new(&mut at_login, T::StartAtLogin.tr())).changed() {
+                self.set_autostart(ui.ctx(), Some(at_login));
+            }
+            ui.label(RichText::new(T::StartAtLoginHelp.tr()).color(theme::weak(ui)).size(12.0));
         });
     }
 
@@ -333,18 +381,22 @@ impl SettingsPage {
                     ui.label(RichText::new(why.tr()).color(theme::weak(ui)).size(12.0));
                     if theme::button_enabled(ui, self.open_job.is_none(), T::OpenFolder.tr()).clicked() {
                         let dir = config.paths.dir.clone();
+                        // Worded here: the language is the UI thread's.
+                        let failed = T::NoFileManager.fill(&[&dir.display()]);
                         self.open_job = Some(self.backend.spawn(ui.ctx(), async move {
-                            tokio::task::spawn_blocking(move || {
-                                open::that(&dir).map_err(|e| format!("{}: {e}", dir.display()))
-                            })
-                            .await
-                            .map_err(|e| e.to_string())?
+                            tokio::task::spawn_blocking(move || open::that(&dir).map_err(|_| failed))
+                                .await
+                                .map_err(|e| e.to_string())?
                         }));
                     }
                 });
                 ui.end_row();
                 ui.label(RichText::new(T::SecretStore.tr()).color(theme::weak(ui)));
-                ui.add(egui::Label::new(self.backend.core.vault().source().describe()).wrap());
+                let store = match self.backend.core.vault().source() {
+                    KeySource::Keyring => T::KeyInKeyring.tr().to_string(),
+                    KeySource::File(path) => T::KeyInFile.fill(&[&path.display()]),
+                };
+                ui.add(egui::Label::new(store).wrap());
                 ui.end_row();
                 ui.label(RichText::new(T::RpcToken.tr()).color(theme::weak(ui)));
                 ui.vertical(|ui| match &self.token {
@@ -358,7 +410,7 @@ impl SettingsPage {
                             }
                             if theme::button(ui, T::Copy.tr()).clicked() {
                                 ui.ctx().copy_text(token.clone());
-                                self.backend.notices.info(T::TokenCopied.tr());
+                                self.backend.notices.info(T::TokenCopied, &[]);
                             }
                         });
                     }

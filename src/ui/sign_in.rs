@@ -66,17 +66,26 @@ impl SignInTab {
         self.take_results();
         self.poll_status(ui.ctx());
         let busy = self.pending();
-        ui.add_enabled_ui(!busy, |ui| {
-            theme::segmented(
-                ui,
-                &mut self.method,
-                &[
-                    (Method::Browser, T::SignInBrowser.tr()),
-                    (Method::Paste, T::SignInPaste.tr()),
-                    (Method::Device, T::SignInDevice.tr()),
-                ],
-            );
-        });
+        let switched = ui
+            .add_enabled_ui(!busy, |ui| {
+                theme::segmented(
+                    ui,
+                    &mut self.method,
+                    &[
+                        (Method::Browser, T::SignInBrowser.tr()),
+                        (Method::Paste, T::SignInPaste.tr()),
+                        (Method::Device, T::SignInDevice.tr()),
+                    ],
+                )
+            })
+            .inner;
+        if switched {
+            // What the last way said (an error, "cancelled") is not about this one.
+            self.ticket = None;
+            self.status = None;
+            self.error = None;
+            self.pasted.clear();
+        }
         ui.add_space(6.0);
         ui.label(match self.method {
             Method::Browser => T::SignInBrowserHelp.tr(),
@@ -148,7 +157,7 @@ impl SignInTab {
 
     fn settle(&mut self, status: LoginStatus) {
         if status.status == LoginState::Completed {
-            self.backend.notices.info(T::SignedIn.tr().to_string());
+            self.backend.notices.info(T::SignedIn, &[]);
         }
         if status.status != LoginState::Pending {
             self.status = Some(status);

@@ -146,3 +146,18 @@ fn delete_removes_accounts_and_unknown_ids_fail() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
 }
+
+#[test]
+fn reimporting_an_account_stored_without_a_group_gives_it_the_import_group() {
+    let home = TestHome::new();
+    let file = home.write("auth.json", &auth_json(1).to_string());
+    assert!(home.run(&["account", "import", file.to_str().unwrap()]).status.success());
+    let id = list(&home)[0]["id"].as_str().unwrap().to_string();
+    assert!(home.run(&["account", "update", &id, "--group", ""]).status.success());
+    assert_eq!(list(&home)[0]["group_name"], "", "the group was emptied");
+    assert!(home.run(&["account", "import", file.to_str().unwrap()]).status.success());
+    assert_eq!(list(&home)[0]["group_name"], "IMPORT", "as the original: an empty group is filled");
+    assert!(home.run(&["account", "update", &id, "--group", "team"]).status.success());
+    assert!(home.run(&["account", "import", file.to_str().unwrap()]).status.success());
+    assert_eq!(list(&home)[0]["group_name"], "team", "a group that is set stays");
+}

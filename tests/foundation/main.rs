@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli_output;
 mod import_export;
 mod logging;
 mod rpc;
