@@ -59,6 +59,25 @@ pub enum Command {
     /// Try a proxy before giving it to accounts.
     #[command(subcommand)]
     Proxy(ProxyCommand),
+    /// Read and change the stored settings (the environment overrides them).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Every setting with its value and where it comes from (environment, stored, default).
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Store a setting (e.g. `routeStrategy balanced`); says when it needs a restart.
+    Set {
+        key: String,
+        value: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,11 +323,41 @@ pub async fn run(core: &Core, command: Command) -> anyhow::Result<ExitCode> {
         Command::Account(command) => account(core, command).await,
         Command::Key(command) => key(core, command).await,
         Command::Usage(UsageCommand::Refresh { ids, json }) => refresh_usage(core, ids, json.json).await,
+        Command::Settings(command) => settings(core, command).await,
         Command::Proxy(ProxyCommand::Test { url, json }) => {
             let test = core.test_proxy(&url).await?;
             print_route_tests(std::slice::from_ref(&test), json.json)
         }
     }
+}
+
+async fn settings(core: &Core, command: SettingsCommand) -> anyhow::Result<ExitCode> {
+    let (json, restart) = match command {
+        SettingsCommand::List { json } => (json.json, false),
+        SettingsCommand::Set { key, value, json } => {
+            let mut patch = serde_json::Map::new();
+            let restart = crate::config::RESTART_SETTINGS.contains(&key.as_str());
+            patch.insert(key, serde_json::Value::String(value));
+            core.set_settings(patch).await?;
+            (json.json, restart)
+        }
+    };
+    let mut settings: Vec<(String, crate::core::SettingView)> = core.settings().into_iter().collect();
+    settings.sort_by(|a, b| a.0.cmp(&b.0));
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            settings.into_iter().map(|(key, view)| (key, serde_json::to_value(view).unwrap_or_default())).collect();
+        print_json(&serde_json::json!({"settings": map, "restartRequired": restart}))?;
+    } else {
+        for (key, view) in &settings {
+            let source = serde_json::to_value(view.source).unwrap_or_default();
+            out!("{key:<30} {:<40} ({})", view.value, source.as_str().unwrap_or_default());
+        }
+        if restart {
+            out!("the change takes effect when the service starts again (restart serve or the window)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints route tests; exit code 1 when any route failed.

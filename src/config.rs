@@ -150,6 +150,10 @@ pub enum Check {
 /// Settings whose values are secrets: stored sealed, shown masked.
 pub const SECRET_SETTINGS: [&str; 1] = ["upstreamProxyUrl"];
 
+/// Settings that take effect only when the service starts again (the listening sockets);
+/// every other setting applies to the next request or the next background cycle.
+pub const RESTART_SETTINGS: [&str; 1] = ["serviceAddr"];
+
 /// Every stored setting. Settings not listed here are rejected by `appSettings/set`.
 pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec {

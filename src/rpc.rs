@@ -496,7 +496,11 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         "appSettings/get" => json!(core.settings()),
         "appSettings/set" => {
             let patch: serde_json::Map<String, Value> = params(params_value)?;
-            json!(core.set_settings(patch).await?)
+            let restart: Vec<String> =
+                patch.keys().filter(|key| crate::config::RESTART_SETTINGS.contains(&key.as_str())).cloned().collect();
+            let mut answer = json!(core.set_settings(patch).await?);
+            answer["restartRequired"] = json!(restart);
+            answer
         }
         other => return Err(RpcError::new(code::METHOD_NOT_FOUND, format!("method not found: {other}"))),
     })

@@ -22,16 +22,30 @@ pub(super) fn fail(gateway: &Arc<Gateway>, record: Record, error: GatewayError, 
     error.into_dialect(dialect)
 }
 
-/// Takes an admission slot (`CODEXMANAGER_MAX_CONCURRENT_REQUESTS`) for the request's life.
-pub(super) fn admit(gateway: &Gateway) -> Result<tokio::sync::OwnedSemaphorePermit, GatewayError> {
-    gateway.admission.clone().try_acquire_owned().map_err(|_| {
-        GatewayError::new(
+/// A request's admission slot, given back when dropped.
+pub struct Admitted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Takes an admission slot (`CODEXMANAGER_MAX_CONCURRENT_REQUESTS`, as configured now) for
+/// the request's life.
+pub(super) fn admit(gateway: &Gateway) -> Result<Admitted, GatewayError> {
+    let limit = gateway.core.config().max_concurrent_requests.max(1);
+    let admitted = gateway.admitted.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    let slot = Admitted(gateway.admitted.clone());
+    if admitted >= limit {
+        return Err(GatewayError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_busy",
             "the gateway is at CODEXMANAGER_MAX_CONCURRENT_REQUESTS; retry shortly",
         )
-        .with_retry_after(1)
-    })
+        .with_retry_after(1));
+    }
+    Ok(slot)
 }
 
 /// The session a request belongs to, for stickiness: `prompt_cache_key`, else the

@@ -42,8 +42,10 @@ pub struct Gateway {
     router: routing::Router,
     trace: trace::Trace,
     metrics: metrics::Metrics,
-    upstream: upstream::Upstream,
-    admission: Arc<tokio::sync::Semaphore>,
+    /// The upstream as the current configuration describes it, rebuilt when that changes.
+    upstream: arc_swap::ArcSwap<upstream::Upstream>,
+    /// Requests admitted and not finished (`CODEXMANAGER_MAX_CONCURRENT_REQUESTS`).
+    admitted: Arc<std::sync::atomic::AtomicUsize>,
     next_id: AtomicU64,
     /// Becomes true when the service stops and its grace period is over: every request still
     /// running ends now, streams with their protocol's error event, others with a 503.
@@ -57,8 +59,8 @@ impl Gateway {
             router: routing::Router::default(),
             trace: trace::Trace::spawn(config.paths.trace_file()),
             metrics: metrics::Metrics::default(),
-            upstream: upstream::Upstream::from_config(&config),
-            admission: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1))),
+            upstream: arc_swap::ArcSwap::from_pointee(upstream::Upstream::from_config(&config)),
+            admitted: Arc::default(),
             next_id: AtomicU64::new(1),
             closing: tokio::sync::watch::Sender::new(false),
             core,
@@ -76,8 +78,17 @@ impl Gateway {
         self.closing.send_replace(true);
     }
 
-    fn upstream(&self) -> &upstream::Upstream {
-        &self.upstream
+    /// The upstream (base URL, fallback, cookie) of the configuration in force now: a
+    /// setting changed over RPC or in the window applies to the next request.
+    fn upstream(&self) -> Arc<upstream::Upstream> {
+        let config = self.core.config();
+        let current = self.upstream.load_full();
+        if current.is_of(&config) {
+            return current;
+        }
+        let fresh = Arc::new(upstream::Upstream::from_config(&config));
+        self.upstream.store(fresh.clone());
+        fresh
     }
 
     /// Keeps the model cache fresh: fetched shortly after start, then on every tick of the

@@ -28,6 +28,8 @@ const PASSTHROUGH: [&str; 10] = [
 /// Where and how to reach the upstream, from the configuration.
 #[derive(Debug, Clone)]
 pub struct Upstream {
+    /// The configuration this was made from.
+    source: std::sync::Arc<Config>,
     pub base: String,
     pub fallback: Option<String>,
     originator: String,
@@ -36,7 +38,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn from_config(config: &Config) -> Upstream {
+    pub fn from_config(config: &std::sync::Arc<Config>) -> Upstream {
         let user_agent = format!(
             "{}/{CLIENT_VERSION} ({}; {}) CodexManager/{}",
             config.originator,
@@ -45,12 +47,18 @@ impl Upstream {
             env!("CARGO_PKG_VERSION")
         );
         Upstream {
+            source: config.clone(),
             base: config.upstream_base_url.clone(),
             fallback: config.upstream_fallback_base_url.clone(),
             originator: config.originator.clone(),
             cookie: config.upstream_cookie.clone(),
             user_agent,
         }
+    }
+
+    /// Whether this was made from `config` (the configuration in force).
+    pub fn is_of(&self, config: &std::sync::Arc<Config>) -> bool {
+        std::sync::Arc::ptr_eq(&self.source, config)
     }
 
     /// `POST {base}/responses` for one account.

@@ -11,4 +11,5 @@ mod messages;
 mod proxies;
 mod responses;
 mod routing;
+mod settings;
 mod team;
