@@ -272,8 +272,10 @@ pub enum KeyCommand {
         /// For azure_openai keys: https://NAME.openai.azure.com
         #[arg(long)]
         azure_endpoint: Option<String>,
-        /// For azure_openai keys: the Azure API key (sealed in the vault).
-        #[arg(long)]
+        /// For azure_openai keys: the Azure API key (sealed in the vault). `-` reads it from
+        /// stdin; CODEXMANAGER_AZURE_API_KEY in the environment works too — either keeps it out
+        /// of the process list.
+        #[arg(long, env = "CODEXMANAGER_AZURE_API_KEY", hide_env_values = true)]
         azure_api_key: Option<String>,
         /// For azure_openai keys: the api-version to send (default 2025-04-01-preview).
         #[arg(long)]
@@ -309,11 +311,23 @@ pub enum KeyCommand {
         json: JsonFlag,
     },
     /// Stop accepting a key.
-    Disable { id: String },
+    Disable {
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Accept a disabled key again.
-    Enable { id: String },
+    Enable {
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Delete a key.
-    Delete { id: String },
+    Delete {
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 /// Runs a CLI subcommand against the core.
@@ -657,7 +671,7 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
                     protocol: Some(protocol),
                     model,
                     azure_endpoint,
-                    azure_api_key,
+                    azure_api_key: azure_api_key.map(read_secret).transpose()?,
                     azure_api_version,
                     policy: policy.change(),
                 })
@@ -708,20 +722,44 @@ async fn key(core: &Core, command: KeyCommand) -> anyhow::Result<ExitCode> {
                 print_key_usage(&usage)?;
             }
         }
-        KeyCommand::Disable { id } => {
+        KeyCommand::Disable { id, json } => {
             core.set_key_enabled(id.clone(), false).await?;
-            out!("disabled {id}");
+            done(&id, "disabled", json.json)?;
         }
-        KeyCommand::Enable { id } => {
+        KeyCommand::Enable { id, json } => {
             core.set_key_enabled(id.clone(), true).await?;
-            out!("enabled {id}");
+            done(&id, "enabled", json.json)?;
         }
-        KeyCommand::Delete { id } => {
+        KeyCommand::Delete { id, json } => {
             core.delete_key(id.clone()).await?;
-            out!("deleted {id}");
+            done(&id, "deleted", json.json)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A key action's outcome, as text or JSON.
+fn done(id: &str, what: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(&serde_json::json!({"id": id, "ok": true, "action": what}))?;
+    } else {
+        out!("{what} {id}");
+    }
+    Ok(())
+}
+
+/// A secret given as `-` is read from stdin (its first line), so it never shows in `ps`.
+fn read_secret(value: String) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let secret = line.trim().to_string();
+    if secret.is_empty() {
+        anyhow::bail!("--azure-api-key -: nothing was read from stdin");
+    }
+    Ok(secret)
 }
 
 /// A key's policy in a few words.

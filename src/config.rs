@@ -28,9 +28,13 @@ pub struct Env {
 }
 
 impl Env {
-    /// The process environment merged with the first env file in `dir`.
+    /// The process environment merged with the first env file in `dir`. Variables whose name
+    /// or value is not valid Unicode cannot be CodexManager's and are left out (reading them
+    /// with `std::env::vars` would panic).
     pub fn load(dir: &Path) -> Env {
-        Env::from_process_and_dir(std::env::vars().collect(), dir)
+        let vars =
+            std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+        Env::from_process_and_dir(vars.collect(), dir)
     }
 
     pub fn from_process_and_dir(process: HashMap<String, String>, dir: &Path) -> Env {
@@ -537,13 +541,6 @@ pub fn normalize_upstream(url: &str) -> String {
         "https://chatgpt.com/backend-api" | "https://chat.openai.com/backend-api" => DEFAULT_UPSTREAM.to_string(),
         other => other.to_string(),
     }
-}
-
-/// Loads the environment and resolves the configuration in one step; `stored` comes from
-/// the database the resolved paths point at.
-pub fn resolve_with(env: &Env, stored: &HashMap<String, String>) -> (Config, Vec<String>) {
-    let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &crate::paths::exe_dir());
-    Resolver::new(env, stored).resolve(paths)
 }
 
 #[cfg(test)]

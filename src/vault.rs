@@ -91,10 +91,6 @@ impl OsKeyring {
         OsKeyring { store: platform_store() }
     }
 
-    pub fn with_store(store: Arc<keyring_core::CredentialStore>) -> OsKeyring {
-        OsKeyring { store: Ok(store) }
-    }
-
     fn entry(&self, name: &str) -> Result<keyring_core::Entry, String> {
         let store = self.store.as_ref().map_err(Clone::clone)?;
         keyring_core::Entry::new_in_store(store, KEYRING_SERVICE, name).map_err(|e| e.to_string())

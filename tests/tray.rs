@@ -103,7 +103,11 @@ fn menu_labels(bus: &zbus::blocking::Connection, item: &str) -> Vec<(i32, String
 #[test]
 fn the_tray_needs_a_host_then_registers_shows_the_menu_and_reports_clicks() {
     if std::env::var_os("CODEXMANAGER_TEST_PRIVATE_BUS").is_none() {
-        eprintln!("skipped: needs the private D-Bus session that scripts/test starts");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED the tray test: needs the private D-Bus session that scripts/test starts"
+        );
         return;
     }
     let err = new_tray().err().expect("no tray without a host");

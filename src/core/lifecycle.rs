@@ -101,8 +101,9 @@ impl Core {
     }
 
     /// Starts a refresh for every account that is due and not already refreshing; returns
-    /// when the next one falls due (Unix seconds). A refresh whose new token is due at once
-    /// (a wrong clock) backs off like a failure instead of repeating.
+    /// when the next one falls due (Unix seconds). Due-ness comes from the stored expiry, so
+    /// thousands of accounts are not decrypted to find the few that are due. A refresh whose
+    /// new token is due at once (a wrong clock) backs off like a failure instead of repeating.
     fn start_due_refreshes(&self, keeper: &mut Keeper) -> Option<i64> {
         let now = now_secs();
         let last_refresh: HashMap<String, Option<i64>> =
@@ -112,9 +113,25 @@ impl Core {
             if account.status != AccountStatus::Active || keeper.running.contains(&account.id) {
                 continue;
             }
+            if !account.has_tokens() {
+                continue;
+            }
+            // The stored expiry says when; the tokens are opened only once that has come.
+            let last = last_refresh.get(&account.id).copied().flatten();
+            let stored_due = match account.access_expires_at {
+                Some(expires) => expires - REFRESH_MARGIN_SECS,
+                None => match last {
+                    Some(at) => at + REFRESH_WITHOUT_EXPIRY_SECS,
+                    None => continue,
+                },
+            };
+            let due = keeper.backoff.get(&account.id).map_or(stored_due, |b| stored_due.max(b.next_at));
+            if due > now {
+                next = Some(next.map_or(due, |n| n.min(due)));
+                continue;
+            }
             let Some(tokens) = account.tokens() else { continue };
-            let Some(due) = refresh_due(&tokens, last_refresh.get(&account.id).copied().flatten()) else { continue };
-            let due = keeper.backoff.get(&account.id).map_or(due, |b| due.max(b.next_at));
+            let Some(due) = refresh_due(&tokens, last) else { continue };
             if due > now {
                 next = Some(next.map_or(due, |n| n.min(due)));
                 continue;
@@ -180,7 +197,7 @@ async fn keep_tokens(core: Core) {
         slots: Arc::new(Semaphore::new(REFRESH_CONCURRENCY)),
         done_tx,
     };
-    let mut changes = core.subscribe();
+    let mut changes = core.subscribe_reloads();
     let mut next_keepalive = Instant::now() + core.keepalive_interval();
     loop {
         let wake = match core.start_due_refreshes(&mut keeper) {
@@ -211,7 +228,7 @@ async fn keep_tokens(core: Core) {
 }
 
 async fn poll_usage(core: Core) {
-    let mut changes = core.subscribe();
+    let mut changes = core.subscribe_reloads();
     let mut asked: HashSet<String> = HashSet::new();
     let mut next_poll = Instant::now();
     loop {

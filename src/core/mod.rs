@@ -107,6 +107,9 @@ struct Inner {
     /// Set when live usage changed since the snapshot was last brought up to date.
     usage_dirty: std::sync::atomic::AtomicBool,
     changed: tokio::sync::watch::Sender<u64>,
+    /// Changes when the accounts are reloaded from the store (not when live usage is
+    /// published): what background work that only cares about the account set waits on.
+    reloaded: tokio::sync::watch::Sender<u64>,
     /// Held from reading the store to swapping the snapshot, so reloads land in order.
     reloading: std::sync::Mutex<()>,
     logins: login::Logins,
@@ -171,6 +174,7 @@ impl Core {
                 key_uses,
                 usage_dirty: std::sync::atomic::AtomicBool::new(false),
                 changed,
+                reloaded: tokio::sync::watch::Sender::new(0),
                 reloading: std::sync::Mutex::new(()),
                 logins: login::Logins::default(),
                 background: lifecycle::Background::default(),
@@ -255,6 +259,12 @@ impl Core {
         self.inner.changed.subscribe()
     }
 
+    /// A receiver that changes when the accounts and keys are reloaded from the store (not on
+    /// every publication of live usage, which happens once a second under traffic).
+    pub(crate) fn subscribe_reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.reloaded.subscribe()
+    }
+
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
@@ -293,6 +303,7 @@ impl Core {
         self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
         self.inner.changed.send_modify(|version| *version += 1);
+        self.inner.reloaded.send_modify(|version| *version += 1);
         Ok(())
     }
 

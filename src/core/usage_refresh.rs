@@ -73,7 +73,7 @@ impl Core {
     /// Every active account that has tokens.
     pub(super) fn usage_targets_all(&self) -> Vec<Arc<PoolAccount>> {
         let pool = self.pool();
-        pool.accounts.iter().filter(|a| a.status == AccountStatus::Active && a.tokens().is_some()).cloned().collect()
+        pool.accounts.iter().filter(|a| a.status == AccountStatus::Active && a.has_tokens()).cloned().collect()
     }
 
     /// Fetches for `targets` within the shared concurrency cap, then makes the results visible

@@ -54,12 +54,15 @@ pub async fn forward(
             Dialect::OpenAi,
         );
     };
+    record.model = Some(model.clone());
+    if let Err(error) = super::handlers::apply_policy(gateway, &mut record, key, &model, &mut body) {
+        return fail(gateway, record, error, Dialect::OpenAi);
+    }
     let version = key.row.azure_api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION);
     let url = match surface {
         Surface::Chat => format!("{endpoint}/openai/deployments/{model}/chat/completions?api-version={version}"),
         Surface::Responses => format!("{endpoint}/openai/responses?api-version={version}"),
     };
-    record.model = Some(model);
     record.upstream = Some(endpoint.to_string());
     record.attempts = 1;
     let http = match gateway.core.client_on(&gateway.core.route_for_new(&crate::egress::AccountProxy::Inherit)) {
@@ -105,38 +108,95 @@ pub async fn forward(
         return builder.body(Body::from(bytes)).unwrap_or_else(|_| Response::new(Body::empty()));
     }
     let gateway = gateway.clone();
-    let mut upstream = response.bytes_stream();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
-    tokio::spawn(async move {
-        let mut parser = sse::Parser::new();
-        let mut error = None;
-        while let Some(chunk) = upstream.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(err) => {
-                    error = Some(format!("the Azure stream broke: {err}"));
-                    break;
-                }
-            };
-            for event in parser.feed(&chunk) {
-                if let Ok(data) = serde_json::from_str::<Value>(&event.data)
-                    && let Some(usage) =
-                        data.get("usage").or_else(|| data.pointer("/response/usage")).filter(|u| u.is_object())
-                {
-                    record.usage = Some(usage_of(usage));
-                }
-            }
-            if tx.send(chunk).await.is_err() {
-                return record.finish(&gateway, 499, Some("the client closed the connection".into()));
-            }
-        }
-        let status = if error.is_some() { 502 } else { status.as_u16() };
-        record.finish(&gateway, status, error);
-    });
+    tokio::spawn(pump(gateway, response.bytes_stream(), surface, status.as_u16(), record, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), rx))
     });
     builder.body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// Passes an Azure stream to the client as the pool's streams are: whole events only, a
+/// keep-alive while it is silent, cut after the idle timeout, and an error event in the
+/// client's shape when it breaks.
+async fn pump(
+    gateway: Arc<Gateway>,
+    mut upstream: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin,
+    surface: Surface,
+    status: u16,
+    mut record: Record,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+) {
+    let keepalive = std::time::Duration::from_secs(gateway.core.config().stream_keepalive_secs.max(1));
+    let idle_timeout = gateway.idle_timeout();
+    let mut silent = std::time::Duration::ZERO;
+    let mut parser = sse::Parser::new();
+    let mut pending = bytes::BytesMut::new();
+    let mut sent = 0u64;
+    let error = loop {
+        let chunk = match tokio::time::timeout(keepalive, upstream.next()).await {
+            Err(_) => {
+                silent += keepalive;
+                if silent >= idle_timeout {
+                    break Some(format!("the Azure endpoint sent nothing for {} s", idle_timeout.as_secs()));
+                }
+                if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                    return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+                }
+                continue;
+            }
+            Ok(None) => break None,
+            Ok(Some(Err(err))) => break Some(format!("the Azure stream broke: {err}")),
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        silent = std::time::Duration::ZERO;
+        for event in parser.feed(&chunk) {
+            if let Ok(data) = serde_json::from_str::<Value>(&event.data)
+                && let Some(usage) =
+                    data.get("usage").or_else(|| data.pointer("/response/usage")).filter(|u| u.is_object())
+            {
+                record.usage = Some(usage_of(usage));
+            }
+        }
+        pending.extend_from_slice(&chunk);
+        if parser.overflowed() {
+            break Some(format!("the Azure endpoint sent an event larger than {} MiB", sse::MAX_EVENT_BYTES >> 20));
+        }
+        let whole = super::stream::whole_events(&mut pending, &mut sent, &parser);
+        if !whole.is_empty() && tx.send(whole).await.is_err() {
+            return record.finish(&gateway, 499, Some("the client closed the connection".into()));
+        }
+    };
+    match &error {
+        Some(message) => {
+            let _ = tx.send(Bytes::from(error_event(surface, message))).await;
+        }
+        None if !pending.is_empty() => {
+            let _ = tx.send(pending.split().freeze()).await;
+        }
+        None => {}
+    }
+    let status = if error.is_some() { 502 } else { status };
+    record.finish(&gateway, status, error);
+}
+
+/// The end of a broken stream in the client's shape.
+fn error_event(surface: Surface, message: &str) -> String {
+    let mut out = String::new();
+    match surface {
+        Surface::Chat => {
+            let data =
+                serde_json::json!({"error": {"message": message, "type": "server_error", "code": "upstream_error"}});
+            sse::write_data(&mut out, &data.to_string());
+            sse::write_data(&mut out, "[DONE]");
+        }
+        Surface::Responses => {
+            let data = serde_json::json!({"type": "response.failed", "response": {"status": "failed",
+                "error": {"code": "upstream_error", "message": message}}});
+            sse::write_named(&mut out, "response.failed", &data.to_string());
+        }
+    }
+    out
 }
 
 /// Usage in either Chat (`prompt_tokens`) or Responses (`input_tokens`) form.

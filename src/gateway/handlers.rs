@@ -158,9 +158,7 @@ pub(super) async fn answer<S: ClientStream>(
     }
 }
 
-/// The upstream request for a pooled route, once the key's policy allows it: the model must
-/// be one the key may use, its bound reasoning effort replaces the client's, and its limits
-/// must have room (the request then counts against them).
+/// The upstream request for a pooled route, once the key's policy allows it.
 pub(super) fn outgoing(
     gateway: &Gateway,
     record: &mut Record,
@@ -169,9 +167,33 @@ pub(super) fn outgoing(
     body: &mut Map<String, Value>,
     headers: &HeaderMap,
 ) -> Result<Outgoing, GatewayError> {
+    apply_policy(gateway, record, key, &model, body)?;
+    let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
+    Ok(Outgoing {
+        id: record.id,
+        request_id: record.request_id.clone(),
+        body: bytes.into(),
+        model,
+        key_id: key.row.id.clone(),
+        session: record.session.clone(),
+        client_headers: headers.clone(),
+        scope: key.row.policy.groups.clone(),
+    })
+}
+
+/// A key's policy on one request: the model must be one the key may use, its bound reasoning
+/// effort replaces the client's, and its limits must have room (the request then counts
+/// against them).
+pub(super) fn apply_policy(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: &GatewayKey,
+    model: &str,
+    body: &mut Map<String, Value>,
+) -> Result<(), GatewayError> {
     let policy = &key.row.policy;
     if let Some(allowed) = &policy.models
-        && !allowed.iter().any(|m| *m == model)
+        && !allowed.iter().any(|m| m == model)
     {
         return Err(GatewayError::new(
             StatusCode::FORBIDDEN,
@@ -191,17 +213,7 @@ pub(super) fn outgoing(
     }
     let guard = gateway.core.quotas().admit(&key.row.id, policy, crate::core::now_millis());
     record.quota = Some(guard.map_err(|refusal| keys::refused(&key.row.name, refusal))?);
-    let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
-    Ok(Outgoing {
-        id: record.id,
-        request_id: record.request_id.clone(),
-        body: bytes.into(),
-        model,
-        key_id: key.row.id.clone(),
-        session: record.session.clone(),
-        client_headers: headers.clone(),
-        scope: policy.groups.clone(),
-    })
+    Ok(())
 }
 
 pub async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {

@@ -248,7 +248,7 @@ async fn pump<S: ClientStream>(
 }
 
 /// Takes from `pending` the bytes up to the end of the last whole event the parser has seen.
-fn whole_events(pending: &mut BytesMut, sent: &mut u64, parser: &super::sse::Parser) -> Bytes {
+pub(super) fn whole_events(pending: &mut BytesMut, sent: &mut u64, parser: &super::sse::Parser) -> Bytes {
     let ready = (parser.boundary() - *sent) as usize;
     *sent = parser.boundary();
     pending.split_to(ready.min(pending.len())).freeze()

@@ -28,9 +28,9 @@ impl TmpFs {
             .output()
             .ok()?;
         if !mounted.status.success() {
-            eprintln!(
-                "SKIPPED: cannot mount a tmpfs for the full-disk test (needs root): {}",
-                String::from_utf8_lossy(&mounted.stderr).trim()
+            crate::support::skipped(
+                "the full-disk test",
+                &format!("cannot mount a tmpfs (needs root): {}", String::from_utf8_lossy(&mounted.stderr).trim()),
             );
             return None;
         }

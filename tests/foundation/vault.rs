@@ -60,8 +60,9 @@ fn a_lost_key_file_is_not_silently_replaced() {
 #[test]
 fn os_keyring_holds_the_master_key_when_available() {
     if std::env::var("CODEXMANAGER_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: set CODEXMANAGER_TEST_SECRET_SERVICE=1 inside a Secret Service session (scripts/test does)"
+        crate::support::skipped(
+            "the OS keyring test",
+            "set CODEXMANAGER_TEST_SECRET_SERVICE=1 inside a Secret Service session (scripts/test does)",
         );
         return;
     }

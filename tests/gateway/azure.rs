@@ -6,6 +6,20 @@ use serde_json::{Value, json};
 use crate::support::harness::Harness;
 use crate::support::mock::AZURE_KEY;
 
+/// A key of protocol `azure_openai` pointing at the mock's Azure endpoint.
+async fn azure_key(h: &Harness) -> codexmanager::core::CreatedKey {
+    h.core
+        .create_key(codexmanager::core::NewKey {
+            name: "azure".into(),
+            protocol: Some("azure_openai".into()),
+            azure_endpoint: Some(h.mock.base.clone()),
+            azure_api_key: Some(AZURE_KEY.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn azure_style_paths_reach_the_pool_with_the_deployment_as_model() {
     let h = Harness::start(1, &[]).await;
@@ -51,17 +65,7 @@ async fn azure_style_paths_reach_the_pool_with_the_deployment_as_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_azure_key_forwards_only_to_its_endpoint() {
     let h = Harness::start(1, &[]).await;
-    let azure = h
-        .core
-        .create_key(codexmanager::core::NewKey {
-            name: "azure".into(),
-            protocol: Some("azure_openai".into()),
-            azure_endpoint: Some(h.mock.base.clone()),
-            azure_api_key: Some(AZURE_KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let azure = azure_key(&h).await;
     let body = json!({"model": "my-deployment", "messages": [{"role": "user", "content": "hi"}]});
     let answer: Value = h
         .http
@@ -113,4 +117,32 @@ async fn an_azure_key_forwards_only_to_its_endpoint() {
     let rows = h.log_rows().await;
     assert!(rows.iter().all(|r| r.upstream.as_deref() == Some(h.mock.base.as_str()) && r.account_id.is_none()));
     assert_eq!(rows[1].input_tokens, Some(5), "usage read from the streamed chunks");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_azure_stream_gets_keep_alives_and_then_ends_with_an_error_chunk() {
+    let h = Harness::start(
+        0,
+        &[("CODEXMANAGER_STREAM_KEEPALIVE_SECS", "1"), ("CODEXMANAGER_UPSTREAM_IDLE_TIMEOUT_SECS", "2")],
+    )
+    .await;
+    let azure = azure_key(&h).await;
+    let body = json!({"model": "stalls", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let started = std::time::Instant::now();
+    let text = h
+        .http
+        .post(format!("{}/v1/chat/completions", h.base))
+        .bearer_auth(&azure.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "cut after the idle timeout");
+    assert!(text.contains("from azure") && text.contains(": keep-alive"), "{text}");
+    assert!(text.contains("sent nothing for 2 s") && text.trim_end().ends_with("data: [DONE]"), "{text}");
+    let row = h.log_rows().await.pop().unwrap();
+    assert_eq!(row.status, 502);
 }

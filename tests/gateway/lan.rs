@@ -53,10 +53,13 @@ impl RemoteHost {
         for step in steps {
             let out = Command::new("ip").args(&step).output().ok()?;
             if !out.status.success() {
-                eprintln!(
-                    "SKIPPED: cannot make a network namespace for the LAN test (needs root and iproute2): ip {}: {}",
-                    step.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
+                crate::support::skipped(
+                    "the LAN test",
+                    &format!(
+                        "cannot make a network namespace (needs root and iproute2): ip {}: {}",
+                        step.join(" "),
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
                 );
                 return None;
             }

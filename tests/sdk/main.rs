@@ -20,7 +20,10 @@ async fn run_script(h: &Harness, module: &str, script: &str) -> Option<std::proc
     if !python_has(module) {
         let required = std::env::var("CODEXMANAGER_REQUIRE_SDK_TESTS").as_deref() == Ok("1");
         assert!(!required, "the `{module}` Python SDK is not installed (pip install {module})");
-        eprintln!("skipped: the `{module}` Python SDK is not installed (pip install {module}; .ci/run does)");
+        support::skipped(
+            &format!("the {module} SDK test"),
+            &format!("the `{module}` Python SDK is not installed (pip install {module}; .ci/run does)"),
+        );
         return None;
     }
     let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));

@@ -16,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// What the mock does with one `/responses` request of an account.
@@ -662,6 +663,15 @@ async fn azure_chat(
             chunk(json!({"role": "assistant", "content": "from azure"}), Value::Null),
             chunk(json!({}), json!("stop")),
         );
+        if deployment == "stalls" {
+            // The first chunk, then silence.
+            let first = chunk(json!({"role": "assistant", "content": "from azure"}), Value::Null);
+            let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) })
+                .chain(futures_util::stream::pending());
+            let mut response = Response::new(Body::from_stream(stream));
+            response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
+            return response;
+        }
         let mut response = Response::new(Body::from(text));
         response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
         return response;

@@ -12,6 +12,13 @@ pub mod mock;
 pub mod proxies;
 pub mod serve;
 
+/// Says on the terminal, past the test harness's output capture, that a test did not run and
+/// why, so a skipped test is never mistaken for a passed one.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// A data folder of its own, with the file vault (no keyring needed).
 pub struct TestHome {
     pub dir: tempfile::TempDir,

@@ -593,6 +593,7 @@ impl ChatStream {
     }
 
     /// True once a terminal event has been translated, or `on_error` ran.
+    #[cfg(test)]
     pub fn is_finished(&self) -> bool {
         self.finished
     }

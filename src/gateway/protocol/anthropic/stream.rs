@@ -98,6 +98,7 @@ impl MessagesStream {
     }
 
     /// Whether `message_stop` or an error was sent.
+    #[cfg(test)]
     pub fn is_finished(&self) -> bool {
         self.finished
     }
