@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod egress;
 pub mod gateway;
+pub mod listen_addr;
 pub mod logging;
 pub mod paths;
 pub mod rpc;

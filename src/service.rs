@@ -52,7 +52,10 @@ impl Service {
         let config = core.config();
         let mut listeners = Vec::new();
         for configured in config.service_addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            let addr = resolve(configured).await?;
+            let addr = crate::listen_addr::resolve(configured)
+                .await
+                .map_err(|reason| ServiceError::BadAddress { addr: configured.to_string(), reason })?
+                .socket;
             let bind_error = |source| ServiceError::Bind { addr: configured.to_string(), source };
             let listener = crate::server::bind(addr).map_err(bind_error)?;
             listeners.push((listener.local_addr().map_err(bind_error)?, listener));
@@ -186,16 +189,4 @@ async fn this_machine_only(
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
     next.run(request).await
-}
-
-/// Resolves `host:port`, preferring an IPv4 address (what `localhost` clients try first).
-async fn resolve(addr: &str) -> Result<SocketAddr, ServiceError> {
-    let bad = |reason: String| ServiceError::BadAddress { addr: addr.to_string(), reason };
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr).await.map_err(|e| bad(e.to_string()))?.collect();
-    candidates
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(candidates.first())
-        .copied()
-        .ok_or_else(|| bad("the name resolves to no address".into()))
 }

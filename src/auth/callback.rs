@@ -59,19 +59,15 @@ impl CallbackServer {
     }
 }
 
-/// Resolves `host:port`, preferring IPv4, and refuses non-loopback addresses unless allowed.
+/// Resolves `host:port` and refuses non-loopback addresses unless allowed.
 async fn resolve(addr: &str, allow_non_loopback: bool) -> Result<SocketAddr, LoginError> {
-    let bad = |reason: String| LoginError::BadAddress { addr: addr.to_string(), reason };
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr).await.map_err(|e| bad(e.to_string()))?.collect();
-    if !allow_non_loopback && candidates.iter().any(|a| !a.ip().is_loopback()) {
+    let resolved = crate::listen_addr::resolve(addr)
+        .await
+        .map_err(|reason| LoginError::BadAddress { addr: addr.to_string(), reason })?;
+    if !allow_non_loopback && !resolved.loopback_only {
         return Err(LoginError::NonLoopback { addr: addr.to_string() });
     }
-    candidates
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(candidates.first())
-        .copied()
-        .ok_or_else(|| bad("the name resolves to no address".into()))
+    Ok(resolved.socket)
 }
 
 async fn callback(

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::Gateway;
 use super::errors::{Dialect, GatewayError};
-use super::handlers::fail;
+use super::pipeline::fail;
 use super::protocol::responses::Usage;
 use super::record::Record;
 use super::sse;
@@ -55,7 +55,7 @@ pub async fn forward(
         );
     };
     record.model = Some(model.clone());
-    if let Err(error) = super::handlers::apply_policy(gateway, &mut record, key, &model, &mut body) {
+    if let Err(error) = super::pipeline::apply_policy(gateway, &mut record, key, &model, &mut body) {
         return fail(gateway, record, error, Dialect::OpenAi);
     }
     let version = key.row.azure_api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION);

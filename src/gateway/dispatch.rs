@@ -465,11 +465,9 @@ impl Gateway {
             }
             s if s >= 500 => Failure::Next { status: s, code, message },
             s => Failure::Client(GatewayError {
-                status,
                 code: code.or(Some("upstream_rejected".into())),
-                message: format!("the upstream rejected the request ({s}): {message}"),
                 param: json.pointer("/error/param").and_then(Value::as_str).map(str::to_string),
-                retry_after: None,
+                ..GatewayError::new(status, "", format!("the upstream rejected the request ({s}): {message}"))
             }),
         }
     }

@@ -6,6 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::protocol::RequestError;
+
 /// Which error shape the caller expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -22,11 +24,20 @@ pub struct GatewayError {
     pub param: Option<String>,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
+    /// The shape it is answered in (OpenAI's unless a front door says otherwise).
+    pub dialect: Dialect,
 }
 
 impl GatewayError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> GatewayError {
-        GatewayError { status, code: Some(code.to_string()), message: message.into(), param: None, retry_after: None }
+        GatewayError {
+            status,
+            code: Some(code.to_string()),
+            message: message.into(),
+            param: None,
+            retry_after: None,
+            dialect: Dialect::OpenAi,
+        }
     }
 
     pub fn bad_request(param: Option<String>, message: impl Into<String>) -> GatewayError {
@@ -35,6 +46,12 @@ impl GatewayError {
 
     pub fn unauthorized(message: impl Into<String>) -> GatewayError {
         GatewayError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", message)
+    }
+
+    /// The same error, answered in `dialect`'s shape.
+    pub fn in_dialect(mut self, dialect: Dialect) -> GatewayError {
+        self.dialect = dialect;
+        self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> GatewayError {
@@ -67,9 +84,11 @@ impl GatewayError {
             _ => "api_error",
         }
     }
+}
 
-    pub fn into_dialect(self, dialect: Dialect) -> Response {
-        let body = match dialect {
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let body = match self.dialect {
             Dialect::OpenAi => json!({"error": {
                 "message": self.message, "type": self.openai_type(), "code": self.code, "param": self.param,
             }}),
@@ -84,6 +103,13 @@ impl GatewayError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+/// A translator's refusal of a request: a 400 naming the field.
+impl From<RequestError> for GatewayError {
+    fn from(error: RequestError) -> GatewayError {
+        GatewayError::bad_request(error.param, error.message)
     }
 }
 
@@ -108,13 +134,13 @@ mod tests {
         let err =
             GatewayError::new(StatusCode::TOO_MANY_REQUESTS, "usage_limit_reached", "all accounts are cooling down")
                 .with_retry_after(30);
-        let response = err.clone().into_dialect(Dialect::Anthropic);
+        let response = err.clone().in_dialect(Dialect::Anthropic).into_response();
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()["retry-after"], "30");
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"]["type"], "rate_limit_error");
-        let response = err.into_dialect(Dialect::OpenAi);
+        let response = err.into_response();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"]["code"], "usage_limit_reached");

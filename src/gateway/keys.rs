@@ -1,14 +1,17 @@
 //! Platform-key checks: the key from `Authorization: Bearer`, `x-api-key` or `api-key`,
 //! looked up by its SHA-256 in the core's in-memory key table and compared in constant time.
+//! Handlers take the key as the [`PlatformKey`] extractor; the one that logs refusals takes
+//! `Result<PlatformKey, GatewayError>`.
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use subtle::ConstantTimeEq;
 
-use axum::http::StatusCode;
-
-use super::errors::GatewayError;
+use super::Gateway;
+use super::errors::{Dialect, GatewayError};
 use crate::core::quota::Refusal;
 use crate::core::{Core, GatewayKey, hash_key, now_millis, now_secs};
 
@@ -22,8 +25,23 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| header("api-key"))
 }
 
-/// The enabled platform key this request carries.
-pub fn authenticate(core: &Core, headers: &HeaderMap) -> Result<Arc<GatewayKey>, GatewayError> {
+/// The enabled platform key a request carries. A refusal is answered in Anthropic's shape on
+/// Anthropic's routes and to Anthropic's clients (an `anthropic-version` header), else in
+/// OpenAI's.
+pub struct PlatformKey(pub Arc<GatewayKey>);
+
+impl FromRequestParts<Arc<Gateway>> for PlatformKey {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(parts: &mut Parts, gateway: &Arc<Gateway>) -> Result<PlatformKey, GatewayError> {
+        let anthropic = parts.uri.path().starts_with("/v1/messages") || parts.headers.contains_key("anthropic-version");
+        let dialect = if anthropic { Dialect::Anthropic } else { Dialect::OpenAi };
+        authenticate(&gateway.core, &parts.headers).map(PlatformKey).map_err(|error| error.in_dialect(dialect))
+    }
+}
+
+/// The enabled platform key these headers carry.
+fn authenticate(core: &Core, headers: &HeaderMap) -> Result<Arc<GatewayKey>, GatewayError> {
     let key = presented(headers).ok_or_else(|| {
         GatewayError::unauthorized(
             "missing API key: send a CodexManager platform key as `Authorization: Bearer KEY`, `x-api-key` or `api-key`",

@@ -1,6 +1,7 @@
 //! The gateway: the OpenAI, Anthropic and Azure OpenAI front doors onto the account pool.
 //!
-//! Where a change belongs: `keys` checks platform keys; `body` reads request bodies;
+//! Where a change belongs: `pipeline` is the path every pooled request takes (intake,
+//! translation, preparation, answer); `keys` checks platform keys; `body` reads request bodies;
 //! `routing` orders accounts; `dispatch` sends with failover; `upstream` builds upstream
 //! requests; `openai`, `anthropic` and `azure` are the front doors and the Azure upstream;
 //! `model_map` picks the Codex model; `stream` answers streaming and non-streaming clients;
@@ -19,6 +20,7 @@ mod keys;
 mod metrics;
 mod model_map;
 mod openai;
+mod pipeline;
 pub mod protocol;
 pub use handlers::metrics;
 mod record;

@@ -12,15 +12,22 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::errors::{Dialect, GatewayError};
-use super::handlers::{Intake, answer, bind_model, fail, intake, outgoing, request_error, session_of};
-use super::protocol::chat;
-use super::protocol::responses::normalize_request;
+use super::keys::PlatformKey;
+use super::pipeline::{self, Intake, Translation, answer, intake, prepare};
+use super::protocol::RequestError;
+use super::protocol::chat::{self, ChatContext, ChatRequest, ChatStream};
 use super::stream::Passthrough;
 use super::{Gateway, azure};
 use crate::core::KeyProtocol;
 
-pub async fn responses(State(gateway): State<Arc<Gateway>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    serve_responses(gateway, uri, headers, body, None).await
+pub async fn responses(
+    State(gateway): State<Arc<Gateway>>,
+    uri: Uri,
+    headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
+    body: Body,
+) -> Response {
+    serve_responses(gateway, uri, headers, key, body, None).await
 }
 
 pub async fn azure_deployment_responses(
@@ -28,36 +35,31 @@ pub async fn azure_deployment_responses(
     Path(deployment): Path<String>,
     uri: Uri,
     headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_responses(gateway, uri, headers, body, Some(deployment)).await
+    serve_responses(gateway, uri, headers, key, body, Some(deployment)).await
 }
 
 async fn serve_responses(
     gateway: Arc<Gateway>,
     uri: Uri,
     headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
     body: Body,
     deployment: Option<String>,
 ) -> Response {
     let Intake { mut record, key, mut body } =
-        match intake(&gateway, "/v1/responses", &uri, &headers, body, deployment, Dialect::OpenAi).await {
+        match intake(&gateway, "/v1/responses", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
             Ok(intake) => intake,
             Err(response) => return response,
         };
     if key.row.protocol == KeyProtocol::AzureOpenai {
         return azure::forward(&gateway, &key, azure::Surface::Responses, body, record).await;
     }
-    let prepared = (|| {
-        let model = bind_model(&gateway, &key, &mut body)?;
-        let streaming = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-        record.model = Some(model.clone());
-        record.reasoning_effort =
-            body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
-        record.session = session_of(&body, &headers);
-        normalize_request(&mut body);
-        Ok::<_, GatewayError>((outgoing(&gateway, &mut record, &key, model, &mut body, &headers)?, streaming))
-    })();
+    let streaming = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let prepared =
+        prepare(&gateway, &mut record, &key, &mut body, None, &headers).map(|outgoing| (outgoing, streaming));
     answer(gateway, record, prepared, Passthrough, true, Dialect::OpenAi, |response, _| response.clone()).await
 }
 
@@ -65,9 +67,10 @@ pub async fn chat_completions(
     State(gateway): State<Arc<Gateway>>,
     uri: Uri,
     headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_chat(gateway, uri, headers, body, None).await
+    serve_chat(gateway, uri, headers, key, body, None).await
 }
 
 pub async fn azure_deployment_chat(
@@ -75,42 +78,47 @@ pub async fn azure_deployment_chat(
     Path(deployment): Path<String>,
     uri: Uri,
     headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_chat(gateway, uri, headers, body, Some(deployment)).await
+    serve_chat(gateway, uri, headers, key, body, Some(deployment)).await
 }
 
 async fn serve_chat(
     gateway: Arc<Gateway>,
     uri: Uri,
     headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
     body: Body,
     deployment: Option<String>,
 ) -> Response {
-    let Intake { mut record, key, body } =
-        match intake(&gateway, "/v1/chat/completions", &uri, &headers, body, deployment, Dialect::OpenAi).await {
+    let intake =
+        match intake(&gateway, "/v1/chat/completions", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
             Ok(intake) => intake,
             Err(response) => return response,
         };
-    if key.row.protocol == KeyProtocol::AzureOpenai {
-        return azure::forward(&gateway, &key, azure::Surface::Chat, body, record).await;
+    if intake.key.row.protocol == KeyProtocol::AzureOpenai {
+        return azure::forward(&gateway, &intake.key, azure::Surface::Chat, intake.body, intake.record).await;
     }
-    let translated = match chat::translate_request(Value::Object(body)) {
-        Ok(translated) => translated,
-        Err(error) => return fail(&gateway, record, request_error(error), Dialect::OpenAi),
-    };
-    let context = translated.context;
-    let mut upstream = translated.body;
-    let prepared = bind_model(&gateway, &key, &mut upstream).and_then(|model| {
-        record.model = Some(model.clone());
-        record.reasoning_effort = translated.reasoning_effort;
-        record.session = translated.session.or_else(|| session_of(&upstream, &headers));
-        normalize_request(&mut upstream);
-        Ok((outgoing(&gateway, &mut record, &key, model, &mut upstream, &headers)?, translated.stream))
-    });
-    let stream = chat::ChatStream::new(context.clone());
-    answer(gateway, record, prepared, stream, false, Dialect::OpenAi, |response, incomplete| {
-        chat::completion_from_response(response, incomplete, &context)
-    })
-    .await
+    pipeline::serve_translated::<Chat>(gateway, intake, &headers, Dialect::OpenAi).await
+}
+
+/// Chat Completions over the Responses backend.
+struct Chat;
+
+impl Translation for Chat {
+    type Context = ChatContext;
+    type Stream = ChatStream;
+
+    fn translate(body: Value) -> Result<ChatRequest, RequestError> {
+        chat::translate_request(body)
+    }
+
+    fn stream(context: ChatContext) -> ChatStream {
+        ChatStream::new(context)
+    }
+
+    fn shape(response: &Value, incomplete: bool, context: &ChatContext) -> Value {
+        chat::completion_from_response(response, incomplete, context)
+    }
 }

@@ -29,7 +29,7 @@ pub struct Record {
     pub first_byte_ms: Option<i64>,
     pub usage: Option<Usage>,
     /// The admission slot, held until the request ends.
-    pub permit: Option<super::handlers::Admitted>,
+    pub permit: Option<super::pipeline::Admitted>,
     /// The key's place among its requests in flight, once its policy admitted the request:
     /// such a request counts against the key's quota.
     pub quota: Option<crate::core::quota::QuotaGuard>,

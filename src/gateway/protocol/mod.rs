@@ -7,7 +7,24 @@ pub mod chat;
 pub mod responses;
 pub mod tool_names;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// A client request translated into a Responses request body, with what answering it needs.
+#[derive(Debug, Clone)]
+pub struct Translated<C> {
+    /// The Responses body; `model` is still the client's name (the gateway maps it) and
+    /// `responses::normalize_request` still has to run on it.
+    pub body: Map<String, Value>,
+    /// The client asked for a stream.
+    pub stream: bool,
+    /// The effort sent upstream, for the request log.
+    pub reasoning_effort: Option<String>,
+    /// A session key from the client protocol's own fields, for routing stickiness when the
+    /// body carries no `prompt_cache_key`.
+    pub session_hint: Option<String>,
+    /// What rendering the answer needs to know about the request.
+    pub context: C,
+}
 
 /// One upstream SSE event, parsed: its `type` and its JSON data (which also has `type`).
 #[derive(Debug, Clone, PartialEq)]

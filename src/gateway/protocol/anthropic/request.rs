@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::MessagesContext;
-use crate::gateway::protocol::RequestError;
 use crate::gateway::protocol::tool_names::ToolNames;
+use crate::gateway::protocol::{RequestError, Translated};
 
 /// Upstream limit on a call id's length.
 const MAX_CALL_ID: usize = 64;
@@ -20,18 +20,7 @@ const BILLING_HEADER: &str = "x-anthropic-billing-header:";
 const EFFORTS: [&str; 6] = ["none", "minimal", "low", "medium", "high", "xhigh"];
 
 /// A Messages request translated for the upstream.
-#[derive(Debug, Clone)]
-pub struct MessagesRequest {
-    /// Responses body; `model` is the client's model name (the gateway maps it afterwards) and
-    /// `responses::normalize_request` still has to run on it.
-    pub body: Map<String, Value>,
-    pub stream: bool,
-    /// The effort sent upstream, for the request log.
-    pub reasoning_effort: Option<String>,
-    /// `metadata.user_id`, a stable per-session key for routing stickiness.
-    pub session: Option<String>,
-    pub context: MessagesContext,
-}
+pub type MessagesRequest = Translated<MessagesContext>;
 
 /// Translates a Messages body. Mapping:
 /// - `system` → a leading `developer` message (`instructions` stays ""); Claude Code's
@@ -44,7 +33,8 @@ pub struct MessagesRequest {
 ///
 /// Accepted and dropped, the backend has no equivalent: `max_tokens` (validated: a positive
 /// integer), `stop_sequences` (the backend cannot stop on them; the answer runs to its natural
-/// end), `temperature`, `top_p`, `top_k`, `metadata` (its `user_id` becomes [`MessagesRequest::session`]).
+/// end), `temperature`, `top_p`, `top_k`, `metadata` (its `user_id` becomes the
+/// `prompt_cache_key`, which keeps a Claude Code session on one account and in one cache).
 pub fn translate_request(body: Value) -> Result<MessagesRequest, RequestError> {
     let Value::Object(body) = body else {
         return Err(RequestError { param: None, message: "the request body must be a JSON object".into() });
@@ -73,11 +63,14 @@ pub fn translate_request(body: Value) -> Result<MessagesRequest, RequestError> {
     if body.get("speed").and_then(Value::as_str) == Some("fast") {
         upstream.insert("service_tier".into(), Value::String("priority".into()));
     }
+    if let Some(user) = body.get("metadata").and_then(|m| m.get("user_id")).and_then(Value::as_str) {
+        upstream.insert("prompt_cache_key".into(), Value::String(user.to_string()));
+    }
     Ok(MessagesRequest {
         body: upstream,
         stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
         reasoning_effort: Some(effort),
-        session: body.get("metadata").and_then(|m| m.get("user_id")).and_then(Value::as_str).map(str::to_string),
+        session_hint: None,
         context: MessagesContext { model, tool_names },
     })
 }
@@ -597,7 +590,7 @@ mod tests {
             assert!(body.get(dropped).is_none(), "{dropped} should not be sent upstream");
         }
         assert!(request.stream);
-        assert_eq!(request.session.as_deref(), Some("user_abc_session_1"));
+        assert_eq!(body["prompt_cache_key"], "user_abc_session_1");
         assert_eq!(request.reasoning_effort.as_deref(), Some("medium"));
         assert_eq!(request.context.model, "claude-sonnet-4-5");
         assert!(!translate(with(json!({}))).stream);

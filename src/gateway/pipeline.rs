@@ -1,0 +1,283 @@
+//! The path every pooled request takes, in order: [`intake`] (admission, the platform key,
+//! the body) → a front door's own step (pass-through, or a [`Translation`]) → [`prepare`]
+//! (model binding, the session, the key's policy, the upstream body) → [`answer`] (dispatch
+//! with failover, then a stream or one JSON body). The front doors in `openai` and
+//! `anthropic` only choose the steps; a refusal anywhere is logged and answered in the
+//! caller's error shape.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::dispatch::Outgoing;
+use super::errors::{Dialect, GatewayError};
+use super::keys::{self, PlatformKey};
+use super::protocol::responses::normalize_request;
+use super::protocol::{RequestError, Translated};
+use super::record::Record;
+use super::stream::{self, ClientStream};
+use super::{Gateway, model_map};
+use crate::core::GatewayKey;
+
+/// A client protocol translated to and from the Responses backend.
+pub(super) trait Translation {
+    type Context: Clone + Send + 'static;
+    type Stream: ClientStream;
+    /// The client's body → a Responses body, or a refusal naming the field.
+    fn translate(body: Value) -> Result<Translated<Self::Context>, RequestError>;
+    /// The translator for a streamed answer.
+    fn stream(context: Self::Context) -> Self::Stream;
+    /// The final Responses `response` → the client's non-streaming answer.
+    fn shape(response: &Value, incomplete: bool, context: &Self::Context) -> Value;
+}
+
+/// A translated route from intake to answer.
+pub(super) async fn serve_translated<T: Translation>(
+    gateway: Arc<Gateway>,
+    intake: Intake,
+    headers: &HeaderMap,
+    dialect: Dialect,
+) -> Response {
+    let Intake { mut record, key, body } = intake;
+    let translated = match T::translate(Value::Object(body)) {
+        Ok(translated) => translated,
+        Err(error) => return fail(&gateway, record, error.into(), dialect),
+    };
+    let Translated { body: mut upstream, stream: streaming, reasoning_effort, session_hint, context } = translated;
+    record.reasoning_effort = reasoning_effort;
+    let prepared = prepare(&gateway, &mut record, &key, &mut upstream, session_hint.as_deref(), headers)
+        .map(|outgoing| (outgoing, streaming));
+    let stream = T::stream(context.clone());
+    answer(gateway, record, prepared, stream, false, dialect, |response, incomplete| {
+        T::shape(response, incomplete, &context)
+    })
+    .await
+}
+
+/// Logs a refused request and answers it in the caller's shape.
+pub(super) fn fail(gateway: &Arc<Gateway>, record: Record, error: GatewayError, dialect: Dialect) -> Response {
+    record.finish(gateway, error.status.as_u16(), Some(error.message.clone()));
+    error.in_dialect(dialect).into_response()
+}
+
+/// A request's admission slot, given back when dropped.
+pub struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Takes an admission slot (`CODEXMANAGER_MAX_CONCURRENT_REQUESTS`, as configured now) for
+/// the request's life.
+fn admit(gateway: &Gateway) -> Result<Admitted, GatewayError> {
+    let limit = gateway.core.config().max_concurrent_requests.max(1);
+    let admitted = gateway.admitted.fetch_add(1, Ordering::AcqRel);
+    let slot = Admitted(gateway.admitted.clone());
+    if admitted >= limit {
+        return Err(GatewayError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "the gateway is at CODEXMANAGER_MAX_CONCURRENT_REQUESTS; retry shortly",
+        )
+        .with_retry_after(1));
+    }
+    Ok(slot)
+}
+
+/// The session a request belongs to, for stickiness. One precedence for every route: the
+/// upstream body's `prompt_cache_key`, else the client protocol's own session field (`hint`),
+/// else the `session_id` or `conversation_id` header.
+fn session_of(body: &Map<String, Value>, hint: Option<&str>, headers: &HeaderMap) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    [body.get("prompt_cache_key").and_then(Value::as_str), hint, header("session_id"), header("conversation_id")]
+        .into_iter()
+        .flatten()
+        .find(|session| !session.is_empty())
+        .map(str::to_string)
+}
+
+/// Decides the upstream model (the key's binding, else the mapping table, else the name
+/// sent), writes it into the body and returns it.
+fn bind_model(gateway: &Gateway, key: &GatewayKey, body: &mut Map<String, Value>) -> Result<String, GatewayError> {
+    let requested = body.get("model").and_then(Value::as_str).filter(|m| !m.trim().is_empty());
+    let model = match (requested, key.row.model.as_deref()) {
+        (None, None) => return Err(GatewayError::bad_request(Some("model".into()), "`model` is required")),
+        (requested, binding) => {
+            model_map::resolve(requested.unwrap_or_default(), binding, &gateway.core.config().model_mapping)
+        }
+    };
+    body.insert("model".into(), Value::String(model.clone()));
+    Ok(model)
+}
+
+/// A pooled request past its first steps: admitted, key checked, body read.
+pub(super) struct Intake {
+    pub record: Record,
+    pub key: Arc<GatewayKey>,
+    pub body: Map<String, Value>,
+}
+
+/// Admission, the key check and the body — the first steps of every pooled route. The
+/// deployment of an Azure path becomes the model. On failure, the finished error response.
+pub(super) async fn intake(
+    gateway: &Arc<Gateway>,
+    route: &'static str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
+    body: axum::body::Body,
+    deployment: Option<String>,
+    dialect: Dialect,
+) -> Result<Intake, Response> {
+    let id = gateway.next_id.fetch_add(1, Ordering::Relaxed);
+    let mut record = Record::new(id, super::handlers::request_id_of(headers), route, uri.path());
+    let opened = async {
+        record.permit = Some(admit(gateway)?);
+        gateway.metrics.inflight(1);
+        let PlatformKey(key) = key?;
+        record.key_id = Some(key.row.id.clone());
+        keys::check_expiry(&key)?;
+        let mut body =
+            super::body::read_object(body, headers, gateway.core.config().front_proxy_max_body_bytes).await?;
+        if let Some(deployment) = deployment {
+            body.insert("model".into(), Value::String(deployment));
+        }
+        Ok::<_, GatewayError>((key, body))
+    }
+    .await;
+    match opened {
+        Ok((key, body)) => Ok(Intake { record, key, body }),
+        Err(error) => Err(fail(gateway, record, error, dialect)),
+    }
+}
+
+/// The upstream request for a Responses body: the model bound, the session and the body's
+/// effort recorded, the body normalized, the key's policy applied.
+pub(super) fn prepare(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: &GatewayKey,
+    body: &mut Map<String, Value>,
+    session_hint: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Outgoing, GatewayError> {
+    let model = bind_model(gateway, key, body)?;
+    record.model = Some(model.clone());
+    if record.reasoning_effort.is_none() {
+        record.reasoning_effort =
+            body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
+    }
+    record.session = session_of(body, session_hint, headers);
+    normalize_request(body);
+    apply_policy(gateway, record, key, &model, body)?;
+    let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
+    Ok(Outgoing {
+        id: record.id,
+        request_id: record.request_id.clone(),
+        body: bytes.into(),
+        model,
+        key_id: key.row.id.clone(),
+        session: record.session.clone(),
+        client_headers: headers.clone(),
+        scope: key.row.policy.groups.clone(),
+    })
+}
+
+/// Sends a prepared request to the pool and answers: streamed through `translator` (raw
+/// bytes when `raw`), or collected and shaped by `shape(response, incomplete)`.
+pub(super) async fn answer<S: ClientStream>(
+    gateway: Arc<Gateway>,
+    mut record: Record,
+    prepared: Result<(Outgoing, bool), GatewayError>,
+    translator: S,
+    raw: bool,
+    dialect: Dialect,
+    shape: impl FnOnce(&Value, bool) -> Value,
+) -> Response {
+    let (outgoing, streaming) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return fail(&gateway, record, error, dialect),
+    };
+    let mut closing = gateway.closing.subscribe();
+    let dispatched = tokio::select! {
+        dispatched = gateway.dispatch(&outgoing, &mut record) => dispatched,
+        _ = closing.wait_for(|closing| *closing) => Err(super::errors::shutting_down()),
+    };
+    let started = match dispatched {
+        Ok(started) => started,
+        Err(error) => return fail(&gateway, record, error, dialect),
+    };
+    if streaming {
+        return stream::respond_streaming(gateway.clone(), started, translator, raw, record);
+    }
+    match stream::collect(&gateway, started, &mut record).await {
+        Ok((response, incomplete)) => {
+            record.finish(&gateway, 200, None);
+            axum::Json(shape(&response, incomplete)).into_response()
+        }
+        Err(error) => fail(&gateway, record, error, dialect),
+    }
+}
+
+/// A key's policy on one request: the model must be one the key may use, its bound reasoning
+/// effort replaces the client's, and its limits must have room (the request then counts
+/// against them).
+pub(super) fn apply_policy(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: &GatewayKey,
+    model: &str,
+    body: &mut Map<String, Value>,
+) -> Result<(), GatewayError> {
+    let policy = &key.row.policy;
+    if let Some(allowed) = &policy.models
+        && !allowed.iter().any(|m| m == model)
+    {
+        return Err(GatewayError::new(
+            StatusCode::FORBIDDEN,
+            "model_not_allowed",
+            format!("the key {:?} may not use {model}; it may use: {}", key.row.name, allowed.join(", ")),
+        ));
+    }
+    if let Some(effort) = &policy.reasoning_effort {
+        let reasoning = body.entry("reasoning").or_insert_with(|| Value::Object(Map::new()));
+        if !reasoning.is_object() {
+            *reasoning = Value::Object(Map::new());
+        }
+        if let Some(reasoning) = reasoning.as_object_mut() {
+            reasoning.insert("effort".into(), Value::String(effort.clone()));
+        }
+        record.reasoning_effort = Some(effort.clone());
+    }
+    let guard = gateway.core.quotas().admit(&key.row.id, policy, crate::core::now_millis());
+    record.quota = Some(guard.map_err(|refusal| keys::refused(&key.row.name, refusal))?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (axum::http::HeaderName::from_static(k), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn one_session_precedence_for_every_route() {
+        let mut body = Map::new();
+        let both = headers(&[("session_id", "hdr-s"), ("conversation_id", "hdr-c")]);
+        assert_eq!(session_of(&body, None, &headers(&[])), None);
+        assert_eq!(session_of(&body, None, &headers(&[("conversation_id", "hdr-c")])).as_deref(), Some("hdr-c"));
+        assert_eq!(session_of(&body, None, &both).as_deref(), Some("hdr-s"));
+        assert_eq!(session_of(&body, Some("hint"), &both).as_deref(), Some("hint"));
+        body.insert("prompt_cache_key".into(), Value::String("pck".into()));
+        assert_eq!(session_of(&body, Some("hint"), &both).as_deref(), Some("pck"));
+        body.insert("prompt_cache_key".into(), Value::String(String::new()));
+        assert_eq!(session_of(&body, Some(""), &both).as_deref(), Some("hdr-s"), "empty values are skipped");
+    }
+}
