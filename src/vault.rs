@@ -239,7 +239,7 @@ impl Vault {
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: purpose.as_bytes() })
+            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: purpose.as_bytes() })
             .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
         let mut blob = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
         blob.push(BLOB_VERSION);
@@ -254,9 +254,8 @@ impl Vault {
             return Err(corrupt());
         }
         let (nonce, ciphertext) = blob[1..].split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: purpose.as_bytes() })
-            .map_err(|_| corrupt())
+        let nonce = XNonce::try_from(nonce).map_err(|_| corrupt())?;
+        self.cipher.decrypt(&nonce, Payload { msg: ciphertext, aad: purpose.as_bytes() }).map_err(|_| corrupt())
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use codexmanager::core::{LoginKind, LoginState};
 use serde_json::Value;
 
-use crate::setup::{Setup, mock_env};
+use crate::setup::{Setup, eventually, mock_env};
 use crate::support::TestHome;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,10 +40,9 @@ async fn a_device_sign_in_can_be_cancelled_while_it_polls() {
     let s = Setup::start(&[]).await;
     s.mock.state.device_pending_polls.store(1_000_000, Ordering::SeqCst);
     let ticket = s.core.login_start(LoginKind::Device).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually(10, "the sign-in polls twice", || s.mock.state.device_polls.load(Ordering::SeqCst) >= 2).await;
     assert_eq!(s.core.login_cancel(&ticket.login_id).await.unwrap().status, LoginState::Cancelled);
     let polls = s.mock.state.device_polls.load(Ordering::SeqCst);
-    assert!(polls >= 1);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.mock.state.device_polls.load(Ordering::SeqCst), polls, "polling stopped");
 }

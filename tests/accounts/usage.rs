@@ -137,9 +137,13 @@ async fn disabled_polling_fetches_nothing_by_itself() {
     let s = Setup::start(&[]).await;
     s.import(vec![auth_json(0)]).await;
     s.core.spawn_background();
-    s.import(vec![auth_json(1)]).await;
+    let added = s.import(vec![auth_json(1)]).await;
+    // A positive signal first: a refresh asked for by hand goes through and is counted.
+    let mut progress = s.core.start_usage_refresh(Some(added.clone())).unwrap();
+    progress.wait_for(|p| p.finished).await.unwrap();
+    assert_eq!(s.mock.usage_calls(), ["acct-00001"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(s.mock.usage_calls().is_empty());
+    assert_eq!(s.mock.usage_calls(), ["acct-00001"], "only the refresh asked for");
 }
 
 #[tokio::test(flavor = "multi_thread")]
