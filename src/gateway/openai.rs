@@ -20,35 +20,17 @@ use super::stream::Passthrough;
 use super::{Gateway, azure};
 use crate::core::KeyProtocol;
 
+/// `/v1/responses`, also as `/openai/deployments/{deployment}/responses` (the deployment is
+/// the model).
 pub async fn responses(
     State(gateway): State<Arc<Gateway>>,
+    deployment: Option<Path<String>>,
     uri: Uri,
     headers: HeaderMap,
     key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_responses(gateway, uri, headers, key, body, None).await
-}
-
-pub async fn azure_deployment_responses(
-    State(gateway): State<Arc<Gateway>>,
-    Path(deployment): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-) -> Response {
-    serve_responses(gateway, uri, headers, key, body, Some(deployment)).await
-}
-
-async fn serve_responses(
-    gateway: Arc<Gateway>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-    deployment: Option<String>,
-) -> Response {
+    let deployment = deployment.map(|Path(deployment)| deployment);
     let Intake { mut record, key, mut body } =
         match intake(&gateway, "/v1/responses", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
             Ok(intake) => intake,
@@ -63,40 +45,21 @@ async fn serve_responses(
     answer(gateway, record, prepared, Passthrough, true, Dialect::OpenAi, |response, _| response.clone()).await
 }
 
+/// `/v1/chat/completions`, also as `/openai/deployments/{deployment}/chat/completions`.
 pub async fn chat_completions(
     State(gateway): State<Arc<Gateway>>,
+    deployment: Option<Path<String>>,
     uri: Uri,
     headers: HeaderMap,
     key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_chat(gateway, uri, headers, key, body, None).await
-}
-
-pub async fn azure_deployment_chat(
-    State(gateway): State<Arc<Gateway>>,
-    Path(deployment): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-) -> Response {
-    serve_chat(gateway, uri, headers, key, body, Some(deployment)).await
-}
-
-async fn serve_chat(
-    gateway: Arc<Gateway>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-    deployment: Option<String>,
-) -> Response {
-    let intake =
-        match intake(&gateway, "/v1/chat/completions", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
-            Ok(intake) => intake,
-            Err(response) => return response,
-        };
+    let deployment = deployment.map(|Path(deployment)| deployment);
+    let route = "/v1/chat/completions";
+    let intake = match intake(&gateway, route, &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
+        Ok(intake) => intake,
+        Err(response) => return response,
+    };
     if intake.key.row.protocol == KeyProtocol::AzureOpenai {
         return azure::forward(&gateway, &intake.key, azure::Surface::Chat, intake.body, intake.record).await;
     }
