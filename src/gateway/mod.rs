@@ -117,6 +117,11 @@ impl Gateway {
 pub fn routes(gateway: &Arc<Gateway>) -> Router {
     Router::new()
         .route("/v1/responses", post(openai::responses))
+        .route("/v1/responses/compact", post(openai::compact))
+        .route("/openai/v1/responses/compact", post(openai::compact))
+        .route("/openai/responses/compact", post(openai::compact))
+        .route("/backend-api/codex/responses/compact", post(openai::compact))
+        .route("/backend-api/codex/responses", post(openai::responses))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))

@@ -5,6 +5,7 @@ mod support;
 
 mod azure;
 mod chat;
+mod codex;
 mod failover;
 mod lan;
 mod messages;

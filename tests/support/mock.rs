@@ -140,6 +140,7 @@ impl Mock {
         let app = Router::new()
             .route("/backend-api/codex/responses", post(responses))
             .route("/backend-api/codex/models", get(models))
+            .route("/backend-api/codex/responses/compact", post(compact))
             .route("/backend-api/wham/usage", get(usage))
             .route("/oauth/authorize", get(authorize))
             .route("/oauth/token", post(token))
@@ -253,24 +254,34 @@ impl Drop for InflightGuard {
     }
 }
 
-async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let account = header(&headers, "chatgpt-account-id");
-    let authorization = header(&headers, "authorization");
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+/// Records a backend request and checks its credentials: the account it is for and its JSON
+/// body, or the backend's refusal.
+fn received(state: &MockState, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(String, Value), Response> {
+    let account = header(headers, "chatgpt-account-id");
+    let authorization = header(headers, "authorization");
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     state.requests.lock().unwrap().push(Recorded {
-        path: "responses".into(),
+        path: path.into(),
         account: account.clone(),
         authorization: authorization.clone(),
         headers: headers.clone(),
         body: body.clone(),
     });
     let Some(token) = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")) else {
-        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+        return Err(detail(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let Some(account) = account else { return detail(StatusCode::BAD_REQUEST, "Missing ChatGPT-Account-ID") };
+    let Some(account) = account else { return Err(detail(StatusCode::BAD_REQUEST, "Missing ChatGPT-Account-ID")) };
     if state.rejected.lock().unwrap().contains(token) {
-        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+        return Err(detail(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
+    Ok((account, body))
+}
+
+async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (account, body) = match received(&state, "responses", &headers, &body) {
+        Ok(received) => received,
+        Err(refused) => return refused,
+    };
     if !body.get("instructions").is_some_and(Value::is_string) {
         return detail(StatusCode::BAD_REQUEST, "Instructions are required");
     }
@@ -289,7 +300,10 @@ async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body
         .unwrap_or_else(|| Script::Text(format!("hello from {account}")));
     let (primary, secondary) = state.usage.lock().unwrap().get(&account).copied().unwrap_or((12.0, 3.0));
     let now = chrono::Utc::now().timestamp();
+    let turn_state = header(&headers, "x-codex-turn-state").unwrap_or_else(|| format!("ts-{account}"));
     let usage_headers = [
+        ("x-codex-turn-state", turn_state),
+        ("openai-model", body.get("model").and_then(Value::as_str).unwrap_or("gpt-5.5").to_string()),
         ("x-codex-primary-used-percent", primary.to_string()),
         ("x-codex-primary-window-minutes", "300".to_string()),
         ("x-codex-primary-reset-at", (now + 3600).to_string()),
@@ -505,6 +519,40 @@ fn tool_events(model: &str, calls: &[(String, String)]) -> Vec<String> {
     events.push(ev(json!({"type": "response.completed", "response": {"id": "resp_mock", "object": "response",
         "created_at": 1767000000, "status": "completed", "model": model, "output": output, "usage": usage_json()}})));
     events
+}
+
+/// `/responses/compact`: one JSON answer with a `compaction` item naming the account, or
+/// the account's next scripted failure (`Status`, `UsageLimit`).
+async fn compact(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (account, body) = match received(&state, "responses/compact", &headers, &body) {
+        Ok(received) => received,
+        Err(refused) => return refused,
+    };
+    for field in ["stream", "store", "include"] {
+        if body.get(field).is_some() {
+            return detail(StatusCode::BAD_REQUEST, &format!("Unsupported parameter: {field}"));
+        }
+    }
+    match state.scripts.lock().unwrap().get_mut(&account).and_then(VecDeque::pop_front) {
+        Some(Script::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            return (status, axum::Json(json!({"error": {"message": format!("scripted {code}")}}))).into_response();
+        }
+        Some(Script::UsageLimit { resets_in }) => {
+            let error = json!({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
+                "resets_in_seconds": resets_in}});
+            return (StatusCode::TOO_MANY_REQUESTS, axum::Json(error)).into_response();
+        }
+        _ => {}
+    }
+    let items = body.get("input").and_then(Value::as_array).map_or(0, Vec::len);
+    let mut response = axum::Json(json!({
+        "output": [{"type": "compaction", "encrypted_content": format!("enc-{account}-{items}")}],
+        "usage": {"input_tokens": 900, "output_tokens": 40, "total_tokens": 940},
+    }))
+    .into_response();
+    response.headers_mut().insert("x-codex-primary-used-percent", "21".parse().unwrap());
+    response
 }
 
 async fn models(State(state): State<Arc<MockState>>, headers: HeaderMap) -> Response {
