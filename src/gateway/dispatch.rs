@@ -127,7 +127,7 @@ impl Gateway {
                 config.route_strategy,
                 &rotation_key,
                 out.session.as_deref(),
-                config.account_max_inflight,
+                super::routing::Limits { max_inflight: config.account_max_inflight, quota_guard: config.quota_guard },
                 now_millis(),
             );
             plan.candidates.retain(|a| !tried.contains(&a.id));
@@ -191,6 +191,14 @@ impl Gateway {
             &out.request_id,
             format_args!("model={} order={}", out.model, order.join(",")),
         );
+        for (account, skip) in &plan.deferred {
+            self.trace.line(
+                "CANDIDATE_DEFER",
+                out.id,
+                &out.request_id,
+                format_args!("account={} reason={skip}", account.id),
+            );
+        }
         for (account, skip) in &plan.skipped {
             self.trace.line(
                 "CANDIDATE_SKIP",
@@ -605,6 +613,7 @@ impl Gateway {
                 Skip::Exhausted { reason, .. } => reason.clone(),
                 Skip::CoolingDown { .. } => "cooling down".into(),
                 Skip::Busy => "busy".into(),
+                Skip::QuotaGuard { .. } => "past the quota guard".into(),
             };
             *reasons.entry(reason).or_default() += 1;
         }
