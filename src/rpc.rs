@@ -414,7 +414,9 @@ async fn dispatch(core: &Core, method: &str, params_value: Value) -> Result<Valu
         "account/delete" => {
             let mut value = params_value;
             let ids = take_ids(&mut value)?;
-            json!({"deleted": core.delete_accounts(ids).await?})
+            let revoke = value.get("revoke").and_then(Value::as_bool).unwrap_or(true);
+            serde_json::to_value(core.delete_accounts(ids, revoke).await?)
+                .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))?
         }
         "account/export" => {
             let p: ExportParams = params(params_value)?;

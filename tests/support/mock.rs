@@ -117,6 +117,10 @@ pub struct MockState {
     pub usage_max_inflight: AtomicUsize,
     /// How long each usage answer takes (ms).
     pub usage_delay_ms: AtomicUsize,
+    /// Bodies of `/oauth/revoke` calls; a revoked refresh token fails for good afterwards.
+    revocations: Mutex<Vec<Value>>,
+    /// When set, `/oauth/revoke` answers this status instead of 200.
+    pub revoke_status: AtomicUsize,
 }
 
 /// A sign-in code the mock issued.
@@ -144,6 +148,7 @@ impl Mock {
             .route("/backend-api/wham/usage", get(usage))
             .route("/oauth/authorize", get(authorize))
             .route("/oauth/token", post(token))
+            .route("/oauth/revoke", post(revoke))
             .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
             .route("/openai/responses", post(azure_responses))
             .route("/api/accounts/deviceauth/usercode", post(device_usercode))
@@ -191,6 +196,11 @@ impl Mock {
     /// The account of each `/responses` request, in order.
     pub fn served_by(&self) -> Vec<String> {
         self.requests().into_iter().filter(|r| r.path == "responses").filter_map(|r| r.account).collect()
+    }
+
+    /// The bodies `/oauth/revoke` received, in order.
+    pub fn revocations(&self) -> Vec<Value> {
+        self.state.revocations.lock().unwrap().clone()
     }
 
     pub fn used_refresh_tokens(&self) -> HashSet<String> {
@@ -572,6 +582,20 @@ async fn models(State(state): State<Arc<MockState>>, headers: HeaderMap) -> Resp
 pub fn access_jwt(account: &str, serial: usize, exp_in: i64) -> String {
     super::jwt(&json!({"exp": chrono::Utc::now().timestamp() + exp_in, "serial": serial,
         "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_plan_type": "plus"}}))
+}
+
+/// RFC 7009 revocation, as Codex's logout calls it: JSON `{token, token_type_hint, client_id}`.
+async fn revoke(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.revocations.lock().unwrap().push(body.clone());
+    let status = state.revoke_status.load(Ordering::SeqCst);
+    if status != 0 {
+        return detail(StatusCode::from_u16(status as u16).unwrap(), "revocation unavailable");
+    }
+    if let Some(token) = body.get("token").and_then(Value::as_str) {
+        state.dead_refresh.lock().unwrap().insert(token.to_string());
+    }
+    axum::Json(json!({})).into_response()
 }
 
 async fn token(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
