@@ -136,14 +136,9 @@ pub(super) async fn intake(
     deployment: Option<String>,
     dialect: Dialect,
 ) -> Result<Intake, Response> {
-    let id = gateway.next_id.fetch_add(1, Ordering::Relaxed);
-    let mut record = Record::new(id, super::handlers::request_id_of(headers), route, uri.path());
+    let mut record = open_record(gateway, route, uri.path(), headers);
     let opened = async {
-        record.permit = Some(admit(gateway)?);
-        gateway.metrics.inflight(1);
-        let PlatformKey(key) = key?;
-        record.key_id = Some(key.row.id.clone());
-        keys::check_expiry(&key)?;
+        let key = admit_key(gateway, &mut record, key.map(|PlatformKey(key)| key))?;
         let mut body =
             super::body::read_object(body, headers, gateway.core.config().front_proxy_max_body_bytes).await?;
         if let Some(deployment) = deployment {
@@ -156,6 +151,27 @@ pub(super) async fn intake(
         Ok((key, body)) => Ok(Intake { record, key, body }),
         Err(error) => Err(fail(gateway, record, error, dialect)),
     }
+}
+
+/// A new request's record, before anything is checked.
+pub(super) fn open_record(gateway: &Gateway, route: &'static str, path: &str, headers: &HeaderMap) -> Record {
+    let id = gateway.next_id.fetch_add(1, Ordering::Relaxed);
+    Record::new(id, super::handlers::request_id_of(headers), route, path)
+}
+
+/// Admission and the key's checks for a request: a slot under the admission limit, then the
+/// key (already looked up) and its expiry.
+pub(super) fn admit_key(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: Result<Arc<GatewayKey>, GatewayError>,
+) -> Result<Arc<GatewayKey>, GatewayError> {
+    record.permit = Some(admit(gateway)?);
+    gateway.metrics.inflight(1);
+    let key = key?;
+    record.key_id = Some(key.row.id.clone());
+    keys::check_expiry(&key)?;
+    Ok(key)
 }
 
 /// The upstream request for a Responses body: the model bound, the session and the body's
@@ -252,7 +268,11 @@ pub(super) async fn answer<S: ClientStream>(
 }
 
 /// Dispatches to the pool, cut short when the service stops.
-async fn dispatch(gateway: &Gateway, outgoing: &Outgoing, record: &mut Record) -> Result<Started, GatewayError> {
+pub(super) async fn dispatch(
+    gateway: &Gateway,
+    outgoing: &Outgoing,
+    record: &mut Record,
+) -> Result<Started, GatewayError> {
     let mut closing = gateway.closing.subscribe();
     tokio::select! {
         dispatched = gateway.dispatch(outgoing, record) => dispatched,

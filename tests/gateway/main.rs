@@ -13,4 +13,5 @@ mod proxies;
 mod responses;
 mod routing;
 mod settings;
+mod socket;
 mod team;
