@@ -178,10 +178,11 @@ impl Session {
     async fn create(&mut self, socket: &mut WebSocket, mut body: Map<String, Value>) -> bool {
         self.last = None;
         let gateway = self.gateway.clone();
-        let mut record = open_record(&gateway, "/v1/responses", "/v1/responses (websocket)", &self.headers);
+        let headers = request_headers(&self.headers, &mut body);
+        let mut record = open_record(&gateway, "/v1/responses", "/v1/responses (websocket)", &headers);
         let input = body.get("input").and_then(Value::as_array).cloned().unwrap_or_default();
         let prepared = admit_key(&gateway, &mut record, Ok(self.key.clone()))
-            .and_then(|key| prepare(&gateway, &mut record, &key, &mut body, Some(&self.session), &self.headers));
+            .and_then(|key| prepare(&gateway, &mut record, &key, &mut body, Some(&self.session), &headers));
         let started = match prepared {
             Ok(outgoing) => dispatch(&gateway, &outgoing, &mut record).await,
             Err(error) => Err(error),
@@ -216,6 +217,28 @@ impl Session {
         }
         true
     }
+}
+
+/// What travels as headers over HTTP but in `client_metadata` over a socket (reference
+/// §8.2): per request, so it wins over the handshake's value.
+const METADATA_HEADERS: [&str; 4] =
+    ["x-codex-turn-metadata", "x-codex-window-id", "x-openai-subagent", "x-codex-parent-thread-id"];
+
+/// The headers of one request on the socket: the handshake's, with the request's own
+/// metadata moved out of `client_metadata` (trace context, which only sockets carry there,
+/// is dropped).
+fn request_headers(handshake: &HeaderMap, body: &mut Map<String, Value>) -> HeaderMap {
+    let mut headers = handshake.clone();
+    let Some(Value::Object(metadata)) = body.get_mut("client_metadata") else { return headers };
+    for name in METADATA_HEADERS {
+        if let Some(Value::String(value)) = metadata.remove(name)
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            headers.insert(name, value);
+        }
+    }
+    metadata.retain(|key, _| !key.starts_with("ws_request_header_"));
+    headers
 }
 
 enum Request {

@@ -76,7 +76,11 @@ async fn turns_over_one_socket_continue_with_previous_response_id_on_one_account
         .collect();
     assert!(text.starts_with("hello from acct-0000"), "{text}");
 
-    socket.send(create(json!({"previous_response_id": completed_id(&first), "input": [user("more")]}))).await.unwrap();
+    let metadata = json!({"x-codex-installation-id": "inst-1", "x-codex-window-id": "thread-ws:1",
+        "x-codex-turn-metadata": "{\"turn_id\":\"t2\"}", "ws_request_header_traceparent": "00-abc-def-01"});
+    let next =
+        json!({"previous_response_id": completed_id(&first), "input": [user("more")], "client_metadata": metadata});
+    socket.send(create(next)).await.unwrap();
     frames_until(&mut socket, "response.completed").await;
 
     let sent = h.mock.requests();
@@ -88,7 +92,10 @@ async fn turns_over_one_socket_continue_with_previous_response_id_on_one_account
     assert_eq!(second_input[1]["role"], "assistant");
     assert!(sent.iter().all(|r| r.body.get("previous_response_id").is_none() && r.body.get("type").is_none()));
     assert_eq!(sent[0].account, sent[1].account, "a socket's requests stay on one account");
-    assert_eq!(sent[1].headers["x-codex-window-id"], "thread-ws:0", "the handshake's headers travel on");
+    assert_eq!(sent[0].headers["x-codex-window-id"], "thread-ws:0", "the handshake's headers travel on");
+    assert_eq!(sent[1].headers["x-codex-window-id"], "thread-ws:1", "a request's own metadata wins");
+    assert_eq!(sent[1].headers["x-codex-turn-metadata"], "{\"turn_id\":\"t2\"}");
+    assert_eq!(sent[1].body["client_metadata"], json!({"x-codex-installation-id": "inst-1"}));
 
     let rows = h.log_rows().await;
     assert_eq!(rows.len(), 2);
