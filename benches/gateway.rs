@@ -295,6 +295,9 @@ async fn throughput(plan: &Plan, mock: &MockUpstream, nginx: Option<&Nginx>, scr
     for &level in &plan.levels {
         let mut baselines: Vec<(Scenario, RunStats, Option<RunStats>)> = Vec::new();
         for &scenario in &plan.scenarios {
+            if scenario.is_large() && level > fixtures::LARGE_MAX_LEVEL {
+                continue;
+            }
             if !baselines.iter().any(|(s, _, _)| *s == scenario.baseline()) {
                 let scenario = scenario.baseline();
                 let body = scenario.gateway_body();

@@ -64,6 +64,10 @@ pub struct Throughput {
     pub added_ttfb_p50_ms: f64,
     pub gateway_over_direct: f64,
     pub gateway_over_nginx: Option<f64>,
+    /// The client's request body.
+    pub body_bytes: usize,
+    /// Request-body megabytes the gateway handles per second of its CPU time.
+    pub body_mb_per_core_s: Option<f64>,
 }
 
 impl Throughput {
@@ -83,6 +87,8 @@ impl Throughput {
             added_p90_ms: gateway.p90_ms - direct.p90_ms,
             added_p99_ms: gateway.p99_ms - direct.p99_ms,
             added_ttfb_p50_ms: gateway.ttfb_p50_ms - direct.ttfb_p50_ms,
+            body_bytes: scenario.gateway_body().len(),
+            body_mb_per_core_s: gateway.proxy_cpu_us.map(|us| scenario.gateway_body().len() as f64 / us),
             gateway_over_direct: gateway.rps / direct.rps,
             gateway_over_nginx: nginx.as_ref().map(|n| gateway.rps / n.rps),
             direct,
@@ -211,14 +217,14 @@ impl Report {
             return;
         }
         out.push_str("Throughput (requests/s) and ratios. Translated scenarios' direct and nginx columns are the streaming `/v1/responses` request to the mock (it speaks only Responses). The last column is the CPU time the proxy process(es) spent per request over the whole run.\n\n");
-        out.push_str("| scenario | conc. | direct | nginx | gateway | gateway/direct | gateway/nginx | CPU µs/req nginx / gateway |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| scenario | conc. | direct | nginx | gateway | gateway/direct | gateway/nginx | CPU µs/req nginx / gateway | body KiB, MB/s per core |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         let cpu =
             |run: Option<&RunStats>| run.and_then(|r| r.proxy_cpu_us).map_or("–".into(), |us| format!("{us:.0}"));
         for t in &self.throughput {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {} | {:.0} | {:.2} | {} | {} / {} |",
+                "| {} | {} | {:.0} | {} | {:.0} | {:.2} | {} | {} / {} | {} |",
                 t.label,
                 t.concurrency,
                 t.direct.rps,
@@ -228,6 +234,10 @@ impl Report {
                 t.gateway_over_nginx.map_or("–".into(), |r| format!("{r:.2}")),
                 cpu(t.nginx.as_ref()),
                 cpu(Some(&t.gateway)),
+                match t.body_mb_per_core_s {
+                    Some(rate) if t.body_bytes >= 64 * 1024 => format!("{}, {rate:.0}", t.body_bytes / 1024),
+                    _ => "–".into(),
+                },
             );
         }
         out.push_str("\nLatency in ms (direct / nginx / gateway), time to first byte, and what the gateway adds over direct.\n\n");
