@@ -37,6 +37,15 @@ pub enum LoginKind {
     Device,
 }
 
+/// What a signed-in account starts with besides its tokens (the original's `note`, `tags` and
+/// `groupName` at sign-in). Absent fields leave an existing account's values as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub group: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub note: Option<String>,
+}
+
 /// What the person needs to sign in.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -89,6 +98,8 @@ struct Login {
     pkce: Option<PkceFlow>,
     /// The proxy the token exchange goes through; it stays attached to the account.
     proxy: AccountProxy,
+    /// Group, tags and note the account is stored with.
+    profile: LoginProfile,
     listens: bool,
     deadline: Instant,
     status: watch::Sender<LoginStatus>,
@@ -173,7 +184,13 @@ impl Logins {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn insert(&self, pkce: Option<PkceFlow>, listens: bool, proxy: AccountProxy) -> (String, Arc<Login>) {
+    fn insert(
+        &self,
+        pkce: Option<PkceFlow>,
+        listens: bool,
+        proxy: AccountProxy,
+        profile: LoginProfile,
+    ) -> (String, Arc<Login>) {
         let now = Instant::now();
         let mut map = self.lock();
         map.retain(|_, login| login.is_pending() || login.deadline + KEEP_FINISHED > now);
@@ -181,6 +198,7 @@ impl Logins {
         let login = Arc::new(Login {
             pkce,
             proxy,
+            profile,
             listens,
             deadline: now + self.ttl(),
             status: watch::Sender::new(LoginStatus { status: LoginState::Pending, error: None, account_id: None }),
@@ -193,6 +211,14 @@ impl Logins {
 
     fn get(&self, id: &str) -> Result<Arc<Login>, CoreError> {
         self.lock().get(id).cloned().ok_or_else(|| CoreError::NotFound(format!("no sign-in with id {id:?}")))
+    }
+
+    /// The id of the browser sign-in whose OAuth `state` is `state`.
+    fn id_for_state(&self, state: &str) -> Option<String> {
+        let map = self.lock();
+        map.iter()
+            .find(|(_, login)| login.pkce.as_ref().is_some_and(|flow| flow.state == state))
+            .map(|(id, _)| id.clone())
     }
 
     fn listening(&self) -> Vec<Arc<Login>> {
@@ -218,11 +244,32 @@ impl Core {
     /// As [`Core::login_start`], with the sign-in's calls to the issuer going through `proxy`,
     /// which the account keeps (`inherit` leaves an existing account's proxy as it is).
     pub async fn login_start_via(&self, kind: LoginKind, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
+        self.login_start_with(kind, proxy, LoginProfile::default()).await
+    }
+
+    /// As [`Core::login_start_via`], the account being stored with `profile`'s group, tags
+    /// and note.
+    pub async fn login_start_with(
+        &self,
+        kind: LoginKind,
+        proxy: AccountProxy,
+        profile: LoginProfile,
+    ) -> Result<LoginTicket, CoreError> {
         match kind {
-            LoginKind::Browser { open_browser } => self.start_browser_login(true, open_browser, proxy).await,
-            LoginKind::Manual => self.start_browser_login(false, false, proxy).await,
-            LoginKind::Device => self.start_device_login(proxy).await,
+            LoginKind::Browser { open_browser } => self.start_browser_login(true, open_browser, proxy, profile).await,
+            LoginKind::Manual => self.start_browser_login(false, false, proxy, profile).await,
+            LoginKind::Device => self.start_device_login(proxy, profile).await,
         }
+    }
+
+    /// The id of the pending or finished browser sign-in started with OAuth `state` (what the
+    /// original's `account/login/complete` names a sign-in by).
+    pub fn login_id_for_state(&self, state: &str) -> Result<String, CoreError> {
+        self.inner.logins.id_for_state(state).ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "no sign-in started with state {state:?}: it is from another run of the service, or it was never started"
+            ))
+        })
     }
 
     /// The client for a sign-in's calls to the issuer.
@@ -266,6 +313,7 @@ impl Core {
         listen: bool,
         open_browser: bool,
         proxy: AccountProxy,
+        profile: LoginProfile,
     ) -> Result<LoginTicket, CoreError> {
         self.login_client(&proxy)?;
         let config = self.config();
@@ -297,7 +345,7 @@ impl Core {
         }
         .url();
         let flow = PkceFlow { verifier: pkce.verifier, state, redirect_uri: redirect_uri.clone() };
-        let (login_id, login) = self.inner.logins.insert(Some(flow), listen, proxy);
+        let (login_id, login) = self.inner.logins.insert(Some(flow), listen, proxy, profile);
         let task = tokio::spawn(self.clone().wait_for_callback(login.clone(), listener));
         *login.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         if open_browser && let Err(err) = open::that_detached(&auth_url) {
@@ -380,9 +428,10 @@ impl Core {
     /// meanwhile) and ends the sign-in either way.
     async fn settle(&self, login: &Login, exchanged: Result<Tokens, LoginError>) -> Result<String, LoginError> {
         let stored = match exchanged.and_then(|tokens| login.check_open().map(|()| tokens)) {
-            Ok(tokens) => {
-                self.store_signed_in(tokens, &login.proxy).await.map_err(|e| LoginError::Store(e.to_string()))
-            }
+            Ok(tokens) => self
+                .store_signed_in(tokens, &login.proxy, &login.profile)
+                .await
+                .map_err(|e| LoginError::Store(e.to_string())),
             Err(err) => Err(err),
         };
         match stored {
@@ -398,11 +447,11 @@ impl Core {
         }
     }
 
-    async fn start_device_login(&self, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
+    async fn start_device_login(&self, proxy: AccountProxy, profile: LoginProfile) -> Result<LoginTicket, CoreError> {
         let config = self.config();
         let http = self.login_client(&proxy)?;
         let code = device::request_code(&http, &config.issuer, &config.client_id).await?;
-        let (login_id, login) = self.inner.logins.insert(None, false, proxy);
+        let (login_id, login) = self.inner.logins.insert(None, false, proxy, profile);
         let ticket = LoginTicket {
             login_id: login_id.clone(),
             auth_url: code.verification_uri.clone(),
