@@ -94,9 +94,10 @@ struct LoginCompleteParams {
     /// Just the code, when that is all there is.
     #[serde(default)]
     code: Option<String>,
-    /// The original's; the exchange always uses the address the sign-in started with.
-    #[serde(default)]
-    redirect_uri: Option<String>,
+    /// The original's; accepted and not used: the exchange must use the address the sign-in
+    /// started with, which the service keeps.
+    #[serde(default, rename = "redirectUri")]
+    _redirect_uri: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -145,7 +146,6 @@ fn login_status(call: &Call<'_>, status: LoginStatus) -> Result<Value, RpcError>
             LoginState::Completed => "success",
             LoginState::Failed | LoginState::Expired | LoginState::Cancelled => "failed",
         });
-        value["ok"] = json!(status.status == LoginState::Completed);
     }
     Ok(value)
 }
@@ -257,7 +257,6 @@ async fn login_start(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {
 
 async fn login_complete(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {
     let p: LoginCompleteParams = params(value)?;
-    let _ignored = p.redirect_uri;
     let (login_id, state) = match (non_blank(p.login_id), non_blank(p.state)) {
         (Some(id), state) => (id, state),
         (None, Some(state)) => (call.core.login_id_for_state(&state)?, Some(state)),
@@ -276,7 +275,9 @@ async fn login_complete(call: &Call<'_>, value: Value) -> Result<Value, RpcError
         (None, None, _) => return Err(RpcError::invalid("give `callbackUrl` (or `code`)")),
     };
     let status = call.core.login_complete(&login_id, &pasted).await?;
-    login_status(call, status)
+    let mut value = login_status(call, status)?;
+    value["ok"] = json!(true);
+    Ok(value)
 }
 
 async fn usage_refresh(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {

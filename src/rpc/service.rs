@@ -91,8 +91,8 @@ fn log_query(query: &str) -> (String, Option<u16>) {
         match field.to_ascii_lowercase().as_str() {
             "status"
                 if value.len() == 3
-                    && value[1..].eq_ignore_ascii_case("xx")
-                    && value.as_bytes()[0].is_ascii_digit() =>
+                    && value.as_bytes()[0].is_ascii_digit()
+                    && value[1..].eq_ignore_ascii_case("xx") =>
             {
                 class = Some(u16::from(value.as_bytes()[0] - b'0'));
             }
@@ -205,4 +205,24 @@ async fn set_settings(call: &Call<'_>, value: Value) -> Result<Value, RpcError> 
     let mut answer = to_value(call.core.set_settings(patch).await?)?;
     answer["restartRequired"] = json!(restart);
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_originals_log_search_words_become_ours() {
+        assert_eq!(log_query("status:4xx model:=gpt-5.5 hello"), ("model:gpt-5.5 hello".into(), Some(4)));
+        assert_eq!(
+            log_query("account_id:=a1 key_id:k path:/v1/responses"),
+            ("account:a1 key:k /v1/responses".into(), None)
+        );
+        assert_eq!(log_query("status:429"), ("status:429".into(), None));
+        assert_eq!(
+            log_query("status:é1"),
+            ("status:é1".into(), None),
+            "not a class, and no panic on a multi-byte text"
+        );
+    }
 }
