@@ -154,6 +154,7 @@ pub struct Report {
     pub pool_accounts: usize,
     pub nginx: Option<String>,
     pub throughput: Vec<Throughput>,
+    pub turns: Option<super::turns::Turns>,
     pub many_streams: Option<ManyStreams>,
     pub startup: Vec<Startup>,
     pub ui: UiResults,
@@ -166,6 +167,7 @@ impl Report {
     pub fn to_json(&self) -> serde_json::Value {
         let mut results = Vec::new();
         results.extend(self.throughput.iter().map(|t| tagged("throughput", t)));
+        results.extend(self.turns.iter().map(|t| tagged("turns", t)));
         results.extend(self.many_streams.iter().map(|m| tagged("many_streams", m)));
         results.extend(self.startup.iter().map(|s| tagged("startup", s)));
         results.extend(self.ui.frames.iter().map(|u| tagged("ui_frames", u)));
@@ -253,6 +255,20 @@ impl Report {
     }
 
     fn other_tables(&self, out: &mut String) {
+        if let Some(t) = &self.turns {
+            let _ = writeln!(
+                out,
+                "A session's next turn after a {} KiB conversation ({} turns each way, one at a time): time to \
+                 first byte p50 / p90 {:.2} / {:.2} ms over HTTP (the whole conversation each turn), {:.2} / {:.2} ms \
+                 over the WebSocket (`previous_response_id` and the new item only).\n",
+                t.history_kib,
+                t.turns,
+                t.http_ttfb_p50_ms,
+                t.http_ttfb_p90_ms,
+                t.websocket_ttfb_p50_ms,
+                t.websocket_ttfb_p90_ms
+            );
+        }
         if let Some(m) = &self.many_streams {
             let _ = writeln!(
                 out,

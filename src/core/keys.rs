@@ -164,6 +164,8 @@ pub struct NewKey {
 /// A created key: the full secret, shown this once, and its stored description.
 #[derive(Serialize)]
 pub struct CreatedKey {
+    /// The same as `info.id`, which is what goes into JSON (once).
+    #[serde(skip_serializing)]
     pub id: String,
     pub key: String,
     #[serde(flatten)]

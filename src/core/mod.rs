@@ -30,13 +30,13 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-pub use accounts::{AccountPatch, ExportReport, ImportReport};
+pub use accounts::{AccountPatch, DeleteReport, ExportReport, ImportReport, NotRevoked};
 pub use error::CoreError;
 pub use keys::{
     CreatedKey, DEFAULT_AZURE_API_VERSION, KeyField, KeyProblem, KeyUpdate, KeyUsage, ListOrAny, NewKey, PolicyChange,
     REASONING_EFFORTS, UsagePoint, hash_key,
 };
-pub use login::{DevicePrompt, LoginKind, LoginProfile, LoginState, LoginStatus, LoginTicket};
+pub use login::{DevicePrompt, LoginKind, LoginOptions, LoginProfile, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
 pub use routes::RouteTest;

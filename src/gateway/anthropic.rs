@@ -59,8 +59,8 @@ impl Translation for Messages {
     }
 }
 
-/// Answered locally with an estimate (see `protocol::anthropic::count_tokens`); no account
-/// is used and nothing is logged.
+/// Answered locally (see `protocol::anthropic::count_tokens`), on a blocking thread: no
+/// account is used and nothing is logged.
 pub async fn count_tokens(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
@@ -70,6 +70,15 @@ pub async fn count_tokens(
     let refused = |error: GatewayError| error.in_dialect(Dialect::Anthropic);
     let body =
         body::read_object(body, &headers, gateway.core.config().front_proxy_max_body_bytes).await.map_err(refused)?;
-    let tokens = anthropic::count_tokens(&Value::Object(body)).map_err(|error| refused(error.into()))?;
+    let counted = tokio::task::spawn_blocking(move || anthropic::count_tokens(&Value::Object(body))).await;
+    let tokens = counted
+        .map_err(|error| {
+            refused(GatewayError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                format!("counting failed: {error}"),
+            ))
+        })?
+        .map_err(|error| refused(error.into()))?;
     Ok(axum::Json(json!({"input_tokens": tokens})).into_response())
 }

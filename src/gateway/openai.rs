@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::errors::{Dialect, GatewayError};
 use super::keys::PlatformKey;
-use super::pipeline::{self, Intake, Translation, answer, intake, prepare};
+use super::pipeline::{self, Intake, Translation, answer, intake, prepare, prepare_compaction};
 use super::protocol::RequestError;
 use super::protocol::chat::{self, ChatContext, ChatRequest, ChatStream};
 use super::stream::Passthrough;
@@ -43,6 +43,33 @@ pub async fn responses(
     let prepared =
         prepare(&gateway, &mut record, &key, &mut body, None, &headers).map(|outgoing| (outgoing, streaming));
     answer(gateway, record, prepared, Passthrough, true, Dialect::OpenAi, |response, _| response.clone()).await
+}
+
+/// `/v1/responses/compact` (Codex's remote compaction, reference §8.1): routed, refreshed,
+/// failed over and logged like `/v1/responses`; the upstream's `{"output": [...]}` goes back
+/// untouched.
+pub async fn compact(
+    State(gateway): State<Arc<Gateway>>,
+    uri: Uri,
+    headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
+    body: Body,
+) -> Response {
+    let route = "/v1/responses/compact";
+    let Intake { mut record, key, mut body } =
+        match intake(&gateway, route, &uri, &headers, key, body, None, Dialect::OpenAi).await {
+            Ok(intake) => intake,
+            Err(response) => return response,
+        };
+    if key.row.protocol == KeyProtocol::AzureOpenai {
+        let refusal = GatewayError::bad_request(
+            None,
+            "remote compaction runs on the account pool; an azure_openai key cannot use /v1/responses/compact",
+        );
+        return pipeline::fail(&gateway, record, refusal, Dialect::OpenAi);
+    }
+    let prepared = prepare_compaction(&gateway, &mut record, &key, &mut body, &headers);
+    pipeline::answer_compaction(gateway, record, prepared).await
 }
 
 /// `/v1/chat/completions`, also as `/openai/deployments/{deployment}/chat/completions`.

@@ -4,20 +4,21 @@
 //! model. An account is skipped when it is not active, has no token, its usage says it is
 //! exhausted, it is cooling down, or it is at `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT`. An account
 //! whose usage is not known yet is usable. A request carrying a session goes first to the
-//! account that served that session, while it stays usable.
+//! account that served that session, while it stays usable. The quota guard puts accounts
+//! near a window's limit after every account below the thresholds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::config::RouteStrategy;
+use crate::config::{QuotaGuard, RouteStrategy};
 use crate::core::pool::PoolAccount;
 
 /// Sessions remembered at most; the oldest half is forgotten when full.
 const MAX_SESSIONS: usize = 50_000;
 
-/// Why an account was not tried.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an account was not tried (or, for the quota guard, tried last).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Skip {
     NotActive(String),
     NoToken,
@@ -30,6 +31,11 @@ pub enum Skip {
         until_ms: i64,
     },
     Busy,
+    /// Past the quota guard's threshold in one window: tried only after every account below it.
+    QuotaGuard {
+        window: &'static str,
+        used_percent: f64,
+    },
 }
 
 impl std::fmt::Display for Skip {
@@ -40,6 +46,7 @@ impl std::fmt::Display for Skip {
             Skip::Exhausted { reason, .. } => write!(f, "usage:{}", reason.replace(' ', "_")),
             Skip::CoolingDown { until_ms } => write!(f, "cooldown_until:{until_ms}"),
             Skip::Busy => f.write_str("max_inflight"),
+            Skip::QuotaGuard { window, used_percent } => write!(f, "quota_guard:{window}:{used_percent:.0}%"),
         }
     }
 }
@@ -49,6 +56,8 @@ impl std::fmt::Display for Skip {
 pub struct Plan {
     pub candidates: Vec<Arc<PoolAccount>>,
     pub skipped: Vec<(Arc<PoolAccount>, Skip)>,
+    /// Candidates past the quota guard, placed after all the others, with the window.
+    pub deferred: Vec<(Arc<PoolAccount>, Skip)>,
 }
 
 impl Plan {
@@ -80,13 +89,16 @@ impl Router {
         strategy: RouteStrategy,
         rotation_key: &str,
         session: Option<&str>,
-        max_inflight: u32,
+        limits: Limits,
         now_ms: i64,
     ) -> Plan {
         let mut plan = Plan::default();
         for account in accounts {
-            match usable(account, max_inflight, now_ms) {
-                Ok(()) => plan.candidates.push(account.clone()),
+            match usable(account, limits.max_inflight, now_ms) {
+                Ok(()) => match guard_skip(account, &limits.quota_guard, now_ms / 1000) {
+                    Some(skip) => plan.deferred.push((account.clone(), skip)),
+                    None => plan.candidates.push(account.clone()),
+                },
                 Err(skip) => plan.skipped.push((account.clone(), skip)),
             }
         }
@@ -100,6 +112,7 @@ impl Router {
             let account = plan.candidates.remove(position);
             plan.candidates.insert(0, account);
         }
+        plan.candidates.extend(plan.deferred.iter().map(|(account, _)| account.clone()));
         plan
     }
 
@@ -129,6 +142,30 @@ impl Router {
         let mut rotation = self.rotation.write().unwrap_or_else(|p| p.into_inner());
         rotation.entry(key.to_string()).or_default().fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// What bounds the accounts a request may use, and their order, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT` (0: none).
+    pub max_inflight: u32,
+    pub quota_guard: QuotaGuard,
+}
+
+/// The quota guard's verdict on a usable account: which window is past its threshold. A
+/// window of a day or less counts as the 5-hour one, a longer one as the weekly one; a window
+/// that has already reset counts as unused.
+fn guard_skip(account: &PoolAccount, guard: &QuotaGuard, now_secs: i64) -> Option<Skip> {
+    let usage = account.usage()?;
+    [usage.primary, usage.secondary].into_iter().flatten().find_map(|window| {
+        if window.resets_at.is_some_and(|at| at <= now_secs) {
+            return None;
+        }
+        let short = window.window_minutes.is_none_or(|minutes| minutes <= 24 * 60);
+        let (name, threshold) = if short { ("5h", guard.five_hour_percent) } else { ("7d", guard.weekly_percent) };
+        (window.used_percent >= threshold)
+            .then_some(Skip::QuotaGuard { window: name, used_percent: window.used_percent })
+    })
 }
 
 /// The skip rules, in the original's order.

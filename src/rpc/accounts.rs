@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 
 use super::Call;
 use super::error::RpcError;
-use super::params::{non_blank, params, take_ids, to_value};
+use super::params::{non_blank, params, take, take_ids, to_value};
 use crate::core::{
-    AccountPatch, AccountView, ImportReport, LoginKind, LoginProfile, LoginState, LoginStatus, UsageSnapshot,
+    AccountPatch, AccountView, ImportReport, LoginKind, LoginOptions, LoginProfile, LoginState, LoginStatus,
+    UsageSnapshot,
 };
 use crate::usage::availability::Availability;
 
@@ -69,8 +70,9 @@ struct LoginStartParams {
     tags: Option<Vec<String>>,
     #[serde(default, alias = "group")]
     group_name: Option<String>,
-    /// The original's workspace restriction; refused when set (see the README).
-    #[serde(default)]
+    /// Only an account of this ChatGPT workspace (or these, comma-separated) may sign in;
+    /// blank is no restriction.
+    #[serde(default, alias = "workspace")]
     workspace_id: Option<String>,
 }
 
@@ -235,17 +237,15 @@ async fn import(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {
 
 async fn login_start(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {
     let p: LoginStartParams = params(value)?;
-    if let Some(workspace) = non_blank(p.workspace_id.clone()) {
-        return Err(RpcError::invalid(format!(
-            "`workspaceId` ({workspace:?}): restricting a sign-in to one workspace is not supported yet; leave it \
-             out and check the signed-in account's workspace in `account/list`"
-        )));
-    }
     let kind = login_kind(&p)?;
     let proxy = crate::egress::AccountProxy::parse(p.proxy.as_deref().unwrap_or("inherit"))
         .map_err(|err| RpcError::invalid(format!("`proxy`: {err}")))?;
-    let profile = LoginProfile { group: non_blank(p.group_name), tags: p.tags, note: non_blank(p.note) };
-    let ticket = call.core.login_start_with(kind, proxy, profile).await?;
+    let options = LoginOptions {
+        proxy,
+        workspace: non_blank(p.workspace_id),
+        profile: LoginProfile { group: non_blank(p.group_name), tags: p.tags, note: non_blank(p.note) },
+    };
+    let ticket = call.core.login_start_with(kind, options).await?;
     let config = call.core.config();
     let mut value = to_value(ticket)?;
     value["loginType"] = json!(login_type(kind));
@@ -377,11 +377,15 @@ async fn update(call: &Call<'_>, mut value: Value) -> Result<Value, RpcError> {
 
 async fn delete(call: &Call<'_>, mut value: Value) -> Result<Value, RpcError> {
     let ids = take_ids(&mut value)?;
+    let revoke = take::<bool>(&mut value, "revoke")?.unwrap_or(true);
     if let Some(unknown) = value.as_object().and_then(|object| object.keys().next()) {
-        return Err(RpcError::invalid(format!("unknown field `{unknown}`, expected `ids`, `id` or `accountId`")));
+        return Err(RpcError::invalid(format!(
+            "unknown field `{unknown}`, expected `ids`, `id` or `accountId`, and `revoke`"
+        )));
     }
-    let deleted = call.core.delete_accounts(ids).await?;
-    Ok(json!({"ok": true, "deleted": deleted}))
+    let mut report = to_value(call.core.delete_accounts(ids, revoke).await?)?;
+    report["ok"] = json!(true);
+    Ok(report)
 }
 
 async fn export(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {

@@ -93,8 +93,9 @@ async fn original_account_list_has_id_label_group_name_and_sort() {
 #[tokio::test(flavor = "multi_thread")]
 async fn original_account_delete_takes_account_id() {
     let o = Original::start(1).await;
-    let result = o.call("account/delete", json!({"accountId": o.account(0)})).await;
+    let result = o.call("account/delete", json!({"accountId": o.account(0), "revoke": false})).await;
     assert_eq!(result["ok"], true, "{result}");
+    assert_eq!((result["deleted"].clone(), result["revoked"].clone()), (json!(1), json!(0)));
     assert_eq!(o.call("account/list", json!({})).await["items"], json!([]));
     assert_action_failed(&o.call("account/delete", json!({})).await, "accountId");
 }
@@ -133,8 +134,8 @@ async fn original_account_login_start_answers_the_original_fields() {
     assert_eq!(result["loginType"], "chatgpt");
     assert!(result["authUrl"].as_str().unwrap().starts_with(&format!("{}/oauth/authorize?", o.h.mock.base)));
     assert_eq!((result["warning"].clone(), result["device"].clone()), (Value::Null, Value::Null));
-    let refused = o.call("account/login/start", json!({"type": "chatgpt", "workspaceId": "ws-1"})).await;
-    assert!(refused["error"].as_str().unwrap().contains("workspaceId"), "{refused}");
+    let restricted = o.call("account/login/start", json!({"type": "chatgpt", "workspaceId": "ws-1"})).await;
+    assert!(restricted["authUrl"].as_str().unwrap().contains("allowed_workspace_id=ws-1"), "{restricted}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
