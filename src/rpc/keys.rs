@@ -64,12 +64,24 @@ struct ModelsParams {
     refresh_remote: bool,
 }
 
-/// The original's `extra_high` is our `xhigh`.
-fn normalise_effort(params: &mut Value) {
+/// A protocol name as the original reads it: any case, `-` for `_`.
+fn protocol_name(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace('-', "_")
+}
+
+/// The original's spellings in ours: `extra_high` is `xhigh`; protocol names in any case.
+fn normalise(params: &mut Value) {
     if let Some(effort) = params.get_mut("reasoningEffort")
         && effort.as_str().is_some_and(|e| e.trim().eq_ignore_ascii_case("extra_high"))
     {
         *effort = json!("xhigh");
+    }
+    for field in ["protocol", "protocolType"] {
+        if let Some(protocol) = params.get_mut(field)
+            && let Some(name) = protocol.as_str().map(protocol_name)
+        {
+            *protocol = json!(name);
+        }
     }
 }
 
@@ -118,7 +130,7 @@ fn original_key(key: &KeyRow) -> Value {
 
 async fn create(call: &Call<'_>, mut value: Value) -> Result<Value, RpcError> {
     refuse_static_headers(take(&mut value, "staticHeadersJson")?)?;
-    normalise_effort(&mut value);
+    normalise(&mut value);
     if let Some(object) = value.as_object_mut()
         && object.get("name").is_none_or(Value::is_null)
     {
@@ -129,12 +141,12 @@ async fn create(call: &Call<'_>, mut value: Value) -> Result<Value, RpcError> {
 }
 
 async fn update_model(call: &Call<'_>, mut value: Value) -> Result<Value, RpcError> {
-    normalise_effort(&mut value);
+    normalise(&mut value);
     let p: ModelParams = params(value)?;
     refuse_static_headers(p.static_headers_json)?;
     let key = find_key(call, &p.id)?;
     if let Some(protocol) = non_blank(p.protocol_type)
-        && KeyProtocol::parse(&protocol.to_ascii_lowercase().replace('-', "_")) != Some(key.protocol)
+        && KeyProtocol::parse(&protocol) != Some(key.protocol)
     {
         return Err(RpcError::invalid(format!(
             "`protocolType`: the key is {}; a key's protocol cannot change: create a new key with apikey/create",
@@ -223,7 +235,7 @@ pub async fn dispatch(call: &Call<'_>, method: &str, value: Value) -> Option<Res
 }
 
 async fn update(call: &Call<'_>, mut value: Value) -> Result<Value, RpcError> {
-    normalise_effort(&mut value);
+    normalise(&mut value);
     let id = value
         .as_object_mut()
         .and_then(|object| object.remove("id"))

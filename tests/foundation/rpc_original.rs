@@ -229,7 +229,7 @@ async fn original_apikey_list_has_the_original_key_fields() {
 async fn original_apikey_create_takes_model_slug_and_reasoning_effort() {
     let o = Original::start(0).await;
     let params = json!({"name": "cli", "modelSlug": "gpt-5.5", "reasoningEffort": "extra_high",
-        "protocolType": "anthropic_native", "staticHeadersJson": ""});
+        "protocolType": "Anthropic-Native", "staticHeadersJson": ""});
     let result = o.call("apikey/create", params).await;
     let id = result["id"].as_str().unwrap().to_string();
     assert!(result["key"].as_str().is_some_and(|k| k.len() > 20), "{result}");
@@ -332,6 +332,8 @@ async fn original_gateway_manual_account_get_reads_the_preference() {
     assert_eq!(o.call("gateway/manualAccount/get", json!({})).await["accountId"], o.account(1));
     let strategy = o.call("gateway/routeStrategy/get", json!({})).await;
     assert_eq!(strategy["manualPreferredAccountId"], o.account(1));
+    o.call("account/delete", json!({"accountId": o.account(1), "revoke": false})).await;
+    assert_eq!(o.call("gateway/manualAccount/get", json!({})).await["accountId"], Value::Null, "gone with its account");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -342,6 +344,9 @@ async fn original_gateway_manual_account_set_routes_to_that_account_first() {
     o.ask().await;
     o.ask().await;
     assert_eq!(o.h.mock.served_by(), ["acct-00001", "acct-00001"], "the preferred account first, in ordered mode");
+    o.call("account/update", json!({"accountId": o.account(0), "sort": -1})).await;
+    o.ask().await;
+    assert_eq!(o.h.mock.served_by()[2], "acct-00001", "the preference outlives a reload of the pool");
     assert_action_failed(&o.call("gateway/manualAccount/set", json!({})).await, "accountId");
     assert_action_failed(&o.call("gateway/manualAccount/set", json!({"accountId": "nope"})).await, "no account");
 }
