@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::errors::{Dialect, GatewayError};
 use super::keys::PlatformKey;
-use super::pipeline::{self, Translation, fail, intake};
+use super::pipeline::{self, Intake, Translation, fail, intake};
 use super::protocol::RequestError;
 use super::protocol::anthropic::{self, MessagesContext, MessagesRequest, MessagesStream};
 use super::{Gateway, body};
@@ -24,10 +24,11 @@ pub async fn messages(
     key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    let intake = match intake(&gateway, "/v1/messages", &uri, &headers, key, body, None, Dialect::Anthropic).await {
-        Ok(intake) => intake,
-        Err(response) => return response,
-    };
+    let intake: Intake =
+        match intake(&gateway, "/v1/messages", &uri, &headers, key, body, None, Dialect::Anthropic).await {
+            Ok(intake) => intake,
+            Err(response) => return response,
+        };
     if intake.key.row.protocol == KeyProtocol::AzureOpenai {
         let refusal = GatewayError::bad_request(
             None,

@@ -4,6 +4,7 @@
 //! a 200 stream. A request error (400, 404, …) goes back to the client as it is.
 
 use std::collections::HashSet;
+use std::fmt::Write;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -183,29 +184,43 @@ impl Gateway {
     }
 
     /// The request's first trace lines: the candidate order and why the others were left out.
+    /// The request's first trace line: the candidate order (its first accounts) and how many
+    /// accounts were deferred or left out, by reason — one line whatever the pool's size.
+    /// With `RUST_LOG` at debug for the gateway, one line per deferred or skipped account too.
     fn trace_plan(&self, out: &Outgoing, plan: &super::routing::Plan, config: &crate::config::Config) {
-        let order: Vec<&str> = plan.candidates.iter().map(|a| a.id.as_str()).collect();
+        let mut order = String::new();
+        for (n, account) in plan.candidates.iter().take(TRACED_ORDER).enumerate() {
+            if n > 0 {
+                order.push(',');
+            }
+            order.push_str(&account.id);
+        }
+        if plan.candidates.len() > TRACED_ORDER {
+            let _ = write!(order, ",+{}", plan.candidates.len() - TRACED_ORDER);
+        }
         self.trace.line(
             "CANDIDATE_POOL",
             out.id,
             &out.request_id,
-            format_args!("model={} order={}", out.model, order.join(",")),
+            format_args!(
+                "model={} candidates={} order={order} deferred={} skipped={}",
+                out.model,
+                plan.candidates.len(),
+                counts(&plan.deferred),
+                counts(&plan.skipped)
+            ),
         );
-        for (account, skip) in &plan.deferred {
-            self.trace.line(
-                "CANDIDATE_DEFER",
-                out.id,
-                &out.request_id,
-                format_args!("account={} reason={skip}", account.id),
-            );
-        }
-        for (account, skip) in &plan.skipped {
-            self.trace.line(
-                "CANDIDATE_SKIP",
-                out.id,
-                &out.request_id,
-                format_args!("account={} reason={skip}", account.id),
-            );
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            for (kind, list) in [("CANDIDATE_DEFER", &plan.deferred), ("CANDIDATE_SKIP", &plan.skipped)] {
+                for (account, skip) in list {
+                    self.trace.line(
+                        kind,
+                        out.id,
+                        &out.request_id,
+                        format_args!("account={} reason={skip}", account.id),
+                    );
+                }
+            }
         }
         let preview = config.trace_body_preview_max_bytes.min(out.body.len());
         if preview > 0 {
@@ -639,6 +654,24 @@ impl Gateway {
         let now = now_millis();
         self.core.pool().accounts.iter().filter_map(|a| a.cooling_until(now)).min()
     }
+}
+
+/// Candidates named in a request's `CANDIDATE_POOL` trace line; the rest are counted.
+const TRACED_ORDER: usize = 8;
+
+/// `kind:count,…` of skipped accounts, or `-` for none.
+fn counts(skipped: &[(Arc<PoolAccount>, Skip)]) -> String {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for (_, skip) in skipped {
+        match counts.iter_mut().find(|(kind, _)| *kind == skip.kind()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((skip.kind(), 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "-".into();
+    }
+    counts.iter().map(|(kind, n)| format!("{kind}:{n}")).collect::<Vec<_>>().join(",")
 }
 
 /// Says that the error concerns only the accounts in the key's groups.

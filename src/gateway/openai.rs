@@ -16,6 +16,7 @@ use super::keys::PlatformKey;
 use super::pipeline::{self, Intake, Translation, answer, intake, prepare, prepare_compaction};
 use super::protocol::RequestError;
 use super::protocol::chat::{self, ChatContext, ChatRequest, ChatStream};
+use super::protocol::fields::{Fields, RawObject};
 use super::stream::Passthrough;
 use super::{Gateway, azure};
 use crate::core::KeyProtocol;
@@ -31,15 +32,15 @@ pub async fn responses(
     body: Body,
 ) -> Response {
     let deployment = deployment.map(|Path(deployment)| deployment);
-    let Intake { mut record, key, mut body } =
-        match intake(&gateway, "/v1/responses", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
-            Ok(intake) => intake,
-            Err(response) => return response,
-        };
+    let opened = intake::<RawObject>(&gateway, "/v1/responses", &uri, &headers, key, body, deployment, Dialect::OpenAi);
+    let Intake { mut record, key, mut body } = match opened.await {
+        Ok(intake) => intake,
+        Err(response) => return response,
+    };
     if key.row.protocol == KeyProtocol::AzureOpenai {
-        return azure::forward(&gateway, &key, azure::Surface::Responses, body, record).await;
+        return azure::forward(&gateway, &key, azure::Surface::Responses, body.into_map(), record).await;
     }
-    let streaming = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let streaming = body.value("stream").and_then(|stream| stream.as_bool()).unwrap_or(false);
     let prepared =
         prepare(&gateway, &mut record, &key, &mut body, None, &headers).map(|outgoing| (outgoing, streaming));
     answer(gateway, record, prepared, Passthrough, true, Dialect::OpenAi, |response, _| response.clone()).await
@@ -57,7 +58,7 @@ pub async fn compact(
 ) -> Response {
     let route = "/v1/responses/compact";
     let Intake { mut record, key, mut body } =
-        match intake(&gateway, route, &uri, &headers, key, body, None, Dialect::OpenAi).await {
+        match intake::<RawObject>(&gateway, route, &uri, &headers, key, body, None, Dialect::OpenAi).await {
             Ok(intake) => intake,
             Err(response) => return response,
         };
@@ -83,7 +84,7 @@ pub async fn chat_completions(
 ) -> Response {
     let deployment = deployment.map(|Path(deployment)| deployment);
     let route = "/v1/chat/completions";
-    let intake = match intake(&gateway, route, &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
+    let intake: Intake = match intake(&gateway, route, &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
         Ok(intake) => intake,
         Err(response) => return response,
     };

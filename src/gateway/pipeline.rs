@@ -13,9 +13,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use super::body::ObjectBody;
 use super::dispatch::{Outgoing, Started};
 use super::errors::{Dialect, GatewayError};
 use super::keys::{self, PlatformKey};
+use super::protocol::fields::Fields;
 use super::protocol::responses::normalize_request;
 use super::protocol::{RequestError, Translated};
 use super::record::Record;
@@ -94,9 +96,10 @@ fn admit(gateway: &Gateway) -> Result<Admitted, GatewayError> {
 /// The session a request belongs to, for stickiness. One precedence for every route: the
 /// upstream body's `prompt_cache_key`, else the client protocol's own session field (`hint`),
 /// else the `session_id` or `conversation_id` header.
-fn session_of(body: &Map<String, Value>, hint: Option<&str>, headers: &HeaderMap) -> Option<String> {
+fn session_of(body: &impl Fields, hint: Option<&str>, headers: &HeaderMap) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    [body.get("prompt_cache_key").and_then(Value::as_str), hint, header("session_id"), header("conversation_id")]
+    let cache_key = body.text("prompt_cache_key");
+    [cache_key.as_deref(), hint, header("session_id"), header("conversation_id")]
         .into_iter()
         .flatten()
         .find(|session| !session.is_empty())
@@ -105,28 +108,28 @@ fn session_of(body: &Map<String, Value>, hint: Option<&str>, headers: &HeaderMap
 
 /// Decides the upstream model (the key's binding, else the mapping table, else the name
 /// sent), writes it into the body and returns it.
-fn bind_model(gateway: &Gateway, key: &GatewayKey, body: &mut Map<String, Value>) -> Result<String, GatewayError> {
-    let requested = body.get("model").and_then(Value::as_str).filter(|m| !m.trim().is_empty());
-    let model = match (requested, key.row.model.as_deref()) {
+fn bind_model(gateway: &Gateway, key: &GatewayKey, body: &mut impl Fields) -> Result<String, GatewayError> {
+    let requested = body.text("model").filter(|m| !m.trim().is_empty());
+    let model = match (requested.as_deref(), key.row.model.as_deref()) {
         (None, None) => return Err(GatewayError::bad_request(Some("model".into()), "`model` is required")),
         (requested, binding) => {
             model_map::resolve(requested.unwrap_or_default(), binding, &gateway.core.config().model_mapping)
         }
     };
-    body.insert("model".into(), Value::String(model.clone()));
+    body.set("model", Value::String(model.clone()));
     Ok(model)
 }
 
 /// A pooled request past its first steps: admitted, key checked, body read.
-pub(super) struct Intake {
+pub(super) struct Intake<B = Map<String, Value>> {
     pub record: Record,
     pub key: Arc<GatewayKey>,
-    pub body: Map<String, Value>,
+    pub body: B,
 }
 
 /// Admission, the key check and the body — the first steps of every pooled route. The
 /// deployment of an Azure path becomes the model. On failure, the finished error response.
-pub(super) async fn intake(
+pub(super) async fn intake<B: ObjectBody>(
     gateway: &Arc<Gateway>,
     route: &'static str,
     uri: &Uri,
@@ -135,14 +138,14 @@ pub(super) async fn intake(
     body: axum::body::Body,
     deployment: Option<String>,
     dialect: Dialect,
-) -> Result<Intake, Response> {
+) -> Result<Intake<B>, Response> {
     let mut record = open_record(gateway, route, uri.path(), headers);
     let opened = async {
         let key = admit_key(gateway, &mut record, key.map(|PlatformKey(key)| key))?;
-        let mut body =
+        let mut body: B =
             super::body::read_object(body, headers, gateway.core.config().front_proxy_max_body_bytes).await?;
         if let Some(deployment) = deployment {
-            body.insert("model".into(), Value::String(deployment));
+            body.set("model", Value::String(deployment));
         }
         Ok::<_, GatewayError>((key, body))
     }
@@ -180,7 +183,7 @@ pub(super) fn prepare(
     gateway: &Gateway,
     record: &mut Record,
     key: &GatewayKey,
-    body: &mut Map<String, Value>,
+    body: &mut impl Fields,
     session_hint: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Outgoing, GatewayError> {
@@ -193,7 +196,7 @@ pub(super) fn prepare_compaction(
     gateway: &Gateway,
     record: &mut Record,
     key: &GatewayKey,
-    body: &mut Map<String, Value>,
+    body: &mut impl Fields,
     headers: &HeaderMap,
 ) -> Result<Outgoing, GatewayError> {
     prepare_for(gateway, record, key, body, None, headers, Endpoint::Compact)
@@ -203,7 +206,7 @@ fn prepare_for(
     gateway: &Gateway,
     record: &mut Record,
     key: &GatewayKey,
-    body: &mut Map<String, Value>,
+    body: &mut impl Fields,
     session_hint: Option<&str>,
     headers: &HeaderMap,
     endpoint: Endpoint,
@@ -212,18 +215,17 @@ fn prepare_for(
     record.model = Some(model.clone());
     if record.reasoning_effort.is_none() {
         record.reasoning_effort =
-            body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
+            body.value("reasoning").and_then(|r| r.get("effort").and_then(Value::as_str).map(str::to_string));
     }
     record.session = session_of(body, session_hint, headers);
     if endpoint == Endpoint::Responses {
         normalize_request(body);
     }
     apply_policy(gateway, record, key, &model, body)?;
-    let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
     Ok(Outgoing {
         id: record.id,
         request_id: record.request_id.clone(),
-        body: bytes.into(),
+        body: body.to_bytes().into(),
         model,
         key_id: key.row.id.clone(),
         session: record.session.clone(),
@@ -314,7 +316,7 @@ pub(super) fn apply_policy(
     record: &mut Record,
     key: &GatewayKey,
     model: &str,
-    body: &mut Map<String, Value>,
+    body: &mut impl Fields,
 ) -> Result<(), GatewayError> {
     let policy = &key.row.policy;
     if let Some(allowed) = &policy.models
@@ -327,13 +329,12 @@ pub(super) fn apply_policy(
         ));
     }
     if let Some(effort) = &policy.reasoning_effort {
-        let reasoning = body.entry("reasoning").or_insert_with(|| Value::Object(Map::new()));
-        if !reasoning.is_object() {
-            *reasoning = Value::Object(Map::new());
-        }
-        if let Some(reasoning) = reasoning.as_object_mut() {
-            reasoning.insert("effort".into(), Value::String(effort.clone()));
-        }
+        let mut reasoning = match body.value("reasoning") {
+            Some(Value::Object(reasoning)) => reasoning,
+            _ => Map::new(),
+        };
+        reasoning.insert("effort".into(), Value::String(effort.clone()));
+        body.set("reasoning", Value::Object(reasoning));
         record.reasoning_effort = Some(effort.clone());
     }
     let guard = gateway.core.quotas().admit(&key.row.id, policy, crate::core::now_millis());

@@ -51,6 +51,21 @@ impl std::fmt::Display for Skip {
     }
 }
 
+impl Skip {
+    /// The reason's kind, for counting skips by reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Skip::NotActive(_) => "status",
+            Skip::NoToken => "no_token",
+            Skip::Exhausted { .. } => "usage",
+            Skip::CoolingDown { .. } => "cooldown",
+            Skip::Busy => "max_inflight",
+            Skip::QuotaGuard { window: "5h", .. } => "quota_guard_5h",
+            Skip::QuotaGuard { .. } => "quota_guard_7d",
+        }
+    }
+}
+
 /// The accounts to try, in order, and those left out with the reason.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -156,15 +171,17 @@ pub struct Limits {
 /// window of a day or less counts as the 5-hour one, a longer one as the weekly one; a window
 /// that has already reset counts as unused.
 fn guard_skip(account: &PoolAccount, guard: &QuotaGuard, now_secs: i64) -> Option<Skip> {
-    let usage = account.usage()?;
-    [usage.primary, usage.secondary].into_iter().flatten().find_map(|window| {
-        if window.resets_at.is_some_and(|at| at <= now_secs) {
-            return None;
-        }
-        let short = window.window_minutes.is_none_or(|minutes| minutes <= 24 * 60);
-        let (name, threshold) = if short { ("5h", guard.five_hour_percent) } else { ("7d", guard.weekly_percent) };
-        (window.used_percent >= threshold)
-            .then_some(Skip::QuotaGuard { window: name, used_percent: window.used_percent })
+    account.with_usage(|usage| {
+        let usage = usage?;
+        [usage.primary, usage.secondary].into_iter().flatten().find_map(|window| {
+            if window.resets_at.is_some_and(|at| at <= now_secs) {
+                return None;
+            }
+            let short = window.window_minutes.is_none_or(|minutes| minutes <= 24 * 60);
+            let (name, threshold) = if short { ("5h", guard.five_hour_percent) } else { ("7d", guard.weekly_percent) };
+            (window.used_percent >= threshold)
+                .then_some(Skip::QuotaGuard { window: name, used_percent: window.used_percent })
+        })
     })
 }
 
@@ -178,7 +195,8 @@ fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), S
         return Err(Skip::NoToken);
     }
     if let crate::usage::availability::Availability::Unavailable(reason) = account.availability(now_ms / 1000) {
-        let until_ms = account.usage().and_then(|usage| {
+        let until_ms = account.with_usage(|usage| {
+            let usage = usage?;
             [usage.primary, usage.secondary]
                 .into_iter()
                 .flatten()

@@ -163,7 +163,7 @@ pub async fn handle(State(state): State<RpcState>, headers: HeaderMap, body: axu
         };
         return error_response(StatusCode::UNAUTHORIZED, Value::Null, RpcError::new(code::UNAUTHORIZED, message));
     }
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let body = match crate::server::read_body(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(_) => {
             return error_response(

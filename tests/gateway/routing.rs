@@ -126,8 +126,9 @@ async fn the_quota_guard_passes_over_an_account_near_its_limit_until_all_are() {
     // the guard and the first one in order serves again.
     assert_eq!(h.mock.served_by(), ["acct-00000", "acct-00001", "acct-00000"]);
     let trace = h.trace().await;
-    assert!(trace.contains("CANDIDATE_DEFER") && trace.contains("reason=quota_guard:5h:98%"), "{trace}");
-    assert!(trace.contains("reason=quota_guard:7d:60%"), "{trace}");
+    let plans: Vec<&str> = trace.lines().filter(|l| l.contains("CANDIDATE_POOL")).collect();
+    assert!(plans[1].contains("candidates=2") && plans[1].contains("deferred=quota_guard_5h:1"), "{}", plans[1]);
+    assert!(plans[2].contains("deferred=quota_guard_5h:1,quota_guard_7d:1"), "{}", plans[2]);
 
     let h = Harness::start(2, &[("CODEXMANAGER_QUOTA_GUARD_5H_PERCENT", "100")]).await;
     h.mock.set_usage("acct-00000", 98.0, 10.0);
