@@ -521,7 +521,7 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             };
             let proxy = crate::egress::AccountProxy::parse(proxy.as_deref().unwrap_or("inherit"))
                 .map_err(|err| anyhow::anyhow!("--proxy: {err}"))?;
-            return login(core, kind, LoginOptions { proxy, workspace }, json.json).await;
+            return login(core, kind, LoginOptions { proxy, workspace, ..LoginOptions::default() }, json.json).await;
         }
         AccountCommand::Update { ids, label, group, tags, note, sort, enable, disable, proxy, json } => {
             let status = match (enable, disable) {

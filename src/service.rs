@@ -144,7 +144,7 @@ struct Operators {
 fn router(core: Core, gateway: &Arc<crate::gateway::Gateway>, token: Arc<str>) -> Router {
     let operators = Operators { core: core.clone(), token: token.clone() };
     let restricted = Router::new()
-        .route("/rpc", post(rpc::handle).with_state(RpcState { core, token }))
+        .route("/rpc", post(rpc::handle).with_state(RpcState { core, gateway: gateway.clone(), token }))
         .route("/metrics", get(crate::gateway::metrics).with_state(gateway.clone()))
         .route_layer(axum::middleware::from_fn_with_state(operators.clone(), this_machine_only));
     crate::gateway::routes(gateway).route("/health", get(health).with_state(operators)).merge(restricted)

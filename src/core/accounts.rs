@@ -276,6 +276,7 @@ impl Core {
         &self,
         tokens: Tokens,
         proxy: &AccountProxy,
+        profile: &super::LoginProfile,
     ) -> Result<(String, String), CoreError> {
         let claims = Claims::from_tokens(&tokens);
         let proxy = match proxy {
@@ -287,7 +288,13 @@ impl Core {
             tokens,
             account_id: claims.chatgpt_account_id.clone(),
             email: claims.email.clone(),
-            meta: ImportMeta { proxy, ..ImportMeta::default() },
+            meta: ImportMeta {
+                proxy,
+                group: profile.group.clone(),
+                tags: profile.tags.clone(),
+                note: profile.note.clone(),
+                ..ImportMeta::default()
+            },
             origin: "sign-in".into(),
         };
         let vault = self.vault().clone();

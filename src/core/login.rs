@@ -92,6 +92,17 @@ pub struct LoginOptions {
     /// Only an account of these ChatGPT workspaces (comma-separated ids) may sign in: the
     /// issuer is asked to offer only them (`allowed_workspace_id`) and the tokens are checked.
     pub workspace: Option<String>,
+    /// What the account is stored with besides its tokens.
+    pub profile: LoginProfile,
+}
+
+/// A signed-in account's group, tags and note (the original's `groupName`, `tags` and `note`
+/// at sign-in). Absent fields leave an existing account's values as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub group: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub note: Option<String>,
 }
 
 struct Login {
@@ -101,6 +112,8 @@ struct Login {
     proxy: AccountProxy,
     /// The workspaces the account must belong to, when restricted.
     workspace: Option<String>,
+    /// Group, tags and note the account is stored with.
+    profile: LoginProfile,
     listens: bool,
     deadline: Instant,
     status: watch::Sender<LoginStatus>,
@@ -194,6 +207,7 @@ impl Logins {
             pkce,
             proxy: options.proxy,
             workspace: options.workspace,
+            profile: options.profile,
             listens,
             deadline: now + self.ttl(),
             status: watch::Sender::new(LoginStatus { status: LoginState::Pending, error: None, account_id: None }),
@@ -206,6 +220,14 @@ impl Logins {
 
     fn get(&self, id: &str) -> Result<Arc<Login>, CoreError> {
         self.lock().get(id).cloned().ok_or_else(|| CoreError::NotFound(format!("no sign-in with id {id:?}")))
+    }
+
+    /// The id of the browser sign-in whose OAuth `state` is `state`.
+    fn id_for_state(&self, state: &str) -> Option<String> {
+        let map = self.lock();
+        map.iter()
+            .find(|(_, login)| login.pkce.as_ref().is_some_and(|flow| flow.state == state))
+            .map(|(id, _)| id.clone())
     }
 
     fn listening(&self) -> Vec<Arc<Login>> {
@@ -242,10 +264,21 @@ impl Core {
     /// As [`Core::login_start`], with the sign-in's calls to the issuer going through `proxy`,
     /// which the account keeps (`inherit` leaves an existing account's proxy as it is).
     pub async fn login_start_via(&self, kind: LoginKind, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
-        self.login_start_with(kind, LoginOptions { proxy, workspace: None }).await
+        self.login_start_with(kind, LoginOptions { proxy, ..LoginOptions::default() }).await
     }
 
-    /// As [`Core::login_start`], with a proxy and a workspace restriction.
+    /// The id of the pending or finished browser sign-in started with OAuth `state` (what the
+    /// original's `account/login/complete` names a sign-in by).
+    pub fn login_id_for_state(&self, state: &str) -> Result<String, CoreError> {
+        self.inner.logins.id_for_state(state).ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "no sign-in started with state {state:?}: it is from another run of the service, or it was never started"
+            ))
+        })
+    }
+
+    /// As [`Core::login_start`], with a proxy, a workspace restriction and the account's
+    /// group, tags and note.
     pub async fn login_start_with(&self, kind: LoginKind, options: LoginOptions) -> Result<LoginTicket, CoreError> {
         let options = LoginOptions {
             workspace: options.workspace.map(|w| w.trim().to_string()).filter(|w| !w.is_empty()),
@@ -417,9 +450,10 @@ impl Core {
             .and_then(|tokens| in_workspace(login.workspace.as_deref(), tokens))
             .and_then(|tokens| login.check_open().map(|()| tokens));
         let stored = match checked {
-            Ok(tokens) => {
-                self.store_signed_in(tokens, &login.proxy).await.map_err(|e| LoginError::Store(e.to_string()))
-            }
+            Ok(tokens) => self
+                .store_signed_in(tokens, &login.proxy, &login.profile)
+                .await
+                .map_err(|e| LoginError::Store(e.to_string())),
             Err(err) => Err(err),
         };
         match stored {

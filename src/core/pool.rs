@@ -228,7 +228,7 @@ impl Drop for InflightGuard {
     }
 }
 
-/// The whole pool, in routing order (by `sort`).
+/// The whole pool, in routing order (by `sort`, the manual preferred account first).
 #[derive(Debug, Default)]
 pub struct Pool {
     pub accounts: Vec<Arc<PoolAccount>>,
