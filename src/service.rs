@@ -67,8 +67,6 @@ impl Service {
         let token = rpc::resolve_token(&core).map_err(ServiceError::Token)?;
         let gateway = crate::gateway::Gateway::new(core.clone());
         let background = vec![gateway.spawn_model_refresher()];
-        // The tokenizer's vocabulary loads once, off the request path.
-        tokio::task::spawn_blocking(crate::gateway::protocol::anthropic::warm_up);
         let app = router(core, &gateway, token);
         let limits =
             crate::server::Limits { header_read_timeout: Duration::from_secs(config.header_read_timeout_secs) };
