@@ -406,7 +406,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn percent(window: Option<&crate::store::usage::Window>) -> String {
+fn percent(window: Option<&crate::core::Window>) -> String {
     window.map_or_else(|| "-".into(), |w| format!("{:.0}%", w.used_percent))
 }
 

@@ -61,10 +61,7 @@ impl Fixture {
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let env = Env::from_map(vars);
         let paths = DataPaths::for_db(dir.path().join("x.db"), DataLocation::Explicit);
-        let core = {
-            let _guard = runtime.enter();
-            Core::open_at(env, paths, None).expect("core opens").0
-        };
+        let core = runtime.block_on(Core::open_at(env, paths, None)).expect("core opens").0;
         let texts = (1..=accounts).map(|n| (format!("auth{n}.json"), auth_json(n))).collect();
         let report = runtime.block_on(core.import_texts(texts)).expect("fixtures import");
         assert_eq!(report.created, accounts);

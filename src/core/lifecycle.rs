@@ -327,17 +327,14 @@ impl Core {
         let max_rows = i64::try_from(config.log_max_rows).unwrap_or(i64::MAX);
         let mut total = 0;
         loop {
-            let pruned = self
-                .store()
-                .call(move |conn| crate::store::logs::prune_batch(conn, before, max_rows, PRUNE_BATCH))
-                .await?;
+            let pruned = self.store().prune_logs(before, max_rows, PRUNE_BATCH).await?;
             total += pruned;
             if pruned < PRUNE_BATCH as usize {
                 break;
             }
             tokio::task::yield_now().await;
         }
-        self.store().call(move |conn| crate::store::logs::prune_stats(conn, now - STATS_KEEP_MS)).await?;
+        self.store().prune_stats(now - STATS_KEEP_MS).await?;
         Ok(total)
     }
 }

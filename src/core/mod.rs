@@ -111,7 +111,7 @@ struct Inner {
     /// published): what background work that only cares about the account set waits on.
     reloaded: tokio::sync::watch::Sender<u64>,
     /// Held from reading the store to swapping the snapshot, so reloads land in order.
-    reloading: std::sync::Mutex<()>,
+    reloading: tokio::sync::Mutex<()>,
     logins: login::Logins,
     background: lifecycle::Background,
     /// Usage calls in flight, over every refresh and poll together.
@@ -133,29 +133,31 @@ impl Core {
     /// Returns the configuration warnings for the caller to log.
     ///
     /// Must be called inside a tokio runtime (the log writer is spawned on it).
-    pub fn open(env: Env) -> Result<(Core, Vec<String>), CoreError> {
+    pub async fn open(env: Env) -> Result<(Core, Vec<String>), CoreError> {
         let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &crate::paths::exe_dir());
-        Core::open_at(env, paths, None)
+        Core::open_at(env, paths, None).await
     }
 
     /// As [`Core::open`], with explicit data paths and, optionally, a keyring to use instead
     /// of the OS one.
-    pub fn open_at(
+    pub async fn open_at(
         env: Env,
         paths: DataPaths,
         keyring: Option<&dyn KeyringAccess>,
     ) -> Result<(Core, Vec<String>), CoreError> {
-        let store = Store::open(&paths.db)?;
-        let mut stored = store.with(|conn| store::settings::all(conn))?;
+        let db = paths.db.clone();
+        let store =
+            tokio::task::spawn_blocking(move || Store::open_sqlite(&db)).await.map_err(|_| CoreError::Worker)??;
+        let mut stored = store.settings().await?;
         // Secret settings are sealed: they are read once the vault is open.
         let sealed_settings: HashMap<String, String> =
             crate::config::SECRET_SETTINGS.iter().filter_map(|key| stored.remove_entry(*key)).collect();
         let (config, _) = Resolver::new(&env, &stored).resolve(paths.clone());
-        let vault = unlock_vault(&store, &config, keyring)?;
+        let vault = unlock_vault(&store, &config, keyring).await?;
         let logs = logwriter::LogQueue::spawn(store.clone());
         let usage_queue = usage_live::UsageQueue::spawn(store.clone());
         let key_uses = usage_live::KeyUseQueue::spawn(store.clone());
-        let models = store.with(|conn| models::load(conn))?;
+        let models = models::load(&store).await?;
         let (changed, _) = tokio::sync::watch::channel(0);
         let core = Core {
             inner: Arc::new(Inner {
@@ -175,7 +177,7 @@ impl Core {
                 usage_dirty: std::sync::atomic::AtomicBool::new(false),
                 changed,
                 reloaded: tokio::sync::watch::Sender::new(0),
-                reloading: std::sync::Mutex::new(()),
+                reloading: tokio::sync::Mutex::new(()),
                 logins: login::Logins::default(),
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
@@ -187,9 +189,9 @@ impl Core {
         core.open_secret_settings(&mut stored);
         let (config, warnings) = Resolver::new(core.env(), &stored).resolve(paths);
         core.inner.config.store(Arc::new(config));
-        core.reload_blocking()?;
+        core.reload().await?;
         let since = store::now_millis() - 31 * 86_400_000;
-        let uses = core.inner.store.with(|conn| store::logs::slot_use_since(conn, since, None))?;
+        let uses = core.inner.store.slot_use_since(since, None).await?;
         core.inner.quotas.restore(uses);
         Ok((core, warnings))
     }
@@ -269,23 +271,11 @@ impl Core {
         &self.inner.store
     }
 
-    /// Re-reads accounts, usage and keys from SQLite and swaps the snapshot.
+    /// Re-reads accounts, usage and keys from the store and swaps the snapshot.
     pub async fn reload(&self) -> Result<(), CoreError> {
-        let core = self.clone();
-        tokio::task::spawn_blocking(move || core.reload_blocking()).await.map_err(|_| CoreError::Worker)?
-    }
-
-    fn reload_blocking(&self) -> Result<(), CoreError> {
-        let _in_order = self.inner.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let _in_order = self.inner.reloading.lock().await;
         let read_at = store::now_millis();
-        let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
-            Ok((
-                store::accounts::list(conn)?,
-                store::usage::all(conn)?,
-                store::keys::list(conn)?,
-                store::accounts::all_tokens(conn)?,
-            ))
-        })?;
+        let store::Stored { accounts, usage, keys, tokens: sealed } = self.inner.store.load().await?;
         let mut usage: HashMap<String, UsageSnapshot> = usage.into_iter().map(|u| (u.account_id.clone(), u)).collect();
         let now = store::now_secs();
         let accounts = accounts
@@ -319,8 +309,9 @@ impl Core {
             .collect()
     }
 
-    /// Polls SQLite's `data_version` once a second and reloads when another process committed;
-    /// on the same tick, brings live usage into the snapshot the window reads.
+    /// Asks the store once a second whether another process committed (SQLite's
+    /// `data_version`) and reloads when one did; on the same tick, brings live usage into the
+    /// snapshot the window reads.
     pub fn watch_external_changes(&self) -> tokio::task::JoinHandle<()> {
         let core = self.clone();
         tokio::spawn(async move {
@@ -329,8 +320,7 @@ impl Core {
             loop {
                 tick.tick().await;
                 core.publish_live_usage();
-                let store = core.inner.store.clone();
-                let Ok(Ok(version)) = tokio::task::spawn_blocking(move || store.data_version()).await else {
+                let Ok(Some(version)) = core.inner.store.change_marker().await else {
                     continue;
                 };
                 if last.is_some_and(|seen| seen != version)
@@ -369,13 +359,11 @@ impl Core {
     }
 }
 
-fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {
-    let vault_id = store.with(|conn| {
-        let fresh = uuid::Uuid::new_v4().simple().to_string();
-        store::settings::meta_get_or_insert(conn, "vault_id", fresh.as_bytes())
-    })?;
+async fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let vault_id = store.meta_or_insert("vault_id", fresh.into_bytes()).await?;
     let vault_id = String::from_utf8_lossy(&vault_id).into_owned();
-    let check = store.with(|conn| store::settings::meta_get(conn, "vault_check"))?;
+    let check = store.meta("vault_check").await?;
     let meta = VaultMeta { vault_id: &vault_id, check: check.as_deref() };
     let os_keyring;
     let keyring: &dyn KeyringAccess = match keyring {
@@ -389,7 +377,7 @@ fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAcce
     let vault = Vault::unlock(config.secret_store, &config.paths.key_file(), keyring, &meta)?;
     if check.is_none() {
         let check = vault.make_check();
-        store.with(|conn| store::settings::meta_get_or_insert(conn, "vault_check", &check))?;
+        store.meta_or_insert("vault_check", check).await?;
     }
     Ok(vault)
 }

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::{Core, CoreError};
 use crate::config::{self, Resolver, Source};
-use crate::store;
 
 /// A setting's effective value and where it came from.
 #[derive(Debug, Clone, Serialize)]
@@ -60,13 +59,7 @@ impl Core {
             }
             values.push((key, text));
         }
-        let mut stored = self
-            .store()
-            .call(move |conn| {
-                store::settings::put_many(conn, &values)?;
-                store::settings::all(conn)
-            })
-            .await?;
+        let mut stored = self.store().put_settings(values).await?;
         self.open_secret_settings(&mut stored);
         let current = self.config();
         let (config, warnings) = Resolver::new(self.env(), &stored).resolve(current.paths.clone());

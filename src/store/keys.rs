@@ -1,4 +1,6 @@
 //! The `platform_keys` table: gateway keys, stored as a SHA-256 hash plus a display prefix.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -129,18 +131,18 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<KeyRow>, StoreError> {
+pub(super) fn list(conn: &Connection) -> Result<Vec<KeyRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM platform_keys ORDER BY created_at, id"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<KeyRow>, StoreError> {
+pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<KeyRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM platform_keys WHERE id = ?1"))?;
     Ok(stmt.query_row([id], from_row).optional()?)
 }
 
-pub fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
+pub(super) fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT INTO platform_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))?
@@ -169,20 +171,20 @@ fn require_one(changed: usize, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<(), StoreError> {
+pub(super) fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<(), StoreError> {
     let changed =
         conn.prepare_cached("UPDATE platform_keys SET enabled = ?2 WHERE id = ?1")?.execute(params![id, enabled])?;
     require_one(changed, id)
 }
 
-pub fn set_model(conn: &Connection, id: &str, model: Option<&str>) -> Result<(), StoreError> {
+pub(super) fn set_model(conn: &Connection, id: &str, model: Option<&str>) -> Result<(), StoreError> {
     let changed =
         conn.prepare_cached("UPDATE platform_keys SET model = ?2 WHERE id = ?1")?.execute(params![id, model])?;
     require_one(changed, id)
 }
 
 /// Replaces a key's name, model binding and policy.
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: &str,
     name: &str,
@@ -196,13 +198,13 @@ pub fn update(
     require_one(changed, id)
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub(super) fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
     let changed = conn.prepare_cached("DELETE FROM platform_keys WHERE id = ?1")?.execute([id])?;
     require_one(changed, id)
 }
 
 /// Records when keys were last used; batched by the caller, off the request path.
-pub fn touch(conn: &mut Connection, uses: &[(String, i64)]) -> Result<(), StoreError> {
+pub(super) fn touch(conn: &mut Connection, uses: &[(String, i64)]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(

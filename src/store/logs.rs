@@ -1,5 +1,7 @@
 //! The `request_logs` table: one row per gateway request, written in batches, read page by
 //! page (newest first) with filters on time, status class and text.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
@@ -81,7 +83,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
     })
 }
 
-pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreError> {
+pub(super) fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
@@ -120,7 +122,7 @@ pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreE
 
 /// Deletes at most `batch` of the oldest request-log rows that are older than `before_ms` or
 /// beyond the newest `max_rows` (0 = no cap); returns how many went.
-pub fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64) -> Result<usize, StoreError> {
+pub(super) fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64) -> Result<usize, StoreError> {
     let cutoff_id: i64 = if max_rows > 0 {
         conn.prepare_cached("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?1")?
             .query_row([max_rows], |row| row.get(0))
@@ -139,7 +141,7 @@ pub fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64)
 }
 
 /// Deletes `request_stats` slots older than `before_ms`.
-pub fn prune_stats(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
+pub(super) fn prune_stats(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
     Ok(conn.prepare_cached("DELETE FROM request_stats WHERE slot < ?1")?.execute([before_ms])?)
 }
 
@@ -156,7 +158,11 @@ pub struct SlotUse {
 }
 
 /// Every key's use per slot since `since_ms` (slots of keys only).
-pub fn slot_use_since(conn: &Connection, since_ms: i64, key_id: Option<&str>) -> Result<Vec<SlotUse>, StoreError> {
+pub(super) fn slot_use_since(
+    conn: &Connection,
+    since_ms: i64,
+    key_id: Option<&str>,
+) -> Result<Vec<SlotUse>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT key_id, slot, counted, input_tokens + output_tokens, requests, requests - successes
          FROM request_stats WHERE slot >= ?1 AND key_id != '' AND (?2 IS NULL OR key_id = ?2) ORDER BY slot",
@@ -284,7 +290,7 @@ fn where_clause(filter: &LogFilter) -> (String, Vec<Box<dyn ToSql>>) {
 }
 
 /// One page of rows, newest first.
-pub fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
+pub(super) fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
     let (clause, mut args) = where_clause(filter);
     args.push(Box::new(limit as i64));
     args.push(Box::new(offset as i64));
@@ -299,7 +305,7 @@ pub fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> R
     Ok(rows)
 }
 
-pub fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
+pub(super) fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
     let (clause, args) = where_clause(filter);
     let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
     let n: i64 =
@@ -308,7 +314,7 @@ pub fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
 }
 
 /// Deletes every row and the totals kept from them; returns how many rows there were.
-pub fn clear(conn: &mut Connection) -> Result<usize, StoreError> {
+pub(super) fn clear(conn: &mut Connection) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
     let cleared = tx.execute("DELETE FROM request_logs", [])?;
     tx.execute("DELETE FROM request_stats", [])?;
