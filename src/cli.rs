@@ -98,6 +98,11 @@ pub struct ServeArgs {
     /// machines: every gateway route still needs a platform key.
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Vec<String>,
+    /// Keep the data in this PostgreSQL database (postgres://user:password@host/db) instead
+    /// of the SQLite file; as CODEXMANAGER_DATABASE_URL. Every instance given the same URL
+    /// shares one pool, one set of keys and one request log.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

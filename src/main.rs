@@ -41,6 +41,11 @@ fn main() -> ExitCode {
     {
         env.set("CODEXMANAGER_SERVICE_ADDR", args.listen.join(","));
     }
+    if let Some(Command::Serve(args)) = &cli.command
+        && let Some(url) = &args.database_url
+    {
+        env.set("CODEXMANAGER_DATABASE_URL", url.clone());
+    }
     let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &exe_dir());
     let stderr_level = match cli.command {
         None | Some(Command::Serve(_)) => "info",

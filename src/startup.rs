@@ -20,7 +20,7 @@ pub async fn open_core(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
 pub async fn open_running(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
     let core = open_core(env, paths).await?;
     tracing::info!(
-        db = %core.config().paths.db.display(),
+        db = %core.store_location(),
         secrets = %core.vault().source().describe(),
         "data loaded"
     );

@@ -118,6 +118,8 @@ struct Inner {
     usage_slots: tokio::sync::Semaphore,
     /// This process's name in shared state (refresh leases).
     instance_id: String,
+    /// This instance's name as people read it (request logs on a shared database).
+    instance_name: String,
     /// Per-key use against the keys' limits.
     quotas: quota::Quotas,
 }
@@ -145,9 +147,8 @@ impl Core {
         paths: DataPaths,
         keyring: Option<&dyn KeyringAccess>,
     ) -> Result<(Core, Vec<String>), CoreError> {
-        let db = paths.db.clone();
-        let store =
-            tokio::task::spawn_blocking(move || Store::open_sqlite(&db)).await.map_err(|_| CoreError::Worker)??;
+        let instance_name = instance_name(&env);
+        let store = open_store(&env, &paths, &instance_name).await?;
         let mut stored = store.settings().await?;
         // Secret settings are sealed: they are read once the vault is open.
         let sealed_settings: HashMap<String, String> =
@@ -182,6 +183,7 @@ impl Core {
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
                 instance_id: uuid::Uuid::new_v4().simple().to_string(),
+                instance_name,
                 quotas: quota::Quotas::default(),
             }),
         };
@@ -348,6 +350,17 @@ impl Core {
         &self.inner.instance_id
     }
 
+    /// This instance's name as request logs on a shared database show it:
+    /// `CODEXMANAGER_INSTANCE_NAME`, else the host name and process id.
+    pub fn instance_name(&self) -> &str {
+        &self.inner.instance_name
+    }
+
+    /// Where the data lives: the SQLite file, or the PostgreSQL URL with its password masked.
+    pub fn store_location(&self) -> String {
+        self.inner.store.location()
+    }
+
     /// Per-key use against the keys' limits (memory only: the request path's view).
     pub fn quotas(&self) -> &quota::Quotas {
         &self.inner.quotas
@@ -357,6 +370,41 @@ impl Core {
     pub fn env(&self) -> &Env {
         &self.inner.env
     }
+}
+
+/// The database `env` names: PostgreSQL when `CODEXMANAGER_DATABASE_URL` is set, else the
+/// SQLite file of `paths`.
+async fn open_store(env: &Env, paths: &DataPaths, instance: &str) -> Result<Store, CoreError> {
+    match env.get("CODEXMANAGER_DATABASE_URL").map(str::trim).filter(|url| !url.is_empty()) {
+        Some(url) if store::is_postgres_url(url) => Ok(Store::open_postgres(url, instance).await?),
+        Some(url) => Err(CoreError::Invalid(format!(
+            "CODEXMANAGER_DATABASE_URL must be a postgres:// or postgresql:// URL; got {}. For the embedded \
+             SQLite database leave it unset (CODEXMANAGER_DB_PATH names the file)",
+            store::redact(url)
+        ))),
+        None => {
+            let db = paths.db.clone();
+            tokio::task::spawn_blocking(move || Store::open_sqlite(&db))
+                .await
+                .map_err(|_| CoreError::Worker)?
+                .map_err(Into::into)
+        }
+    }
+}
+
+/// `CODEXMANAGER_INSTANCE_NAME`, else `host:pid`.
+fn instance_name(env: &Env) -> String {
+    if let Some(name) = env.get("CODEXMANAGER_INSTANCE_NAME").map(str::trim).filter(|n| !n.is_empty()) {
+        return name.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
 }
 
 async fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {

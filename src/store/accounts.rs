@@ -66,9 +66,20 @@ pub struct AccountRow {
     pub proxy_sealed: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
+/// The columns every backend selects and writes, in this order.
+pub(super) const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
      note, sort, status, status_reason, created_at, updated_at, last_refresh_at, access_expires_at, cooldown_until, \
      cooldown_reason, proxy, proxy_sealed";
+
+/// Tags as stored: a JSON array.
+pub(super) fn tags_to_text(tags: &[String]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
+}
+
+/// Stored tags back as a list (none when the text is not a JSON array of strings).
+pub(super) fn tags_from_text(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
     let tags: String = row.get(8)?;
@@ -82,7 +93,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
         chatgpt_user_id: row.get(5)?,
         plan: row.get(6)?,
         group_name: row.get(7)?,
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        tags: tags_from_text(&tags),
         note: row.get(9)?,
         sort: row.get(10)?,
         status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Unavailable),
@@ -173,7 +184,7 @@ fn find_by_identity(conn: &Connection, identity: &str) -> Result<Option<AccountR
 
 /// Inserts a new account or replaces every column of an existing one (matched by id).
 fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
-    let tags = serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into());
+    let tags = tags_to_text(&row.tags);
     conn.prepare_cached(&format!(
         "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT(id) DO UPDATE SET identity = excluded.identity, label = excluded.label, email = excluded.email,

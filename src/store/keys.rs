@@ -109,8 +109,19 @@ pub struct KeyRow {
     pub policy: KeyPolicy,
 }
 
-const COLUMNS: &str = "id, name, key_hash, key_prefix, protocol, model, azure_endpoint, azure_api_version, \
+/// The columns every backend selects and writes, in this order.
+pub(super) const COLUMNS: &str = "id, name, key_hash, key_prefix, protocol, model, azure_endpoint, azure_api_version, \
      sealed_azure_key, enabled, created_at, last_used_at, policy";
+
+/// A policy as stored: JSON.
+pub(super) fn policy_to_text(policy: &KeyPolicy) -> String {
+    serde_json::to_string(policy).unwrap_or_else(|_| "{}".into())
+}
+
+/// A stored policy back (the default, no limits, when the text does not parse).
+pub(super) fn policy_from_text(text: &str) -> KeyPolicy {
+    serde_json::from_str(text).unwrap_or_default()
+}
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
     let protocol: String = row.get(4)?;
@@ -127,7 +138,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
         enabled: row.get(9)?,
         created_at: row.get(10)?,
         last_used_at: row.get(11)?,
-        policy: serde_json::from_str(&row.get::<_, String>(12)?).unwrap_or_default(),
+        policy: policy_from_text(&row.get::<_, String>(12)?),
     })
 }
 
@@ -159,12 +170,12 @@ pub(super) fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> 
         row.enabled,
         row.created_at,
         row.last_used_at,
-        serde_json::to_string(&row.policy).unwrap_or_else(|_| "{}".into()),
+        policy_to_text(&row.policy),
     ])?;
     Ok(())
 }
 
-fn require_one(changed: usize, id: &str) -> Result<(), StoreError> {
+pub(super) fn require_one(changed: usize, id: &str) -> Result<(), StoreError> {
     if changed == 0 {
         return Err(StoreError::NotFound(format!("no platform key with id {id:?}")));
     }
@@ -191,7 +202,7 @@ pub(super) fn update(
     model: Option<&str>,
     policy: &KeyPolicy,
 ) -> Result<(), StoreError> {
-    let policy = serde_json::to_string(policy).unwrap_or_else(|_| "{}".into());
+    let policy = policy_to_text(policy);
     let changed = conn
         .prepare_cached("UPDATE platform_keys SET name = ?2, model = ?3, policy = ?4 WHERE id = ?1")?
         .execute(params![id, name, model, policy])?;

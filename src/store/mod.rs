@@ -3,7 +3,7 @@
 //!
 //! [`sqlite`] is the embedded backend (the desktop, a single `serve`): one writer connection
 //! and separate read connections in WAL mode, so a Logs search never waits behind the log
-//! writer or a token save. The table-family files (`accounts`, `keys`, `logs`, `models`,
+//! writer or a token save. [`postgres`] is a team's: a connection pool, its own migrations. The table-family files (`accounts`, `keys`, `logs`, `models`,
 //! `settings`, `stats`, `usage`) hold the row types every backend shares and their SQLite
 //! statements. The store knows rows and SQL, nothing about HTTP, the UI or how secrets are
 //! sealed: it stores sealed blobs as it is given them.
@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logs;
 mod migrations;
 pub mod models;
+mod postgres;
 pub mod settings;
 mod sqlite;
 pub mod stats;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use migrations::SCHEMA_VERSION;
+pub use postgres::{is_postgres_url, redact};
 
 use accounts::{AccountRow, AccountStatus, AccountWrite, Existing, Select};
 use keys::{KeyPolicy, KeyRow};
@@ -47,6 +49,15 @@ pub enum StoreError {
     Migration { version: i64, reason: String },
     #[error("database error: {}", describe(.0))]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot connect to PostgreSQL at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("PostgreSQL error: {0}")]
+    Postgres(String),
+    #[error(
+        "the PostgreSQL database was written by a newer CodexManager (schema version {found}; this build \
+         understands up to {supported}). It was left untouched: update every instance of CodexManager"
+    )]
+    TooNewPostgres { found: i64, supported: i64 },
     #[error("{0}")]
     NotFound(String),
     #[error("the database worker stopped unexpectedly")]
@@ -65,25 +76,44 @@ pub struct Stored {
 
 enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<Backend>,
+    /// This instance's name, stored with each request-log row where the backend keeps it.
+    instance: Arc<str>,
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and migrates it to
     /// [`SCHEMA_VERSION`].
     pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        Ok(Store { backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)) })
+        Ok(Store { backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)), instance: Arc::from("") })
+    }
+
+    /// Connects to the PostgreSQL database at `url` and migrates it; `instance` names this
+    /// process in the rows it writes.
+    pub async fn open_postgres(url: &str, instance: &str) -> Result<Store, StoreError> {
+        let db = postgres::Postgres::open(url).await?;
+        Ok(Store { backend: Arc::new(Backend::Postgres(db)), instance: Arc::from(instance) })
+    }
+
+    /// Where the data lives, for messages: the SQLite file, or the URL with its password masked.
+    pub fn location(&self) -> String {
+        match &*self.backend {
+            Backend::Sqlite(db) => db.path().display().to_string(),
+            Backend::Postgres(pg) => pg.shown().to_string(),
+        }
     }
 
     /// The SQLite file, when the store is one.
     pub fn sqlite_path(&self) -> Option<&Path> {
         match &*self.backend {
             Backend::Sqlite(db) => Some(db.path()),
+            Backend::Postgres(_) => None,
         }
     }
 
@@ -92,6 +122,7 @@ impl Store {
     pub async fn change_marker(&self) -> Result<Option<i64>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(|conn| sqlite::data_version(conn).map(Some)).await,
+            Backend::Postgres(_) => Ok(None),
         }
     }
 
@@ -99,12 +130,14 @@ impl Store {
     pub async fn load(&self) -> Result<Stored, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read_tx(sqlite::load).await,
+            Backend::Postgres(pg) => pg.load().await,
         }
     }
 
     pub async fn settings(&self) -> Result<HashMap<String, String>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(settings::all).await,
+            Backend::Postgres(pg) => pg.settings().await,
         }
     }
 
@@ -118,12 +151,17 @@ impl Store {
                 })
                 .await
             }
+            Backend::Postgres(pg) => {
+                pg.put_settings(&values).await?;
+                pg.settings().await
+            }
         }
     }
 
     pub async fn meta(&self, key: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(move |conn| settings::meta_get(conn, key)).await,
+            Backend::Postgres(pg) => pg.meta(key).await,
         }
     }
 
@@ -131,12 +169,14 @@ impl Store {
     pub async fn meta_or_insert(&self, key: &'static str, value: Vec<u8>) -> Result<Vec<u8>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| settings::meta_get_or_insert(conn, key, &value)).await,
+            Backend::Postgres(pg) => pg.meta_or_insert(key, &value).await,
         }
     }
 
     pub async fn models(&self) -> Result<Vec<CachedModel>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(models::list).await,
+            Backend::Postgres(pg) => pg.models().await,
         }
     }
 
@@ -144,6 +184,7 @@ impl Store {
     pub async fn replace_models(&self, list: Vec<CachedModel>) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| models::replace(conn, &list)).await,
+            Backend::Postgres(pg) => pg.replace_models(&list).await,
         }
     }
 
@@ -156,6 +197,7 @@ impl Store {
     {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| accounts::write(conn, &select, plan)).await,
+            Backend::Postgres(pg) => pg.write_accounts(select, plan).await,
         }
     }
 
@@ -163,6 +205,7 @@ impl Store {
     pub async fn delete_accounts(&self, ids: Vec<String>) -> Result<usize, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| accounts::delete(conn, &ids)).await,
+            Backend::Postgres(pg) => pg.delete_accounts(&ids).await,
         }
     }
 
@@ -170,6 +213,7 @@ impl Store {
     pub async fn all_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(accounts::all_tokens).await,
+            Backend::Postgres(pg) => pg.all_tokens().await,
         }
     }
 
@@ -177,6 +221,7 @@ impl Store {
     pub async fn tokens_of(&self, id: String) -> Result<Option<Vec<u8>>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| accounts::get_tokens(conn, &id)).await,
+            Backend::Postgres(pg) => pg.tokens_of(&id).await,
         }
     }
 
@@ -192,6 +237,7 @@ impl Store {
             Backend::Sqlite(db) => {
                 db.write(move |conn| accounts::save_tokens(conn, &id, &sealed, at, access_expires_at)).await
             }
+            Backend::Postgres(pg) => pg.save_tokens(&id, &sealed, at, access_expires_at).await,
         }
     }
 
@@ -205,6 +251,7 @@ impl Store {
             Backend::Sqlite(db) => {
                 db.write(move |conn| accounts::set_status(conn, &id, status, reason.as_deref())).await
             }
+            Backend::Postgres(pg) => pg.set_status(&id, status, reason.as_deref()).await,
         }
     }
 
@@ -213,6 +260,7 @@ impl Store {
             Backend::Sqlite(db) => {
                 db.write(move |conn| accounts::set_cooldown(conn, &id, until, reason.as_deref())).await
             }
+            Backend::Postgres(pg) => pg.set_cooldown(&id, until, reason.as_deref()).await,
         }
     }
 
@@ -229,36 +277,42 @@ impl Store {
             Backend::Sqlite(db) => {
                 db.write(move |conn| accounts::take_refresh_lease(conn, &id, &holder, now_ms, expires_ms)).await
             }
+            Backend::Postgres(pg) => pg.take_refresh_lease(&id, &holder, now_ms, expires_ms).await,
         }
     }
 
     pub async fn release_refresh_lease(&self, id: String, holder: String) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| accounts::release_refresh_lease(conn, &id, &holder)).await,
+            Backend::Postgres(pg) => pg.release_refresh_lease(&id, &holder).await,
         }
     }
 
     pub async fn insert_key(&self, row: KeyRow) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| keys::insert(conn, &row)).await,
+            Backend::Postgres(pg) => pg.insert_key(&row).await,
         }
     }
 
     pub async fn key(&self, id: String) -> Result<Option<KeyRow>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(move |conn| keys::get(conn, &id)).await,
+            Backend::Postgres(pg) => pg.key(&id).await,
         }
     }
 
     pub async fn set_key_enabled(&self, id: String, enabled: bool) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| keys::set_enabled(conn, &id, enabled)).await,
+            Backend::Postgres(pg) => pg.set_key_enabled(&id, enabled).await,
         }
     }
 
     pub async fn set_key_model(&self, id: String, model: Option<String>) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| keys::set_model(conn, &id, model.as_deref())).await,
+            Backend::Postgres(pg) => pg.set_key_model(&id, model.as_deref()).await,
         }
     }
 
@@ -274,12 +328,14 @@ impl Store {
             Backend::Sqlite(db) => {
                 db.write(move |conn| keys::update(conn, &id, &name, model.as_deref(), &policy)).await
             }
+            Backend::Postgres(pg) => pg.update_key(&id, &name, model.as_deref(), &policy).await,
         }
     }
 
     pub async fn delete_key(&self, id: String) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| keys::delete(conn, &id)).await,
+            Backend::Postgres(pg) => pg.delete_key(&id).await,
         }
     }
 
@@ -287,6 +343,7 @@ impl Store {
     pub async fn touch_keys(&self, uses: Vec<(String, i64)>) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| keys::touch(conn, &uses)).await,
+            Backend::Postgres(pg) => pg.touch_keys(&uses).await,
         }
     }
 
@@ -294,6 +351,7 @@ impl Store {
     pub async fn put_usage(&self, snapshots: Vec<UsageSnapshot>) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| usage::put_many(conn, &snapshots)).await,
+            Backend::Postgres(pg) => pg.put_usage(&snapshots).await,
         }
     }
 
@@ -301,6 +359,7 @@ impl Store {
     pub async fn insert_logs(&self, rows: Arc<Vec<LogRow>>) -> Result<(), StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| logs::insert_batch(conn, &rows)).await,
+            Backend::Postgres(pg) => pg.insert_logs(&rows, &self.instance).await,
         }
     }
 
@@ -308,12 +367,14 @@ impl Store {
     pub async fn log_page(&self, filter: LogFilter, offset: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(move |conn| logs::page(conn, &filter, offset, limit)).await,
+            Backend::Postgres(pg) => pg.log_page(&filter, offset, limit).await,
         }
     }
 
     pub async fn log_count(&self, filter: LogFilter) -> Result<u64, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(move |conn| logs::count(conn, &filter)).await,
+            Backend::Postgres(pg) => pg.log_count(&filter).await,
         }
     }
 
@@ -321,6 +382,7 @@ impl Store {
     pub async fn clear_logs(&self) -> Result<usize, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(logs::clear).await,
+            Backend::Postgres(pg) => pg.clear_logs().await,
         }
     }
 
@@ -329,6 +391,7 @@ impl Store {
     pub async fn prune_logs(&self, before_ms: i64, max_rows: i64, batch: i64) -> Result<usize, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| logs::prune_batch(conn, before_ms, max_rows, batch)).await,
+            Backend::Postgres(pg) => pg.prune_logs(before_ms, max_rows, batch).await,
         }
     }
 
@@ -336,6 +399,7 @@ impl Store {
     pub async fn prune_stats(&self, before_ms: i64) -> Result<usize, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(move |conn| logs::prune_stats(conn, before_ms)).await,
+            Backend::Postgres(pg) => pg.prune_stats(before_ms).await,
         }
     }
 
@@ -343,6 +407,7 @@ impl Store {
     pub async fn slot_use_since(&self, since_ms: i64, key_id: Option<String>) -> Result<Vec<SlotUse>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(move |conn| logs::slot_use_since(conn, since_ms, key_id.as_deref())).await,
+            Backend::Postgres(pg) => pg.slot_use_since(since_ms, key_id.as_deref()).await,
         }
     }
 
@@ -350,6 +415,7 @@ impl Store {
     pub async fn dashboard(&self, ranges: Ranges) -> Result<DashboardStats, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(move |conn| stats::dashboard(conn, &ranges)).await,
+            Backend::Postgres(pg) => pg.dashboard(&ranges).await,
         }
     }
 
@@ -357,6 +423,7 @@ impl Store {
     pub async fn key_usage(&self) -> Result<Vec<KeyUsage>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(stats::key_usage).await,
+            Backend::Postgres(pg) => pg.key_usage().await,
         }
     }
 }

@@ -1,0 +1,125 @@
+//! The PostgreSQL backend, for a team's `serve` instances sharing one pool: a connection pool
+//! (deadpool) for the queries, its own versioned migrations (tracked in `schema_version`,
+//! applied under an advisory lock so instances starting together migrate once), and the
+//! statements of every store operation in PostgreSQL's dialect (`ops`).
+//!
+//! Connections use no TLS: the URL's `sslmode` may be `disable` or `prefer` (the default),
+//! not `require`. Run PostgreSQL on a private network or through a TLS-terminating tunnel.
+
+mod migrations;
+mod ops;
+
+use std::str::FromStr;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use super::StoreError;
+
+/// Connections in the pool: a reload, a Logs search, the log writer and a token save at once,
+/// with room to spare.
+const POOL_SIZE: usize = 16;
+
+/// An open PostgreSQL database; cheap to clone.
+#[derive(Clone)]
+pub(super) struct Postgres {
+    pool: Pool,
+    /// The URL with its password masked, for messages.
+    shown: String,
+}
+
+impl Postgres {
+    /// Connects, checks that the server answers and migrates the schema.
+    pub(super) async fn open(url: &str) -> Result<Postgres, StoreError> {
+        let shown = redact(url);
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|err| StoreError::Connect { url: shown.clone(), reason: describe(&err) })?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|err| StoreError::Connect { url: shown.clone(), reason: err.to_string() })?;
+        let db = Postgres { pool, shown };
+        let mut conn = db
+            .pool
+            .get()
+            .await
+            .map_err(|err| StoreError::Connect { url: db.shown.clone(), reason: describe_pool(&err) })?;
+        migrations::migrate(&mut conn).await?;
+        Ok(db)
+    }
+
+    /// The URL with its password masked.
+    pub(super) fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// A pooled connection.
+    async fn conn(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|err| StoreError::Postgres(describe_pool(&err)))
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> StoreError {
+        StoreError::Postgres(describe(&err))
+    }
+}
+
+/// A PostgreSQL error as a person can act on it: the server's message when it sent one.
+pub(super) fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+fn describe_pool(err: &deadpool_postgres::PoolError) -> String {
+    match err {
+        deadpool_postgres::PoolError::Backend(err) => describe(err),
+        other => other.to_string(),
+    }
+}
+
+/// `url` with its password replaced by `****`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("****")).is_err() {
+                return "(a PostgreSQL URL)".into();
+            }
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(a PostgreSQL URL that does not parse)".into(),
+    }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        let shown = redact("postgres://gw:s3cret@db.internal:5432/pool");
+        assert_eq!(shown, "postgres://gw:****@db.internal:5432/pool");
+        assert_eq!(redact("postgres://db/pool"), "postgres://db/pool");
+    }
+}
