@@ -12,6 +12,7 @@ mod lifecycle;
 mod login;
 pub mod logs;
 pub mod logwriter;
+mod migrate;
 mod models;
 pub mod pool;
 pub mod quota;
@@ -50,7 +51,7 @@ pub use crate::store::accounts::{AccountRow, AccountStatus};
 pub use crate::store::keys::{KeyPolicy, KeyProtocol, KeyRow, Limit, Metric, QuotaWindow};
 pub use crate::store::logs::{LogFilter, LogRow};
 pub use crate::store::usage::{UsageSnapshot, Window};
-pub use crate::store::{now_millis, now_secs};
+pub use crate::store::{CopyReport, now_millis, now_secs};
 
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
 use crate::egress::{AccountProxy, ProxyError, Route};
@@ -154,7 +155,7 @@ impl Core {
         let sealed_settings: HashMap<String, String> =
             crate::config::SECRET_SETTINGS.iter().filter_map(|key| stored.remove_entry(*key)).collect();
         let (config, _) = Resolver::new(&env, &stored).resolve(paths.clone());
-        let vault = unlock_vault(&store, &config, keyring).await?;
+        let vault = unlock_vault(&store, &env, &config, keyring).await?;
         let logs = logwriter::LogQueue::spawn(store.clone());
         let usage_queue = usage_live::UsageQueue::spawn(store.clone());
         let key_uses = usage_live::KeyUseQueue::spawn(store.clone());
@@ -407,7 +408,27 @@ fn instance_name(env: &Env) -> String {
     format!("{host}:{}", std::process::id())
 }
 
-async fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {
+/// Opens the vault: with the master key the environment gives (CODEXMANAGER_MASTER_KEY or
+/// _FILE), else the keyring's or the key file's. A shared (PostgreSQL) database needs a given
+/// key. A key that does not open the stored check value is refused before anything is written.
+async fn unlock_vault(
+    store: &Store,
+    env: &Env,
+    config: &Config,
+    keyring: Option<&dyn KeyringAccess>,
+) -> Result<Vault, CoreError> {
+    let given = crate::vault::given_key(
+        env.get("CODEXMANAGER_MASTER_KEY").filter(|k| !k.trim().is_empty()),
+        env.get("CODEXMANAGER_MASTER_KEY_FILE").filter(|p| !p.trim().is_empty()).map(std::path::Path::new),
+    )?;
+    if given.is_none() && store.sqlite_path().is_none() {
+        return Err(CoreError::Invalid(
+            "a PostgreSQL database is shared by every instance, so its master key cannot live in one machine's \
+             keyring or key file: give every instance the same CODEXMANAGER_MASTER_KEY (32 random bytes in base64, \
+             e.g. from `openssl rand -base64 32`) or CODEXMANAGER_MASTER_KEY_FILE"
+                .into(),
+        ));
+    }
     let fresh = uuid::Uuid::new_v4().simple().to_string();
     let vault_id = store.meta_or_insert("vault_id", fresh.into_bytes()).await?;
     let vault_id = String::from_utf8_lossy(&vault_id).into_owned();
@@ -422,7 +443,10 @@ async fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn Keyri
             &os_keyring
         }
     };
-    let vault = Vault::unlock(config.secret_store, &config.paths.key_file(), keyring, &meta)?;
+    let vault = match given {
+        Some((key, source)) => Vault::with_given_key(key, source, &meta)?,
+        None => Vault::unlock(config.secret_store, &config.paths.key_file(), keyring, &meta)?,
+    };
     if check.is_none() {
         let check = vault.make_check();
         store.meta_or_insert("vault_check", check).await?;

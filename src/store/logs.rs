@@ -222,6 +222,49 @@ pub(super) fn slot_sums(rows: &[LogRow]) -> Vec<SlotSum> {
     slots.into_values().collect()
 }
 
+/// Every row of `request_stats` (for a copy to another database).
+pub(super) fn all_stats(conn: &Connection) -> Result<Vec<SlotSum>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT slot, key_id, requests, successes, counted, input_tokens, cached_tokens, output_tokens,
+                reasoning_tokens, last_ts
+         FROM request_stats ORDER BY slot, key_id",
+    )?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(SlotSum {
+                slot: row.get(0)?,
+                key_id: row.get(1)?,
+                requests: row.get(2)?,
+                successes: row.get(3)?,
+                counted: row.get(4)?,
+                tokens: [row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?],
+                last_ts: row.get(9)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Up to `limit` rows with ids above `after_id` and at most `last_id`, in id order (for a
+/// copy to another database).
+pub(super) fn rows_after(
+    conn: &Connection,
+    after_id: i64,
+    last_id: i64,
+    limit: i64,
+) -> Result<Vec<LogRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM request_logs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![after_id, last_id, limit], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The largest request-log id (0 without rows).
+pub(super) fn last_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM request_logs", [], |row| row.get(0))?)
+}
+
 /// Adds the rows to `request_stats`, one upsert per slot and key.
 fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(

@@ -9,6 +9,7 @@
 //! sealed: it stores sealed blobs as it is given them.
 
 pub mod accounts;
+mod copy;
 pub mod keys;
 pub mod logs;
 mod migrations;
@@ -23,6 +24,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use copy::CopyReport;
 pub use migrations::SCHEMA_VERSION;
 pub use postgres::{is_postgres_url, redact};
 
@@ -58,6 +60,13 @@ pub enum StoreError {
          understands up to {supported}). It was left untouched: update every instance of CodexManager"
     )]
     TooNewPostgres { found: i64, supported: i64 },
+    #[error(
+        "the PostgreSQL database at {url} is not empty (it holds {holds}); nothing was copied. migrate copies \
+         only into an empty database: create a new one (createdb) and name it instead"
+    )]
+    TargetNotEmpty { url: String, holds: String },
+    #[error("migrate copies the embedded SQLite database; this one already is PostgreSQL ({0})")]
+    NotSqlite(String),
     #[error("{0}")]
     NotFound(String),
     #[error("the database worker stopped unexpectedly")]
@@ -99,6 +108,15 @@ impl Store {
     pub async fn open_postgres(url: &str, instance: &str) -> Result<Store, StoreError> {
         let db = postgres::Postgres::open(url).await?;
         Ok(Store { backend: Arc::new(Backend::Postgres(db)), instance: Arc::from(instance) })
+    }
+
+    /// Copies this SQLite database into the empty PostgreSQL database at `url`, in one
+    /// transaction; request-log rows too with `with_logs`.
+    pub async fn copy_to_postgres(&self, url: &str, with_logs: bool) -> Result<CopyReport, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(db) => copy::sqlite_to_postgres(db, url, with_logs).await,
+            Backend::Postgres(pg) => Err(StoreError::NotSqlite(pg.shown().to_string())),
+        }
     }
 
     /// Where the data lives, for messages: the SQLite file, or the URL with its password masked.

@@ -35,6 +35,13 @@ pub(super) fn meta_get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, 
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
 }
 
+/// Every meta value (for a copy to another database).
+pub(super) fn meta_all(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM meta ORDER BY key")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// Sets a meta value only if it is not set yet; returns the value now stored.
 pub(super) fn meta_get_or_insert(conn: &Connection, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;

@@ -7,7 +7,7 @@
 //! not `require`. Run PostgreSQL on a private network or through a TLS-terminating tunnel.
 
 mod migrations;
-mod ops;
+pub(super) mod ops;
 
 use std::str::FromStr;
 
@@ -55,7 +55,7 @@ impl Postgres {
     }
 
     /// A pooled connection.
-    async fn conn(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    pub(super) async fn conn(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|err| StoreError::Postgres(describe_pool(&err)))
     }
 }

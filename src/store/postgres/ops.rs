@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 
 use super::super::accounts::{self, AccountRow, AccountStatus, AccountWrite, Existing, Select};
 use super::super::keys::{self, KeyPolicy, KeyProtocol, KeyRow};
-use super::super::logs::{self, Arg, LogFilter, LogRow, SlotUse};
+use super::super::logs::{self, Arg, LogFilter, LogRow, SlotSum, SlotUse};
 use super::super::models::CachedModel;
 use super::super::stats::{Bucket, DashboardStats, KeyUsage, Ranges, Totals};
 use super::super::usage::{UsageSnapshot, Window};
@@ -149,7 +149,10 @@ const USAGE_COLUMNS: &str = "account_id, captured_at, source, plan, primary_used
      primary_resets_at, secondary_used_percent, secondary_window_minutes, secondary_resets_at, credits_has, \
      credits_unlimited, credits_balance, limit_reached";
 
-async fn upsert_account(client: &impl deadpool_postgres::GenericClient, row: &AccountRow) -> Result<(), StoreError> {
+pub(in crate::store) async fn upsert_account(
+    client: &impl deadpool_postgres::GenericClient,
+    row: &AccountRow,
+) -> Result<(), StoreError> {
     let tags = accounts::tags_to_text(&row.tags);
     let sql = format!(
         "INSERT INTO accounts ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
@@ -193,7 +196,11 @@ async fn upsert_account(client: &impl deadpool_postgres::GenericClient, row: &Ac
     Ok(())
 }
 
-async fn put_tokens(client: &impl deadpool_postgres::GenericClient, id: &str, sealed: &[u8]) -> Result<(), StoreError> {
+pub(in crate::store) async fn put_tokens(
+    client: &impl deadpool_postgres::GenericClient,
+    id: &str,
+    sealed: &[u8],
+) -> Result<(), StoreError> {
     client
         .execute(
             "INSERT INTO account_tokens (account_id, sealed, updated_at) VALUES ($1, $2, $3)
@@ -201,6 +208,172 @@ async fn put_tokens(client: &impl deadpool_postgres::GenericClient, id: &str, se
             &[&id, &sealed, &now_secs()],
         )
         .await?;
+    Ok(())
+}
+
+pub(in crate::store) async fn insert_key_in(
+    client: &impl deadpool_postgres::GenericClient,
+    row: &KeyRow,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO platform_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        keys::COLUMNS
+    );
+    let policy = keys::policy_to_text(&row.policy);
+    client
+        .execute(
+            &sql,
+            &[
+                &row.id,
+                &row.name,
+                &row.key_hash,
+                &row.key_prefix,
+                &row.protocol.as_str(),
+                &row.model,
+                &row.azure_endpoint,
+                &row.azure_api_version,
+                &row.sealed_azure_key,
+                &row.enabled,
+                &row.created_at,
+                &row.last_used_at,
+                &policy,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Inserts or replaces each account's usage snapshot.
+pub(in crate::store) async fn upsert_usage_in<'a>(
+    client: &impl deadpool_postgres::GenericClient,
+    snapshots: impl Iterator<Item = &'a UsageSnapshot>,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO usage_snapshots ({USAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (account_id) DO UPDATE SET captured_at = excluded.captured_at, source = excluded.source,
+           plan = excluded.plan, primary_used_percent = excluded.primary_used_percent,
+           primary_window_minutes = excluded.primary_window_minutes, primary_resets_at = excluded.primary_resets_at,
+           secondary_used_percent = excluded.secondary_used_percent,
+           secondary_window_minutes = excluded.secondary_window_minutes,
+           secondary_resets_at = excluded.secondary_resets_at, credits_has = excluded.credits_has,
+           credits_unlimited = excluded.credits_unlimited, credits_balance = excluded.credits_balance,
+           limit_reached = excluded.limit_reached"
+    );
+    for s in snapshots {
+        let (p, q) = (s.primary.as_ref(), s.secondary.as_ref());
+        client
+            .execute(
+                &sql,
+                &[
+                    &s.account_id,
+                    &s.captured_at,
+                    &s.source,
+                    &s.plan,
+                    &p.map(|w| w.used_percent),
+                    &p.and_then(|w| w.window_minutes),
+                    &p.and_then(|w| w.resets_at),
+                    &q.map(|w| w.used_percent),
+                    &q.and_then(|w| w.window_minutes),
+                    &q.and_then(|w| w.resets_at),
+                    &s.credits_has,
+                    &s.credits_unlimited,
+                    &s.credits_balance,
+                    &s.limit_reached,
+                ],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts request-log rows, keeping their ids when `with_ids` (a copy from another
+/// database) and otherwise letting PostgreSQL number them.
+pub(in crate::store) async fn insert_log_rows_in(
+    client: &impl deadpool_postgres::GenericClient,
+    rows: &[LogRow],
+    instance: Option<&str>,
+    with_ids: bool,
+) -> Result<(), StoreError> {
+    let columns = "ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status, duration_ms, \
+         first_byte_ms, input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error, request_id, instance";
+    let values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19";
+    let sql = if with_ids {
+        format!("INSERT INTO request_logs ({columns}, id) VALUES ({values}, $20)")
+    } else {
+        format!("INSERT INTO request_logs ({columns}) VALUES ({values})")
+    };
+    let insert = client.prepare(&sql).await?;
+    for r in rows {
+        let status = i64::from(r.status);
+        let mut params: Vec<Param<'_>> = vec![
+            &r.ts,
+            &r.key_id,
+            &r.account_id,
+            &r.upstream,
+            &r.method,
+            &r.path,
+            &r.model,
+            &r.reasoning_effort,
+            &status,
+            &r.duration_ms,
+            &r.first_byte_ms,
+            &r.input_tokens,
+            &r.cached_tokens,
+            &r.output_tokens,
+            &r.reasoning_tokens,
+            &r.attempts,
+            &r.error,
+            &r.request_id,
+            &instance,
+        ];
+        if with_ids {
+            params.push(&r.id);
+        }
+        client.execute(&insert, &params).await?;
+    }
+    Ok(())
+}
+
+/// Adds per-slot sums to `request_stats`.
+pub(in crate::store) async fn add_stats_in(
+    client: &impl deadpool_postgres::GenericClient,
+    sums: &[SlotSum],
+) -> Result<(), StoreError> {
+    let upsert = client
+        .prepare(
+            "INSERT INTO request_stats (slot, key_id, requests, successes, input_tokens, cached_tokens, output_tokens,
+               reasoning_tokens, last_ts, counted)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (slot, key_id) DO UPDATE SET requests = request_stats.requests + excluded.requests,
+               counted = request_stats.counted + excluded.counted,
+               successes = request_stats.successes + excluded.successes,
+               input_tokens = request_stats.input_tokens + excluded.input_tokens,
+               cached_tokens = request_stats.cached_tokens + excluded.cached_tokens,
+               output_tokens = request_stats.output_tokens + excluded.output_tokens,
+               reasoning_tokens = request_stats.reasoning_tokens + excluded.reasoning_tokens,
+               last_ts = GREATEST(request_stats.last_ts, excluded.last_ts)",
+        )
+        .await?;
+    for sum in sums {
+        let [input, cached, output, reasoning] = sum.tokens;
+        client
+            .execute(
+                &upsert,
+                &[
+                    &sum.slot,
+                    &sum.key_id,
+                    &sum.requests,
+                    &sum.successes,
+                    &input,
+                    &cached,
+                    &output,
+                    &reasoning,
+                    &sum.last_ts,
+                    &sum.counted,
+                ],
+            )
+            .await?;
+    }
     Ok(())
 }
 
@@ -438,32 +611,7 @@ impl Postgres {
     }
 
     pub(in super::super) async fn insert_key(&self, row: &KeyRow) -> Result<(), StoreError> {
-        let conn = self.conn().await?;
-        let sql = format!(
-            "INSERT INTO platform_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            keys::COLUMNS
-        );
-        let policy = keys::policy_to_text(&row.policy);
-        conn.execute(
-            &sql,
-            &[
-                &row.id,
-                &row.name,
-                &row.key_hash,
-                &row.key_prefix,
-                &row.protocol.as_str(),
-                &row.model,
-                &row.azure_endpoint,
-                &row.azure_api_version,
-                &row.sealed_azure_key,
-                &row.enabled,
-                &row.created_at,
-                &row.last_used_at,
-                &policy,
-            ],
-        )
-        .await?;
-        Ok(())
+        insert_key_in(&self.conn().await?, row).await
     }
 
     pub(in super::super) async fn key(&self, id: &str) -> Result<Option<KeyRow>, StoreError> {
@@ -531,41 +679,8 @@ impl Postgres {
             .iter()
             .map(|row| row.try_get(0))
             .collect::<Result<_, tokio_postgres::Error>>()?;
-        let sql = format!(
-            "INSERT INTO usage_snapshots ({USAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (account_id) DO UPDATE SET captured_at = excluded.captured_at, source = excluded.source,
-               plan = excluded.plan, primary_used_percent = excluded.primary_used_percent,
-               primary_window_minutes = excluded.primary_window_minutes, primary_resets_at = excluded.primary_resets_at,
-               secondary_used_percent = excluded.secondary_used_percent,
-               secondary_window_minutes = excluded.secondary_window_minutes,
-               secondary_resets_at = excluded.secondary_resets_at, credits_has = excluded.credits_has,
-               credits_unlimited = excluded.credits_unlimited, credits_balance = excluded.credits_balance,
-               limit_reached = excluded.limit_reached"
-        );
         // A snapshot for an account deleted meanwhile is dropped, not an error.
-        for s in snapshots.iter().filter(|s| present.contains(&s.account_id)) {
-            let (p, q) = (s.primary.as_ref(), s.secondary.as_ref());
-            tx.execute(
-                &sql,
-                &[
-                    &s.account_id,
-                    &s.captured_at,
-                    &s.source,
-                    &s.plan,
-                    &p.map(|w| w.used_percent),
-                    &p.and_then(|w| w.window_minutes),
-                    &p.and_then(|w| w.resets_at),
-                    &q.map(|w| w.used_percent),
-                    &q.and_then(|w| w.window_minutes),
-                    &q.and_then(|w| w.resets_at),
-                    &s.credits_has,
-                    &s.credits_unlimited,
-                    &s.credits_balance,
-                    &s.limit_reached,
-                ],
-            )
-            .await?;
-        }
+        upsert_usage_in(&tx, snapshots.iter().filter(|s| present.contains(&s.account_id))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -573,76 +688,8 @@ impl Postgres {
     pub(in super::super) async fn insert_logs(&self, rows: &[LogRow], instance: &str) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        let insert = tx
-            .prepare(
-                "INSERT INTO request_logs (ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status,
-                   duration_ms, first_byte_ms, input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts,
-                   error, request_id, instance)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-            )
-            .await?;
-        for r in rows {
-            let status = i64::from(r.status);
-            tx.execute(
-                &insert,
-                &[
-                    &r.ts,
-                    &r.key_id,
-                    &r.account_id,
-                    &r.upstream,
-                    &r.method,
-                    &r.path,
-                    &r.model,
-                    &r.reasoning_effort,
-                    &status,
-                    &r.duration_ms,
-                    &r.first_byte_ms,
-                    &r.input_tokens,
-                    &r.cached_tokens,
-                    &r.output_tokens,
-                    &r.reasoning_tokens,
-                    &r.attempts,
-                    &r.error,
-                    &r.request_id,
-                    &instance,
-                ],
-            )
-            .await?;
-        }
-        let upsert = tx
-            .prepare(
-                "INSERT INTO request_stats (slot, key_id, requests, successes, input_tokens, cached_tokens, output_tokens,
-                   reasoning_tokens, last_ts, counted)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (slot, key_id) DO UPDATE SET requests = request_stats.requests + excluded.requests,
-                   counted = request_stats.counted + excluded.counted,
-                   successes = request_stats.successes + excluded.successes,
-                   input_tokens = request_stats.input_tokens + excluded.input_tokens,
-                   cached_tokens = request_stats.cached_tokens + excluded.cached_tokens,
-                   output_tokens = request_stats.output_tokens + excluded.output_tokens,
-                   reasoning_tokens = request_stats.reasoning_tokens + excluded.reasoning_tokens,
-                   last_ts = GREATEST(request_stats.last_ts, excluded.last_ts)",
-            )
-            .await?;
-        for sum in logs::slot_sums(rows) {
-            let [input, cached, output, reasoning] = sum.tokens;
-            tx.execute(
-                &upsert,
-                &[
-                    &sum.slot,
-                    &sum.key_id,
-                    &sum.requests,
-                    &sum.successes,
-                    &input,
-                    &cached,
-                    &output,
-                    &reasoning,
-                    &sum.last_ts,
-                    &sum.counted,
-                ],
-            )
-            .await?;
-        }
+        insert_log_rows_in(&tx, rows, Some(instance), false).await?;
+        add_stats_in(&tx, &logs::slot_sums(rows)).await?;
         tx.commit().await?;
         Ok(())
     }
