@@ -19,6 +19,7 @@ pub mod quota;
 mod refresh;
 mod routes;
 mod settings;
+mod shared;
 pub mod stats;
 mod usage_live;
 mod usage_refresh;
@@ -312,16 +313,34 @@ impl Core {
             .collect()
     }
 
-    /// Asks the store once a second whether another process committed (SQLite's
-    /// `data_version`) and reloads when one did; on the same tick, brings live usage into the
-    /// snapshot the window reads.
+    /// Applies the changes other instances announce (PostgreSQL) as they arrive, and asks the
+    /// store once a second whether another process committed (SQLite's `data_version`),
+    /// reloading when one did; on the same tick, brings live usage into the snapshot the
+    /// window reads.
     pub fn watch_external_changes(&self) -> tokio::task::JoinHandle<()> {
+        let mut changes = self.inner.store.subscribe_changes();
         let core = self.clone();
         tokio::spawn(async move {
             let mut last = None;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let stats_due = Arc::new(std::sync::atomic::AtomicBool::new(false));
             loop {
-                tick.tick().await;
+                let next_change = async {
+                    match changes.as_mut() {
+                        Some(changes) => changes.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    change = next_change => {
+                        match change {
+                            Some(change) => core.apply_change(change, &stats_due).await,
+                            None => changes = None,
+                        }
+                        continue;
+                    }
+                    _ = tick.tick() => {}
+                }
                 core.publish_live_usage();
                 let Ok(Some(version)) = core.inner.store.change_marker().await else {
                     continue;

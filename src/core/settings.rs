@@ -59,7 +59,13 @@ impl Core {
             }
             values.push((key, text));
         }
-        let mut stored = self.store().put_settings(values).await?;
+        let stored = self.store().put_settings(values).await?;
+        self.apply_stored_settings(stored);
+        Ok(self.settings())
+    }
+
+    /// Resolves the configuration again from `stored` (sealed values still sealed).
+    pub(super) fn apply_stored_settings(&self, mut stored: HashMap<String, String>) {
         self.open_secret_settings(&mut stored);
         let current = self.config();
         let (config, warnings) = Resolver::new(self.env(), &stored).resolve(current.paths.clone());
@@ -67,7 +73,6 @@ impl Core {
             tracing::warn!("{warning}");
         }
         self.inner.config.store(std::sync::Arc::new(config));
-        Ok(self.settings())
     }
 }
 

@@ -99,6 +99,7 @@ impl Gateway {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let pool = self.core.pool();
+            let max_inflight = self.core.account_max_inflight();
             let scoped: Vec<Arc<PoolAccount>>;
             let accounts = match &out.scope {
                 None => &pool.accounts,
@@ -112,7 +113,7 @@ impl Gateway {
                 config.route_strategy,
                 &rotation_key,
                 out.session.as_deref(),
-                config.account_max_inflight,
+                max_inflight,
                 now_millis(),
             );
             plan.candidates.retain(|a| !tried.contains(&a.id));
@@ -120,7 +121,7 @@ impl Gateway {
                 self.trace_plan(out, &plan, &config);
             }
             for account in &plan.candidates {
-                let Some(guard) = self.core.slots().try_acquire(account, config.account_max_inflight) else {
+                let Some(guard) = self.core.slots().try_acquire(account, max_inflight) else {
                     self.trace.line(
                         "CANDIDATE_SKIP",
                         out.id,

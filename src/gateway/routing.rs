@@ -4,7 +4,8 @@
 //! model. An account is skipped when it is not active, has no token, its usage says it is
 //! exhausted, it is cooling down, or it is at `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT`. An account
 //! whose usage is not known yet is usable. A request carrying a session goes first to the
-//! account that served that session, while it stays usable.
+//! account that served that session, while it stays usable; a session this process has not
+//! seen yet goes where rendezvous hashing ranks it, so every instance sharing a pool agrees.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,6 +66,21 @@ impl Plan {
     }
 }
 
+/// Orders `candidates` by rendezvous hashing of `session` with each account id, highest
+/// first: every instance ranks a session's accounts alike with nothing shared, so a session
+/// new to an instance goes where the others send it, and losing an account moves only the
+/// sessions that were on it.
+fn rank_for_session(candidates: &mut [Arc<PoolAccount>], session: &str) {
+    use std::hash::{Hash, Hasher};
+    let score = |account: &PoolAccount| {
+        // SipHash with fixed keys: the same score in every process of this build.
+        let mut hasher = std::hash::DefaultHasher::new();
+        (session, account.id.as_str()).hash(&mut hasher);
+        hasher.finish()
+    };
+    candidates.sort_by_cached_key(|account| std::cmp::Reverse(score(account)));
+}
+
 /// Routing state shared by all requests: rotation counters and session stickiness.
 #[derive(Debug, Default)]
 pub struct Router {
@@ -93,6 +109,9 @@ impl Router {
         if strategy == RouteStrategy::Balanced && !plan.candidates.is_empty() {
             let start = self.next_start(rotation_key) % plan.candidates.len();
             plan.candidates.rotate_left(start);
+        }
+        if let Some(session) = session {
+            rank_for_session(&mut plan.candidates, session);
         }
         if let Some(sticky) = session.and_then(|s| self.session_account(s))
             && let Some(position) = plan.candidates.iter().position(|a| a.id == sticky)

@@ -83,6 +83,28 @@ pub struct Stored {
     pub tokens: Vec<(String, Vec<u8>)>,
 }
 
+/// A change another instance committed (PostgreSQL), for the core to apply to memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Accounts were added, edited, deleted, or got new tokens.
+    Accounts,
+    Keys,
+    Settings,
+    Models,
+    /// An account's cooldown, with when it ends (Unix seconds) and why.
+    Cooldown {
+        account_id: String,
+        until_secs: Option<i64>,
+        reason: Option<String>,
+    },
+    /// These accounts' usage snapshots were replaced.
+    Usage(Vec<String>),
+    /// Request totals grew (quota counters).
+    Stats,
+    /// Changes may have been missed (the listener reconnected): read everything again.
+    Resync,
+}
+
 enum Backend {
     Sqlite(sqlite::Sqlite),
     Postgres(postgres::Postgres),
@@ -141,6 +163,44 @@ impl Store {
         match &*self.backend {
             Backend::Sqlite(db) => db.write(|conn| sqlite::data_version(conn).map(Some)).await,
             Backend::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// The changes other instances commit, as they commit (PostgreSQL); `None` for SQLite,
+    /// where [`Store::change_marker`] says that something changed.
+    pub fn subscribe_changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Change>> {
+        match &*self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => Some(pg.listen()),
+        }
+    }
+
+    /// True while this instance should run the work only one instance may run (the usage
+    /// poller, the token keeper, log pruning): always with SQLite; with PostgreSQL while it
+    /// holds the leader lock.
+    pub fn leadership(&self) -> tokio::sync::watch::Receiver<bool> {
+        match &*self.backend {
+            Backend::Sqlite(_) => tokio::sync::watch::channel(true).1,
+            Backend::Postgres(pg) => pg.leadership(),
+        }
+    }
+
+    /// Instances sharing this database now (1 for SQLite).
+    pub fn instances(&self) -> u32 {
+        match &*self.backend {
+            Backend::Sqlite(_) => 1,
+            Backend::Postgres(pg) => pg.instances(),
+        }
+    }
+
+    /// The stored usage snapshots of these accounts.
+    pub async fn usage_of(&self, ids: Vec<String>) -> Result<Vec<UsageSnapshot>, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(db) => {
+                db.read(move |conn| Ok(usage::all(conn)?.into_iter().filter(|u| ids.contains(&u.account_id)).collect()))
+                    .await
+            }
+            Backend::Postgres(pg) => pg.usage_of(&ids).await,
         }
     }
 

@@ -8,8 +8,11 @@
 
 mod migrations;
 pub(super) mod ops;
+mod shared;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
@@ -26,6 +29,12 @@ pub(super) struct Postgres {
     pool: Pool,
     /// The URL with its password masked, for messages.
     shown: String,
+    /// For the listener's and the leader lock's own connections.
+    config: tokio_postgres::Config,
+    /// This process in the changes it announces (its own are not applied twice).
+    origin: Arc<str>,
+    /// Instances connected now, as the listener last counted.
+    instances: Arc<AtomicU32>,
 }
 
 impl Postgres {
@@ -34,12 +43,14 @@ impl Postgres {
         let shown = redact(url);
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|err| StoreError::Connect { url: shown.clone(), reason: describe(&err) })?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
             .map_err(|err| StoreError::Connect { url: shown.clone(), reason: err.to_string() })?;
-        let db = Postgres { pool, shown };
+        let origin = Arc::from(uuid::Uuid::new_v4().simple().to_string());
+        let db = Postgres { pool, shown, config, origin, instances: Arc::new(AtomicU32::new(1)) };
         let mut conn = db
             .pool
             .get()
@@ -52,6 +63,16 @@ impl Postgres {
     /// The URL with its password masked.
     pub(super) fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Announces `change` to the other instances; inside a transaction it goes out at commit.
+    async fn announce(
+        &self,
+        client: &impl deadpool_postgres::GenericClient,
+        change: &super::Change,
+    ) -> Result<(), StoreError> {
+        client.execute("SELECT pg_notify($1, $2)", &[&shared::CHANNEL, &shared::payload(&self.origin, change)]).await?;
+        Ok(())
     }
 
     /// A pooled connection.

@@ -14,7 +14,7 @@ use super::super::logs::{self, Arg, LogFilter, LogRow, SlotSum, SlotUse};
 use super::super::models::CachedModel;
 use super::super::stats::{Bucket, DashboardStats, KeyUsage, Ranges, Totals};
 use super::super::usage::{UsageSnapshot, Window};
-use super::super::{StoreError, Stored, now_secs};
+use super::super::{Change, StoreError, Stored, now_secs};
 use super::Postgres;
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -404,6 +404,12 @@ impl Postgres {
         Ok(stored)
     }
 
+    pub(in super::super) async fn usage_of(&self, ids: &[String]) -> Result<Vec<UsageSnapshot>, StoreError> {
+        let conn = self.conn().await?;
+        let sql = format!("SELECT {USAGE_COLUMNS} FROM usage_snapshots WHERE account_id = ANY($1)");
+        collect(conn.query(&sql, &[&ids]).await?, usage_from)
+    }
+
     pub(in super::super) async fn settings(&self) -> Result<HashMap<String, String>, StoreError> {
         let conn = self.conn().await?;
         let rows = conn.query("SELECT key, value FROM settings", &[]).await?;
@@ -424,6 +430,7 @@ impl Postgres {
             )
             .await?;
         }
+        self.announce(&tx, &Change::Settings).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -464,6 +471,7 @@ impl Postgres {
             )
             .await?;
         }
+        self.announce(&tx, &Change::Models).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -512,13 +520,16 @@ impl Postgres {
                 put_tokens(&tx, &write.row.id, sealed).await?;
             }
         }
+        self.announce(&tx, &Change::Accounts).await?;
         tx.commit().await?;
         Ok(result)
     }
 
     pub(in super::super) async fn delete_accounts(&self, ids: &[String]) -> Result<usize, StoreError> {
         let conn = self.conn().await?;
-        Ok(conn.execute("DELETE FROM accounts WHERE id = ANY($1)", &[&ids]).await? as usize)
+        let deleted = conn.execute("DELETE FROM accounts WHERE id = ANY($1)", &[&ids]).await?;
+        self.announce(&conn, &Change::Accounts).await?;
+        Ok(deleted as usize)
     }
 
     pub(in super::super) async fn all_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -551,6 +562,7 @@ impl Postgres {
             &[&id, &at, &access_expires_at],
         )
         .await?;
+        self.announce(&tx, &Change::Accounts).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -567,7 +579,7 @@ impl Postgres {
             &[&id, &status.as_str(), &reason, &now_secs()],
         )
         .await?;
-        Ok(())
+        self.announce(&conn, &Change::Accounts).await
     }
 
     pub(in super::super) async fn set_cooldown(
@@ -582,7 +594,9 @@ impl Postgres {
             &[&id, &until, &reason],
         )
         .await?;
-        Ok(())
+        let change =
+            Change::Cooldown { account_id: id.to_string(), until_secs: until, reason: reason.map(str::to_string) };
+        self.announce(&conn, &change).await
     }
 
     pub(in super::super) async fn take_refresh_lease(
@@ -611,7 +625,9 @@ impl Postgres {
     }
 
     pub(in super::super) async fn insert_key(&self, row: &KeyRow) -> Result<(), StoreError> {
-        insert_key_in(&self.conn().await?, row).await
+        let conn = self.conn().await?;
+        insert_key_in(&conn, row).await?;
+        self.announce(&conn, &Change::Keys).await
     }
 
     pub(in super::super) async fn key(&self, id: &str) -> Result<Option<KeyRow>, StoreError> {
@@ -624,7 +640,8 @@ impl Postgres {
     async fn change_key(&self, id: &str, sql: &str, params: &[Param<'_>]) -> Result<(), StoreError> {
         let conn = self.conn().await?;
         let changed = conn.execute(sql, params).await?;
-        keys::require_one(changed as usize, id)
+        keys::require_one(changed as usize, id)?;
+        self.announce(&conn, &Change::Keys).await
     }
 
     pub(in super::super) async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError> {
@@ -681,6 +698,9 @@ impl Postgres {
             .collect::<Result<_, tokio_postgres::Error>>()?;
         // A snapshot for an account deleted meanwhile is dropped, not an error.
         upsert_usage_in(&tx, snapshots.iter().filter(|s| present.contains(&s.account_id))).await?;
+        let changed: Vec<String> =
+            snapshots.iter().filter(|s| present.contains(&s.account_id)).map(|s| s.account_id.clone()).collect();
+        self.announce(&tx, &Change::Usage(changed)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -690,6 +710,7 @@ impl Postgres {
         let tx = conn.transaction().await?;
         insert_log_rows_in(&tx, rows, Some(instance), false).await?;
         add_stats_in(&tx, &logs::slot_sums(rows)).await?;
+        self.announce(&tx, &Change::Stats).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -726,6 +747,7 @@ impl Postgres {
         let tx = conn.transaction().await?;
         let cleared = tx.execute("DELETE FROM request_logs", &[]).await?;
         tx.execute("DELETE FROM request_stats", &[]).await?;
+        self.announce(&tx, &Change::Stats).await?;
         tx.commit().await?;
         Ok(cleared as usize)
     }
