@@ -2,8 +2,9 @@
 //! can be lost:
 //!
 //! - single flight per account inside the process (a mutex), and across processes on one
-//!   database (a refresh lease row): whoever waits re-reads the stored tokens afterwards and
-//!   uses what the other refresh produced instead of spending the old refresh token again;
+//!   database (on SQLite a refresh lease row, on PostgreSQL a transaction-scoped advisory
+//!   lock): whoever gets it re-reads the stored tokens first and uses what another refresh
+//!   produced instead of spending the old refresh token again;
 //! - the new tokens are used at once and saved; when saving fails (a full disk) they stay in
 //!   memory, reloads keep them, and they are saved again until it works — never dropped;
 //! - a refresh token the issuer calls reused is checked against the store first: another
@@ -49,6 +50,19 @@ impl Core {
             && seen.access_token != current.access_token
         {
             return Ok(current);
+        }
+        match self.store().lock_refresh(id, LEASE_TTL).await {
+            Ok(Some(lock)) => {
+                // Re-read under the lock: another instance may have spent the refresh token.
+                let result = self.refresh_leased(&account, current).await;
+                lock.release().await;
+                return result;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(account = %id, "cannot take the refresh lock ({err}); refreshing without it");
+                return self.refresh_leased(&account, current).await;
+            }
         }
         let leased = self.take_refresh_lease(id).await;
         let result = self.refresh_leased(&account, current).await;
@@ -117,9 +131,8 @@ impl Core {
                 return None;
             }
         };
-        if account.sealed_tokens().is_some_and(|mine| *mine == *sealed) {
-            return None;
-        }
+        // Compared with `current`, not with what the account holds now: a reload may have put
+        // the stored tokens in place since `current` was read, and they are still the ones to use.
         let plain = self.vault().open(&Tokens::seal_purpose(&account.id), &sealed).ok()?;
         let stored: Tokens = serde_json::from_slice(&plain).ok()?;
         if stored.access_token == current.access_token && stored.refresh_token == current.refresh_token {

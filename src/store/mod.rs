@@ -105,6 +105,15 @@ pub enum Change {
     Resync,
 }
 
+/// An account's refresh lock across instances, held until [`RefreshLock::release`].
+pub struct RefreshLock(postgres::XactLock);
+
+impl RefreshLock {
+    pub async fn release(self) {
+        self.0.release().await;
+    }
+}
+
 enum Backend {
     Sqlite(sqlite::Sqlite),
     Postgres(postgres::Postgres),
@@ -339,6 +348,16 @@ impl Store {
                 db.write(move |conn| accounts::set_cooldown(conn, &id, until, reason.as_deref())).await
             }
             Backend::Postgres(pg) => pg.set_cooldown(&id, until, reason.as_deref()).await,
+        }
+    }
+
+    /// Locks an account's token refresh across every instance of a shared database (a
+    /// transaction-scoped advisory lock), waiting up to `wait`; `None` where the backend has no
+    /// such lock (SQLite: refresh leases do it).
+    pub async fn lock_refresh(&self, id: &str, wait: std::time::Duration) -> Result<Option<RefreshLock>, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(pg) => Ok(Some(RefreshLock(pg.xact_lock(&format!("refresh:{id}"), wait).await?))),
         }
     }
 

@@ -1,9 +1,12 @@
 //! A team's deployment: the SQLite database copied into PostgreSQL with `codexmanager migrate`,
-//! and the master key every instance of a shared database is given. Each test starts its own
+//! the master key every instance of a shared database is given, and two instances sharing one
+//! database (`instances`). Each test starts its own
 //! throwaway PostgreSQL cluster and says `SKIPPED` where the PostgreSQL binaries are missing.
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod instances;
 
 use std::collections::HashMap;
 

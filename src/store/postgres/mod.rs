@@ -75,9 +75,53 @@ impl Postgres {
         Ok(())
     }
 
+    /// Takes the transaction-scoped advisory lock named `name` on a pooled connection of its
+    /// own, waiting up to `wait` for another instance to let it go.
+    pub(super) async fn xact_lock(&self, name: &str, wait: std::time::Duration) -> Result<XactLock, StoreError> {
+        let conn = self.conn().await?;
+        let taken = async {
+            conn.batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{}ms'", wait.as_millis())).await?;
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&name]).await
+        }
+        .await;
+        match taken {
+            Ok(_) => Ok(XactLock { conn: Some(conn) }),
+            Err(err) => {
+                let _ = conn.batch_execute("ROLLBACK").await;
+                Err(err.into())
+            }
+        }
+    }
+
     /// A pooled connection.
     pub(super) async fn conn(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|err| StoreError::Postgres(describe_pool(&err)))
+    }
+}
+
+/// A transaction-scoped advisory lock, held by the open transaction of the connection inside;
+/// ended by [`XactLock::release`], or in the background when dropped.
+pub(super) struct XactLock {
+    conn: Option<deadpool_postgres::Object>,
+}
+
+impl XactLock {
+    pub(super) async fn release(mut self) {
+        if let Some(conn) = self.conn.take()
+            && let Err(err) = conn.batch_execute("COMMIT").await
+        {
+            tracing::warn!("releasing an advisory lock failed ({}); it ends with its connection", describe(&err));
+        }
+    }
+}
+
+impl Drop for XactLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            tokio::spawn(async move {
+                let _ = conn.batch_execute("ROLLBACK").await;
+            });
+        }
     }
 }
 
