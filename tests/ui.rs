@@ -783,3 +783,17 @@ fn the_order_is_edited_in_the_table() {
     let first = fx.core.list_accounts()[0].account.email.clone();
     assert_eq!(first.as_deref(), Some("user2@example.com"), "routing order follows");
 }
+
+#[test]
+fn the_window_lists_a_pool_kept_in_postgresql() {
+    let Some(cluster) = support::postgres::Cluster::start("the_window_lists_a_pool_kept_in_postgresql") else { return };
+    let setup = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = setup.block_on(cluster.fresh_database());
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
+    let fx = Fixture::with_env(2, &[("CODEXMANAGER_DATABASE_URL", url), ("CODEXMANAGER_MASTER_KEY", key)]);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 2 of 2 accounts"));
+    assert!(has_label(&h, "user2@example.com"));
+}
