@@ -148,7 +148,10 @@ CREATE TABLE refresh_leases (
 
 /// The version the database is at (0 for an empty one).
 async fn version(client: &impl deadpool_postgres::GenericClient) -> Result<i64, StoreError> {
-    client.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").await?;
+    let exists = client.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?;
+    if !exists.try_get::<_, bool>(0)? {
+        client.batch_execute("CREATE TABLE schema_version (version BIGINT NOT NULL)").await?;
+    }
     let row = client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?;
     Ok(row.try_get(0)?)
 }
