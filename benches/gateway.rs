@@ -52,6 +52,9 @@ struct Plan {
     ui_log_rows: usize,
     ui_frames: usize,
     idle: Duration,
+    /// A session's next turn: the conversation's size and how many turns each way.
+    turns_history_kib: usize,
+    turns: usize,
 }
 
 impl Plan {
@@ -72,6 +75,8 @@ impl Plan {
                 ui_log_rows: 20_000,
                 ui_frames: 60,
                 idle: Duration::from_secs(2),
+                turns_history_kib: 256,
+                turns: 5,
             };
         }
         Plan {
@@ -89,6 +94,8 @@ impl Plan {
             ui_log_rows: 1_000_000,
             ui_frames: 300,
             idle: Duration::from_secs(5),
+            turns_history_kib: 256,
+            turns: 40,
         }
     }
 }
@@ -104,8 +111,8 @@ struct Options {
     out: PathBuf,
 }
 
-const SECTIONS: [&str; 4] = ["throughput", "streams", "startup", "ui"];
-const USAGE: &str = "options: --smoke, --only SECTIONS (throughput,streams,startup,ui), --levels 1,16,.., \
+const SECTIONS: [&str; 5] = ["throughput", "turns", "streams", "startup", "ui"];
+const USAGE: &str = "options: --smoke, --only SECTIONS (throughput,turns,streams,startup,ui), --levels 1,16,.., \
     --scenarios responses,responses-stream,chat-stream,messages-stream, --seconds N (per throughput run), \
     --pool N (accounts in the gateway's pool), --out DIR";
 
@@ -203,6 +210,7 @@ fn main() -> ExitCode {
         pool_accounts: plan.pool_accounts,
         nginx: nginx.as_ref().map(|_| nginx_version()),
         throughput: Vec::new(),
+        turns: None,
         many_streams: None,
         startup: Vec::new(),
         ui: UiResults::default(),
@@ -212,6 +220,9 @@ fn main() -> ExitCode {
         report.throughput = runtime.block_on(throughput(&plan, &mock, nginx.as_ref(), scratch.path()));
     }
     drop(nginx);
+    if options.wants("turns") {
+        report.turns = Some(runtime.block_on(turns(&plan, &mock, scratch.path())));
+    }
     if options.wants("streams") {
         report.many_streams = Some(runtime.block_on(many_streams(&plan, &mock, scratch.path())));
     }
@@ -284,6 +295,9 @@ async fn throughput(plan: &Plan, mock: &MockUpstream, nginx: Option<&Nginx>, scr
     for &level in &plan.levels {
         let mut baselines: Vec<(Scenario, RunStats, Option<RunStats>)> = Vec::new();
         for &scenario in &plan.scenarios {
+            if scenario.is_large() && level > fixtures::LARGE_MAX_LEVEL {
+                continue;
+            }
             if !baselines.iter().any(|(s, _, _)| *s == scenario.baseline()) {
                 let scenario = scenario.baseline();
                 let body = scenario.gateway_body();
@@ -318,6 +332,20 @@ async fn throughput(plan: &Plan, mock: &MockUpstream, nginx: Option<&Nginx>, scr
         }
     }
     results
+}
+
+/// A long session's next turn through a fresh `serve`, over HTTP and over the WebSocket.
+async fn turns(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> support::turns::Turns {
+    let data = DataDir::new(scratch.join("turns"));
+    let key = prepare_db(&data, 1);
+    let serve = data.serve(&mock.upstream_base());
+    serve.wait_healthy(Duration::from_secs(30)).await;
+    let turns = support::turns::measure(&serve.base(), &key, plan.turns_history_kib, plan.turns).await;
+    eprintln!(
+        "next turn after {} KiB: TTFB p50 HTTP {:.2} ms, WebSocket {:.2} ms",
+        turns.history_kib, turns.http_ttfb_p50_ms, turns.websocket_ttfb_p50_ms
+    );
+    turns
 }
 
 /// One run; `proxy` are the processes between client and mock, whose CPU time is counted.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::core::{AccountPatch, Core, LoginKind, LoginState, NewKey, Progress};
+use crate::core::{AccountPatch, Core, LoginKind, LoginOptions, LoginState, NewKey, Progress};
 
 #[derive(Debug, Parser)]
 #[command(name = "codexmanager", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CODEXMANAGER_GIT_COMMIT"), ")"), about = "A pool of ChatGPT (Codex) accounts behind one local gateway.\n\nWithout a command, opens the window (and starts the service in it).")]
@@ -173,6 +173,10 @@ pub enum AccountCommand {
     Delete {
         #[arg(required = true)]
         ids: Vec<String>,
+        /// Keep the sign-ins valid: do not revoke the accounts' refresh tokens at the issuer
+        /// (for accounts imported from a Codex CLI login that should keep working there).
+        #[arg(long)]
+        keep_sign_in: bool,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -193,6 +197,10 @@ pub enum AccountCommand {
         /// Sign in through this proxy (a URL, or `direct`); the account keeps it.
         #[arg(long)]
         proxy: Option<String>,
+        /// Only accept an account of this ChatGPT workspace (its id; several comma-separated):
+        /// the sign-in page offers only it, and another account is refused.
+        #[arg(long)]
+        workspace: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -553,19 +561,25 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
                 );
             }
         }
-        AccountCommand::Delete { ids, json } => {
+        AccountCommand::Delete { ids, keep_sign_in, json } => {
             let wanted = ids.len();
-            let deleted = core.delete_accounts(ids).await?;
+            let report = core.delete_accounts(ids, !keep_sign_in).await?;
             if json.json {
-                print_json(&serde_json::json!({"deleted": deleted}))?;
+                print_json(&report)?;
             } else {
-                out!("deleted {deleted} account(s)");
+                out!("deleted {} account(s)", report.deleted);
+                if !keep_sign_in {
+                    out!("revoked {} sign-in(s) at the issuer", report.revoked);
+                }
+                for failed in &report.not_revoked {
+                    out!("could not revoke the sign-in of {}: {}", failed.id, failed.reason);
+                }
             }
-            if deleted < wanted {
-                anyhow::bail!("{} of the given ids matched no account", wanted - deleted);
+            if report.deleted < wanted {
+                anyhow::bail!("{} of the given ids matched no account", wanted - report.deleted);
             }
         }
-        AccountCommand::Login { no_browser, device, manual, proxy, json } => {
+        AccountCommand::Login { no_browser, device, manual, proxy, workspace, json } => {
             let kind = match (device, manual) {
                 (true, _) => LoginKind::Device,
                 (_, true) => LoginKind::Manual,
@@ -573,7 +587,7 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
             };
             let proxy = crate::egress::AccountProxy::parse(proxy.as_deref().unwrap_or("inherit"))
                 .map_err(|err| anyhow::anyhow!("--proxy: {err}"))?;
-            return login(core, kind, proxy, json.json).await;
+            return login(core, kind, LoginOptions { proxy, workspace, ..LoginOptions::default() }, json.json).await;
         }
         AccountCommand::Update { ids, label, group, tags, note, sort, enable, disable, proxy, json } => {
             let status = match (enable, disable) {
@@ -601,13 +615,8 @@ async fn account(core: &Core, command: AccountCommand) -> anyhow::Result<ExitCod
 
 /// Signs in: prints what the person needs, then waits for the callback, a pasted address
 /// (any line on stdin) or Ctrl-C.
-async fn login(
-    core: &Core,
-    kind: LoginKind,
-    proxy: crate::egress::AccountProxy,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let ticket = core.login_start_via(kind, proxy).await?;
+async fn login(core: &Core, kind: LoginKind, options: LoginOptions, json: bool) -> anyhow::Result<ExitCode> {
+    let ticket = core.login_start_with(kind, options).await?;
     let id = ticket.login_id.as_str();
     if json {
         out!("{}", serde_json::to_string(&ticket)?);

@@ -143,6 +143,8 @@ pub enum Check {
     Bool,
     /// An unsigned integer at least this large.
     AtLeast(u64),
+    /// A percentage, 0 to 100.
+    Percent,
     OneOf(&'static [&'static str]),
     RouteStrategy,
     /// Comma-separated `pattern=model` pairs.
@@ -177,6 +179,18 @@ pub const SETTINGS: &[SettingSpec] = &[
         env: Some("CODEXMANAGER_ACCOUNT_MAX_INFLIGHT"),
         default: "0",
         check: Check::AtLeast(0),
+    },
+    SettingSpec {
+        key: "quotaGuard5hPercent",
+        env: Some("CODEXMANAGER_QUOTA_GUARD_5H_PERCENT"),
+        default: "97",
+        check: Check::Percent,
+    },
+    SettingSpec {
+        key: "quotaGuard7dPercent",
+        env: Some("CODEXMANAGER_QUOTA_GUARD_7D_PERCENT"),
+        default: "99",
+        check: Check::Percent,
     },
     SettingSpec {
         key: "usagePollIntervalSecs",
@@ -283,6 +297,7 @@ pub fn validate_setting(spec: &SettingSpec, value: &str) -> Result<String, Strin
         Check::Url => value.is_empty() || value.starts_with("http://") || value.starts_with("https://"),
         Check::Bool => parse_bool(value).is_some(),
         Check::AtLeast(min) => value.parse::<u64>().is_ok_and(|n| n >= *min),
+        Check::Percent => value.parse::<f64>().is_ok_and(|n| (0.0..=100.0).contains(&n)),
         Check::OneOf(options) => options.contains(&value),
         Check::RouteStrategy => RouteStrategy::parse(value).is_some(),
         Check::ModelMapping => parse_model_mapping(value).is_some(),
@@ -306,6 +321,7 @@ fn describe(check: &Check) -> String {
         Check::Url => "an http:// or https:// URL".into(),
         Check::Bool => "true or false".into(),
         Check::AtLeast(min) => format!("a whole number of at least {min}"),
+        Check::Percent => "a percentage from 0 to 100".into(),
         Check::OneOf(options) => format!("one of {options:?}"),
         Check::RouteStrategy => "ordered, balanced, round_robin or rr".into(),
         Check::ModelMapping => "comma-separated pattern=model pairs, e.g. *sonnet*=gpt-5.5".into(),
@@ -361,6 +377,8 @@ pub struct Config {
     pub upstream_connect_timeout_secs: u64,
     pub request_gate_wait_timeout_ms: u64,
     pub account_max_inflight: u32,
+    /// Accounts whose windows are used past these percentages are left for last.
+    pub quota_guard: QuotaGuard,
     pub trace_body_preview_max_bytes: usize,
     pub front_proxy_max_body_bytes: usize,
     pub max_concurrent_requests: usize,
@@ -381,6 +399,15 @@ pub struct Config {
     pub secret_store: SecretStoreChoice,
     /// The effective value and origin of every stored setting, for `appSettings/get`.
     pub settings: Vec<(&'static str, String, Source)>,
+}
+
+/// The quota guard: an account whose 5-hour window is used past `five_hour_percent`, or whose
+/// weekly window past `weekly_percent`, is not routed to while an account below both is
+/// usable, so a long session does not start on an account about to hit its limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuotaGuard {
+    pub five_hour_percent: f64,
+    pub weekly_percent: f64,
 }
 
 /// Builds a [`Config`], collecting a warning for every invalid value it replaced.
@@ -461,6 +488,10 @@ impl<'a> Resolver<'a> {
             upstream_connect_timeout_secs: number("upstreamConnectTimeoutSecs"),
             request_gate_wait_timeout_ms: number("requestGateWaitTimeoutMs"),
             account_max_inflight: u32::try_from(number("accountMaxInflight")).unwrap_or(u32::MAX),
+            quota_guard: QuotaGuard {
+                five_hour_percent: value("quotaGuard5hPercent").parse().unwrap_or(97.0),
+                weekly_percent: value("quotaGuard7dPercent").parse().unwrap_or(99.0),
+            },
             trace_body_preview_max_bytes: self.number("CODEXMANAGER_TRACE_BODY_PREVIEW_MAX_BYTES", 0, 0) as usize,
             front_proxy_max_body_bytes: self.number("CODEXMANAGER_FRONT_PROXY_MAX_BODY_BYTES", 16 * 1024 * 1024, 1024)
                 as usize,
@@ -569,6 +600,19 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         let (config, _) = resolve(&env(&[("CODEXMANAGER_USAGE_POLL_INTERVAL_SECS", "45")]), &HashMap::new());
         assert_eq!(config.usage_poll_interval_secs, 45);
+    }
+
+    #[test]
+    fn quota_guard_thresholds_are_percentages() {
+        let (config, warnings) = resolve(&env(&[]), &HashMap::new());
+        assert_eq!(config.quota_guard, QuotaGuard { five_hour_percent: 97.0, weekly_percent: 99.0 });
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let stored: HashMap<_, _> = [("quotaGuard5hPercent".to_string(), "90.5".to_string())].into();
+        let (config, _) = resolve(&env(&[("CODEXMANAGER_QUOTA_GUARD_7D_PERCENT", "150")]), &stored);
+        assert_eq!(config.quota_guard, QuotaGuard { five_hour_percent: 90.5, weekly_percent: 99.0 });
+        let spec = setting_spec("quotaGuard7dPercent").unwrap();
+        let refused = validate_setting(spec, "101").unwrap_err();
+        assert!(refused.contains("a percentage from 0 to 100"), "{refused}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! facing many clients needs: a time limit on reading a request's headers (a client sending
 //! a byte a second cannot hold a connection), a listen backlog of 4,096, TCP_NODELAY,
 //! HTTP/1.1 upgrades (WebSocket) and each request's peer address
-//! (`axum::extract::ConnectInfo<SocketAddr>`).
+//! (`axum::extract::ConnectInfo<SocketAddr>`). Also reading a request body with a size cap
+//! ([`read_body`]), the same for every front door.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,6 +20,45 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// How much more of a too-large body is read (and dropped) before the refusal goes out.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+/// How long that may take.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// A request body was larger than the cap.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is larger than {limit} bytes")]
+pub struct BodyTooLarge {
+    pub limit: usize,
+}
+
+/// Reads a request body of at most `limit` bytes. The rest of a larger one is read on and
+/// dropped (up to 64 MiB more, for at most 5 s) before the caller answers, so a client still
+/// sending it gets the refusal instead of a connection reset under its feet. A body that
+/// breaks off counts as what arrived.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<bytes::Bytes, BodyTooLarge> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut collected = bytes::BytesMut::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        if collected.len() + chunk.len() > limit {
+            let drained = async {
+                let mut dropped = 0;
+                while dropped < DRAIN_BYTES {
+                    match stream.next().await {
+                        Some(Ok(chunk)) => dropped += chunk.len(),
+                        _ => break,
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
+            return Err(BodyTooLarge { limit });
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(collected.freeze())
+}
 
 /// Connections waiting to be accepted at most (the kernel may cap it lower).
 const BACKLOG: u32 = 4096;

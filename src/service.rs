@@ -67,6 +67,8 @@ impl Service {
         let token = rpc::resolve_token(&core).map_err(ServiceError::Token)?;
         let gateway = crate::gateway::Gateway::new(core.clone());
         let background = vec![gateway.spawn_model_refresher()];
+        // The tokenizer's vocabulary loads once, off the request path.
+        tokio::task::spawn_blocking(crate::gateway::protocol::anthropic::warm_up);
         let app = router(core, &gateway, token);
         let limits =
             crate::server::Limits { header_read_timeout: Duration::from_secs(config.header_read_timeout_secs) };
@@ -142,7 +144,7 @@ struct Operators {
 fn router(core: Core, gateway: &Arc<crate::gateway::Gateway>, token: Arc<str>) -> Router {
     let operators = Operators { core: core.clone(), token: token.clone() };
     let restricted = Router::new()
-        .route("/rpc", post(rpc::handle).with_state(RpcState { core, token }))
+        .route("/rpc", post(rpc::handle).with_state(RpcState { core, gateway: gateway.clone(), token }))
         .route("/metrics", get(crate::gateway::metrics).with_state(gateway.clone()))
         .route_layer(axum::middleware::from_fn_with_state(operators.clone(), this_machine_only));
     crate::gateway::routes(gateway).route("/health", get(health).with_state(operators)).merge(restricted)

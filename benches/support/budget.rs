@@ -59,7 +59,9 @@ impl Verdict {
 
 pub fn evaluate(report: &Report) -> Vec<Verdict> {
     let mut verdicts = vec![completeness(report), nginx_ratio(report)];
-    verdicts.extend(["responses", "responses-stream"].map(|scenario| added_latency(report, scenario)));
+    verdicts
+        .extend(["responses", "responses-stream", "responses-256k"].map(|scenario| added_latency(report, scenario)));
+    verdicts.push(large_nginx_ratio(report));
     verdicts.extend(["chat-stream", "messages-stream"].map(|scenario| translation_ratio(report, scenario)));
     verdicts.push(many_streams(report));
     verdicts.extend(startup(report));
@@ -97,6 +99,28 @@ fn nginx_ratio(report: &Report) -> Verdict {
         return Verdict { measured: "nginx not installed: skipped".into(), ..verdict };
     };
     let measured = format!("{ratio:.2} ({:.0} vs {:.0} req/s)", t.gateway.rps, t.nginx.as_ref().map_or(0.0, |n| n.rps));
+    Verdict { alarm: ratio < NGINX_RATIO / 2.0, ..verdict.judged(measured, ratio >= NGINX_RATIO) }
+}
+
+/// The large Codex-shaped request against nginx, at the highest concurrency it runs at.
+fn large_nginx_ratio(report: &Report) -> Verdict {
+    let level = super::fixtures::LARGE_MAX_LEVEL;
+    let verdict = Verdict::new(
+        format!("`responses-256k` at concurrency {level}: gateway / nginx throughput"),
+        format!("≥ {NGINX_RATIO}"),
+    );
+    let Some(t) = find(report, "responses-256k", level).or_else(|| find(report, "responses-256k", 1)) else {
+        return verdict;
+    };
+    let Some(ratio) = t.gateway_over_nginx else {
+        return Verdict { measured: "nginx not installed: skipped".into(), ..verdict };
+    };
+    let measured = format!(
+        "{ratio:.2} at concurrency {} ({:.0} vs {:.0} req/s)",
+        t.concurrency,
+        t.gateway.rps,
+        t.nginx.as_ref().map_or(0.0, |n| n.rps)
+    );
     Verdict { alarm: ratio < NGINX_RATIO / 2.0, ..verdict.judged(measured, ratio >= NGINX_RATIO) }
 }
 

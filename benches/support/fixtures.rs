@@ -1,8 +1,11 @@
 //! What the benchmark sends: fixture accounts (Codex CLI `auth.json` entries with unsigned
-//! tokens that expire in 2096) and the four request scenarios, each as the gateway receives
-//! it and as the direct client and nginx send it to the mock.
+//! tokens that expire in 2096) and the request scenarios, each as the gateway receives it and
+//! as the direct client and nginx send it to the mock: small requests, and requests shaped
+//! like a late Codex turn (instructions, a dozen tools with schemas, a history of messages,
+//! tool calls and tool outputs) of about 256 KiB and 2 MiB.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -34,7 +37,7 @@ pub fn write_accounts(path: &Path, count: usize) {
 /// The mock's route, as the direct client and nginx call it.
 pub const UPSTREAM_PATH: &str = "/backend-api/codex/responses";
 
-/// One request shape measured at every concurrency.
+/// One request shape measured at every concurrency (the large ones up to 16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     /// `/v1/responses` without streaming, a one-sentence answer.
@@ -45,11 +48,30 @@ pub enum Scenario {
     ChatStream,
     /// `/v1/messages` streaming, every event translated.
     MessagesStream,
+    /// `/v1/responses` streaming, a Codex-shaped request of about 256 KiB.
+    ResponsesLarge,
+    /// The same of about 2 MiB.
+    ResponsesHuge,
+    /// `/v1/chat/completions` streaming, a request of about 256 KiB.
+    ChatLarge,
+    /// `/v1/messages` streaming, a request of about 256 KiB.
+    MessagesLarge,
 }
 
+/// The most concurrent requests a large scenario is run at.
+pub const LARGE_MAX_LEVEL: usize = 16;
+
 impl Scenario {
-    pub const ALL: [Scenario; 4] =
-        [Scenario::Responses, Scenario::ResponsesStream, Scenario::ChatStream, Scenario::MessagesStream];
+    pub const ALL: [Scenario; 8] = [
+        Scenario::Responses,
+        Scenario::ResponsesStream,
+        Scenario::ChatStream,
+        Scenario::MessagesStream,
+        Scenario::ResponsesLarge,
+        Scenario::ResponsesHuge,
+        Scenario::ChatLarge,
+        Scenario::MessagesLarge,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +79,10 @@ impl Scenario {
             Scenario::ResponsesStream => "responses-stream",
             Scenario::ChatStream => "chat-stream",
             Scenario::MessagesStream => "messages-stream",
+            Scenario::ResponsesLarge => "responses-256k",
+            Scenario::ResponsesHuge => "responses-2m",
+            Scenario::ChatLarge => "chat-256k",
+            Scenario::MessagesLarge => "messages-256k",
         }
     }
 
@@ -66,14 +92,28 @@ impl Scenario {
             Scenario::ResponsesStream => "`/v1/responses`, streaming",
             Scenario::ChatStream => "`/v1/chat/completions`, streaming",
             Scenario::MessagesStream => "`/v1/messages`, streaming",
+            Scenario::ResponsesLarge => "`/v1/responses`, 256 KiB Codex turn",
+            Scenario::ResponsesHuge => "`/v1/responses`, 2 MiB Codex turn",
+            Scenario::ChatLarge => "`/v1/chat/completions`, 256 KiB",
+            Scenario::MessagesLarge => "`/v1/messages`, 256 KiB",
         }
+    }
+
+    /// Whether the request is one of the large ones (run at low concurrency only).
+    pub fn is_large(self) -> bool {
+        matches!(
+            self,
+            Scenario::ResponsesLarge | Scenario::ResponsesHuge | Scenario::ChatLarge | Scenario::MessagesLarge
+        )
     }
 
     pub fn gateway_path(self) -> &'static str {
         match self {
-            Scenario::Responses | Scenario::ResponsesStream => "/v1/responses",
-            Scenario::ChatStream => "/v1/chat/completions",
-            Scenario::MessagesStream => "/v1/messages",
+            Scenario::Responses | Scenario::ResponsesStream | Scenario::ResponsesLarge | Scenario::ResponsesHuge => {
+                "/v1/responses"
+            }
+            Scenario::ChatStream | Scenario::ChatLarge => "/v1/chat/completions",
+            Scenario::MessagesStream | Scenario::MessagesLarge => "/v1/messages",
         }
     }
 
@@ -92,6 +132,10 @@ impl Scenario {
             Scenario::MessagesStream => {
                 r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"Answer briefly.","messages":[{"role":"user","content":"answer:long"}],"stream":true}"#
             }
+            Scenario::ResponsesLarge => &CODEX_256K,
+            Scenario::ResponsesHuge => &CODEX_2M,
+            Scenario::ChatLarge => &CHAT_256K,
+            Scenario::MessagesLarge => &MESSAGES_256K,
         }
     }
 
@@ -99,21 +143,115 @@ impl Scenario {
     pub fn gateway_end(self) -> &'static str {
         match self {
             Scenario::Responses => r#""status":"completed""#,
-            Scenario::ResponsesStream => r#""type":"response.completed"}"#,
-            Scenario::ChatStream => "data: [DONE]",
-            Scenario::MessagesStream => "event: message_stop",
+            Scenario::ResponsesStream | Scenario::ResponsesLarge | Scenario::ResponsesHuge => {
+                r#""type":"response.completed"}"#
+            }
+            Scenario::ChatStream | Scenario::ChatLarge => "data: [DONE]",
+            Scenario::MessagesStream | Scenario::MessagesLarge => "event: message_stop",
         }
     }
 
     /// The scenario whose direct and nginx runs are this one's baseline: the mock speaks only
-    /// Responses, so translated scenarios compare with the streaming Responses request.
+    /// Responses, so translated scenarios compare with the streaming Responses request of
+    /// their size.
     pub fn baseline(self) -> Scenario {
         match self {
             Scenario::Responses => Scenario::Responses,
+            Scenario::ResponsesLarge | Scenario::ChatLarge | Scenario::MessagesLarge => Scenario::ResponsesLarge,
+            Scenario::ResponsesHuge => Scenario::ResponsesHuge,
             _ => Scenario::ResponsesStream,
         }
     }
 }
+
+/// About 4 KiB of prose, the unit the large requests are made of.
+fn prose(n: usize) -> String {
+    format!("Step {n}: the gateway routes each request to an account that still has quota, refreshes tokens before they expire and passes the stream through as it arrives. ").repeat(24)
+}
+
+/// A dozen tools with JSON schemas, as Codex declares its own.
+fn tool_schemas() -> Vec<Value> {
+    (0..12)
+        .map(|n| {
+            json!({"type": "function", "name": format!("tool_{n}"), "description": prose(n)[..400].to_string(),
+                "strict": false, "parameters": {"type": "object", "required": ["command"], "properties": {
+                    "command": {"type": "array", "items": {"type": "string"}, "description": "The command to run."},
+                    "workdir": {"type": "string", "description": "The working directory."},
+                    "timeout_ms": {"type": "number", "description": "How long it may take."}}}})
+        })
+        .collect()
+}
+
+/// A Codex `/v1/responses` turn of about `kib` KiB, streaming.
+fn codex_turn(kib: usize) -> String {
+    let mut input = Vec::new();
+    let mut n = 0;
+    while serde_json::to_vec(&input).map_or(0, |v| v.len()) < kib * 1024 {
+        input.push(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": prose(n)}]}));
+        input.push(json!({"type": "function_call", "name": "tool_0", "call_id": format!("call_{n}"),
+            "arguments": json!({"command": ["rg", "-n", format!("pattern{n}")]}).to_string()}));
+        input.push(json!({"type": "function_call_output", "call_id": format!("call_{n}"), "output": prose(n + 1)}));
+        input.push(
+            json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": prose(n + 2)}]}),
+        );
+        n += 4;
+    }
+    input.push(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "answer:long"}]}));
+    json!({"model": "gpt-5.5", "instructions": prose(9_999).repeat(3), "input": input, "tools": tool_schemas(),
+        "tool_choice": "auto", "parallel_tool_calls": true, "reasoning": {"effort": "medium", "summary": "auto"},
+        "store": false, "stream": true, "include": ["reasoning.encrypted_content"], "prompt_cache_key": "bench-thread"})
+    .to_string()
+}
+
+/// A Chat Completions request of about `kib` KiB: history with tool calls and their results.
+fn chat_turn(kib: usize) -> String {
+    let mut messages = vec![json!({"role": "system", "content": prose(9_999)})];
+    let mut n = 0;
+    while serde_json::to_vec(&messages).map_or(0, |v| v.len()) < kib * 1024 {
+        messages.push(json!({"role": "user", "content": prose(n)}));
+        messages.push(
+            json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("call_{n}"), "type": "function",
+            "function": {"name": "tool_0", "arguments": json!({"command": ["ls"]}).to_string()}}]}),
+        );
+        messages.push(json!({"role": "tool", "tool_call_id": format!("call_{n}"), "content": prose(n + 1)}));
+        n += 2;
+    }
+    messages.push(json!({"role": "user", "content": "answer:long"}));
+    let tools: Vec<Value> = tool_schemas()
+        .into_iter()
+        .map(|t| json!({"type": "function", "function": {"name": t["name"], "description": t["description"], "parameters": t["parameters"]}}))
+        .collect();
+    json!({"model": "gpt-5.5", "messages": messages, "tools": tools, "stream": true}).to_string()
+}
+
+/// A Messages request of about `kib` KiB: history with tool use and results.
+fn messages_turn(kib: usize) -> String {
+    let mut messages = Vec::new();
+    let mut n = 0;
+    while serde_json::to_vec(&messages).map_or(0, |v| v.len()) < kib * 1024 {
+        messages.push(json!({"role": "user", "content": prose(n)}));
+        messages.push(
+            json!({"role": "assistant", "content": [{"type": "tool_use", "id": format!("toolu_{n}"), "name": "tool_0",
+            "input": {"command": ["ls"]}}]}),
+        );
+        messages.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": format!("toolu_{n}"),
+            "content": prose(n + 1)}]}));
+        n += 2;
+    }
+    messages.push(json!({"role": "user", "content": "answer:long"}));
+    let tools: Vec<Value> = tool_schemas()
+        .into_iter()
+        .map(|t| json!({"name": t["name"], "description": t["description"], "input_schema": t["parameters"]}))
+        .collect();
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "system": prose(9_999), "messages": messages,
+        "tools": tools, "stream": true})
+    .to_string()
+}
+
+static CODEX_256K: LazyLock<String> = LazyLock::new(|| codex_turn(256));
+static CODEX_2M: LazyLock<String> = LazyLock::new(|| codex_turn(2048));
+static CHAT_256K: LazyLock<String> = LazyLock::new(|| chat_turn(256));
+static MESSAGES_256K: LazyLock<String> = LazyLock::new(|| messages_turn(256));
 
 /// The slow stream the many-streams run holds open (one event per interval).
 pub const SLOW_BODY: &str =

@@ -182,7 +182,7 @@ fn summarize(samples: Vec<Sample>, errors: Vec<String>, completed_in_run: usize,
 }
 
 /// The nearest-rank percentile of sorted durations, in milliseconds.
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
+pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

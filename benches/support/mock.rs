@@ -57,7 +57,11 @@ impl MockUpstream {
             slow_sse: events(pace.events.saturating_sub(6).max(1)),
             pace,
         });
-        let app = Router::new().route("/backend-api/codex/responses", post(responses)).with_state(answers);
+        // Codex-sized requests run to megabytes; the default 2 MiB cap would refuse them.
+        let app = Router::new()
+            .route("/backend-api/codex/responses", post(responses))
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(answers);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the mock upstream");
         let addr = listener.local_addr().expect("the mock's address");
         // Each event is a small write: without TCP_NODELAY, Nagle's algorithm holds them back.

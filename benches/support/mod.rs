@@ -1,6 +1,6 @@
 //! The benchmark's parts: `mock` (the fast upstream), `load` (the load generator),
 //! `procs` (`serve`, the CLI and nginx as child processes), `fixtures` (accounts and
-//! requests), `ui` (headless frame timing), `budget` (the verdicts) and `report` (JSON and
+//! requests), `ui` (headless frame timing), `turns` (a session's next turn over HTTP and WebSocket), `budget` (the verdicts) and `report` (JSON and
 //! Markdown).
 
 pub mod budget;
@@ -9,4 +9,5 @@ pub mod load;
 pub mod mock;
 pub mod procs;
 pub mod report;
+pub mod turns;
 pub mod ui;

@@ -338,6 +338,9 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     keepalive_requests 1000000;
+    # Codex-sized requests: accepted, and held in memory rather than spooled to disk.
+    client_max_body_size 64m;
+    client_body_buffer_size 4m;
     upstream mock {{
         server {upstream};
         keepalive 1024;

@@ -64,6 +64,10 @@ pub struct Throughput {
     pub added_ttfb_p50_ms: f64,
     pub gateway_over_direct: f64,
     pub gateway_over_nginx: Option<f64>,
+    /// The client's request body.
+    pub body_bytes: usize,
+    /// Request-body megabytes the gateway handles per second of its CPU time.
+    pub body_mb_per_core_s: Option<f64>,
 }
 
 impl Throughput {
@@ -83,6 +87,8 @@ impl Throughput {
             added_p90_ms: gateway.p90_ms - direct.p90_ms,
             added_p99_ms: gateway.p99_ms - direct.p99_ms,
             added_ttfb_p50_ms: gateway.ttfb_p50_ms - direct.ttfb_p50_ms,
+            body_bytes: scenario.gateway_body().len(),
+            body_mb_per_core_s: gateway.proxy_cpu_us.map(|us| scenario.gateway_body().len() as f64 / us),
             gateway_over_direct: gateway.rps / direct.rps,
             gateway_over_nginx: nginx.as_ref().map(|n| gateway.rps / n.rps),
             direct,
@@ -154,6 +160,7 @@ pub struct Report {
     pub pool_accounts: usize,
     pub nginx: Option<String>,
     pub throughput: Vec<Throughput>,
+    pub turns: Option<super::turns::Turns>,
     pub many_streams: Option<ManyStreams>,
     pub startup: Vec<Startup>,
     pub ui: UiResults,
@@ -166,6 +173,7 @@ impl Report {
     pub fn to_json(&self) -> serde_json::Value {
         let mut results = Vec::new();
         results.extend(self.throughput.iter().map(|t| tagged("throughput", t)));
+        results.extend(self.turns.iter().map(|t| tagged("turns", t)));
         results.extend(self.many_streams.iter().map(|m| tagged("many_streams", m)));
         results.extend(self.startup.iter().map(|s| tagged("startup", s)));
         results.extend(self.ui.frames.iter().map(|u| tagged("ui_frames", u)));
@@ -209,14 +217,14 @@ impl Report {
             return;
         }
         out.push_str("Throughput (requests/s) and ratios. Translated scenarios' direct and nginx columns are the streaming `/v1/responses` request to the mock (it speaks only Responses). The last column is the CPU time the proxy process(es) spent per request over the whole run.\n\n");
-        out.push_str("| scenario | conc. | direct | nginx | gateway | gateway/direct | gateway/nginx | CPU µs/req nginx / gateway |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| scenario | conc. | direct | nginx | gateway | gateway/direct | gateway/nginx | CPU µs/req nginx / gateway | body KiB, MB/s per core |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         let cpu =
             |run: Option<&RunStats>| run.and_then(|r| r.proxy_cpu_us).map_or("–".into(), |us| format!("{us:.0}"));
         for t in &self.throughput {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {} | {:.0} | {:.2} | {} | {} / {} |",
+                "| {} | {} | {:.0} | {} | {:.0} | {:.2} | {} | {} / {} | {} |",
                 t.label,
                 t.concurrency,
                 t.direct.rps,
@@ -226,6 +234,10 @@ impl Report {
                 t.gateway_over_nginx.map_or("–".into(), |r| format!("{r:.2}")),
                 cpu(t.nginx.as_ref()),
                 cpu(Some(&t.gateway)),
+                match t.body_mb_per_core_s {
+                    Some(rate) if t.body_bytes >= 64 * 1024 => format!("{}, {rate:.0}", t.body_bytes / 1024),
+                    _ => "–".into(),
+                },
             );
         }
         out.push_str("\nLatency in ms (direct / nginx / gateway), time to first byte, and what the gateway adds over direct.\n\n");
@@ -253,6 +265,20 @@ impl Report {
     }
 
     fn other_tables(&self, out: &mut String) {
+        if let Some(t) = &self.turns {
+            let _ = writeln!(
+                out,
+                "A session's next turn after a {} KiB conversation ({} turns each way, one at a time): time to \
+                 first byte p50 / p90 {:.2} / {:.2} ms over HTTP (the whole conversation each turn), {:.2} / {:.2} ms \
+                 over the WebSocket (`previous_response_id` and the new item only).\n",
+                t.history_kib,
+                t.turns,
+                t.http_ttfb_p50_ms,
+                t.http_ttfb_p90_ms,
+                t.websocket_ttfb_p50_ms,
+                t.websocket_ttfb_p90_ms
+            );
+        }
         if let Some(m) = &self.many_streams {
             let _ = writeln!(
                 out,

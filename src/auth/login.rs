@@ -68,6 +68,12 @@ pub enum LoginError {
     DeviceOnly,
     #[error("signed in, but storing the account failed: {0}")]
     Store(String),
+    #[error(
+        "this sign-in is restricted to the ChatGPT workspace {wanted}, but the account signed in to {}; \
+         start the sign-in again and choose that workspace",
+        .got.as_deref().unwrap_or("no workspace")
+    )]
+    WrongWorkspace { wanted: String, got: Option<String> },
 }
 
 fn detail(description: Option<&str>) -> String {
@@ -95,6 +101,9 @@ pub struct AuthorizeRequest<'a> {
     pub code_challenge: &'a str,
     pub state: &'a str,
     pub originator: &'a str,
+    /// Restricts the sign-in to these workspaces (comma-separated), as Codex's
+    /// `forced_chatgpt_workspace_id` and the original's `workspaceId` do.
+    pub allowed_workspace_id: Option<&'a str>,
 }
 
 impl AuthorizeRequest<'_> {
@@ -112,7 +121,8 @@ impl AuthorizeRequest<'_> {
             ("state", self.state),
             ("originator", self.originator),
         ]
-        .iter()
+        .into_iter()
+        .chain(self.allowed_workspace_id.map(|id| ("allowed_workspace_id", id)))
         .map(|(key, value)| format!("{key}={}", encode(value)))
         .collect::<Vec<_>>()
         .join("&");
@@ -260,6 +270,7 @@ mod tests {
             code_challenge: "ch-al_lenge",
             state: "st",
             originator: "codex_cli_rs",
+            allowed_workspace_id: None,
         }
     }
 
@@ -274,6 +285,8 @@ mod tests {
              &code_challenge=ch-al_lenge&code_challenge_method=S256&id_token_add_organizations=true\
              &codex_cli_simplified_flow=true&state=st&originator=codex_cli_rs"
         );
+        let restricted = AuthorizeRequest { allowed_workspace_id: Some("ws-1,ws-2"), ..request() }.url();
+        assert!(restricted.ends_with("&originator=codex_cli_rs&allowed_workspace_id=ws-1%2Cws-2"), "{restricted}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod import;
 pub mod login;
 pub mod pkce;
 pub mod refresh;
+pub mod revoke;
 pub mod tokens;
 
 /// How long any one call to the issuer may take.

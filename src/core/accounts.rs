@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -61,6 +62,24 @@ impl AccountPatch {
             && status.is_none()
             && proxy.is_none()
     }
+}
+
+/// What a delete did: the rows removed, and (best effort, after they are gone) the refresh
+/// tokens revoked at the issuer so the deleted sign-ins stop working everywhere.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteReport {
+    pub deleted: usize,
+    /// Deleted accounts whose refresh token the issuer revoked.
+    pub revoked: usize,
+    /// Deleted accounts whose refresh token could not be revoked, with why.
+    pub not_revoked: Vec<NotRevoked>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotRevoked {
+    pub id: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -276,6 +295,7 @@ impl Core {
         &self,
         tokens: Tokens,
         proxy: &AccountProxy,
+        profile: &super::LoginProfile,
     ) -> Result<(String, String), CoreError> {
         let claims = Claims::from_tokens(&tokens);
         let proxy = match proxy {
@@ -287,7 +307,13 @@ impl Core {
             tokens,
             account_id: claims.chatgpt_account_id.clone(),
             email: claims.email.clone(),
-            meta: ImportMeta { proxy, ..ImportMeta::default() },
+            meta: ImportMeta {
+                proxy,
+                group: profile.group.clone(),
+                tags: profile.tags.clone(),
+                note: profile.note.clone(),
+                ..ImportMeta::default()
+            },
             origin: "sign-in".into(),
         };
         let vault = self.vault().clone();
@@ -367,13 +393,42 @@ impl Core {
     }
 
     /// Deletes accounts with their tokens and usage; returns how many existed.
-    pub async fn delete_accounts(&self, ids: Vec<String>) -> Result<usize, CoreError> {
+    pub async fn delete_accounts(&self, ids: Vec<String>, revoke: bool) -> Result<DeleteReport, CoreError> {
         if ids.is_empty() {
             return Err(CoreError::Invalid("`ids` must name at least one account".into()));
         }
+        let pool = self.pool();
+        let leaving: Vec<_> = ids.iter().filter_map(|id| pool.by_id.get(id).cloned()).collect();
         let deleted = self.store().delete_accounts(ids).await?;
         self.reload().await?;
-        Ok(deleted)
+        let mut report = DeleteReport { deleted, ..DeleteReport::default() };
+        if !revoke {
+            return Ok(report);
+        }
+        let config = self.config();
+        let attempts = leaving.into_iter().filter_map(|account| {
+            let refresh_token = account.tokens()?.refresh_token.clone()?;
+            let http = self.client_for(&account).map(|(http, _)| http);
+            let (issuer, client_id) = (config.issuer.clone(), config.client_id.clone());
+            Some(async move {
+                let outcome = match http {
+                    Ok(http) => crate::auth::revoke::revoke(&http, &issuer, &client_id, &refresh_token).await,
+                    Err(err) => Err(format!("its proxy cannot be used: {err}")),
+                };
+                (account.id.clone(), outcome)
+            })
+        });
+        let outcomes: Vec<_> = futures_util::stream::iter(attempts).buffer_unordered(8).collect().await;
+        for (id, outcome) in outcomes {
+            match outcome {
+                Ok(()) => report.revoked += 1,
+                Err(reason) => {
+                    tracing::warn!(account = %id, "revoking the deleted account's refresh token failed: {reason}");
+                    report.not_revoked.push(NotRevoked { id, reason });
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// Writes accounts with their tokens in the `auth.json` shape: one file per account when

@@ -164,6 +164,8 @@ pub struct NewKey {
 /// A created key: the full secret, shown this once, and its stored description.
 #[derive(Serialize)]
 pub struct CreatedKey {
+    /// The same as `info.id`, which is what goes into JSON (once).
+    #[serde(skip_serializing)]
     pub id: String,
     pub key: String,
     #[serde(flatten)]
@@ -343,7 +345,7 @@ impl Core {
     }
 
     /// A key as stored now (it may have been made by another process a moment ago).
-    async fn stored_key(&self, id: &str) -> Result<KeyRow, CoreError> {
+    pub async fn stored_key(&self, id: &str) -> Result<KeyRow, CoreError> {
         self.store()
             .key(id.to_string())
             .await?

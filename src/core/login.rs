@@ -84,11 +84,36 @@ struct PkceFlow {
     redirect_uri: String,
 }
 
+/// How a sign-in is made, beyond its kind.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOptions {
+    /// The proxy the sign-in's calls go through; it stays attached to the account.
+    pub proxy: AccountProxy,
+    /// Only an account of these ChatGPT workspaces (comma-separated ids) may sign in: the
+    /// issuer is asked to offer only them (`allowed_workspace_id`) and the tokens are checked.
+    pub workspace: Option<String>,
+    /// What the account is stored with besides its tokens.
+    pub profile: LoginProfile,
+}
+
+/// A signed-in account's group, tags and note (the original's `groupName`, `tags` and `note`
+/// at sign-in). Absent fields leave an existing account's values as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub group: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub note: Option<String>,
+}
+
 struct Login {
     /// `None` for a device-code sign-in.
     pkce: Option<PkceFlow>,
     /// The proxy the token exchange goes through; it stays attached to the account.
     proxy: AccountProxy,
+    /// The workspaces the account must belong to, when restricted.
+    workspace: Option<String>,
+    /// Group, tags and note the account is stored with.
+    profile: LoginProfile,
     listens: bool,
     deadline: Instant,
     status: watch::Sender<LoginStatus>,
@@ -173,14 +198,16 @@ impl Logins {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn insert(&self, pkce: Option<PkceFlow>, listens: bool, proxy: AccountProxy) -> (String, Arc<Login>) {
+    fn insert(&self, pkce: Option<PkceFlow>, listens: bool, options: LoginOptions) -> (String, Arc<Login>) {
         let now = Instant::now();
         let mut map = self.lock();
         map.retain(|_, login| login.is_pending() || login.deadline + KEEP_FINISHED > now);
         let id = uuid::Uuid::new_v4().simple().to_string();
         let login = Arc::new(Login {
             pkce,
-            proxy,
+            proxy: options.proxy,
+            workspace: options.workspace,
+            profile: options.profile,
             listens,
             deadline: now + self.ttl(),
             status: watch::Sender::new(LoginStatus { status: LoginState::Pending, error: None, account_id: None }),
@@ -195,8 +222,27 @@ impl Logins {
         self.lock().get(id).cloned().ok_or_else(|| CoreError::NotFound(format!("no sign-in with id {id:?}")))
     }
 
+    /// The id of the browser sign-in whose OAuth `state` is `state`.
+    fn id_for_state(&self, state: &str) -> Option<String> {
+        let map = self.lock();
+        map.iter()
+            .find(|(_, login)| login.pkce.as_ref().is_some_and(|flow| flow.state == state))
+            .map(|(id, _)| id.clone())
+    }
+
     fn listening(&self) -> Vec<Arc<Login>> {
         self.lock().values().filter(|login| login.listens && login.is_pending()).cloned().collect()
+    }
+}
+
+/// Refuses tokens of an account outside the sign-in's workspaces (nothing is stored).
+fn in_workspace(allowed: Option<&str>, tokens: Tokens) -> Result<Tokens, LoginError> {
+    let Some(allowed) = allowed else { return Ok(tokens) };
+    let got = crate::auth::claims::Claims::from_tokens(&tokens).chatgpt_account_id;
+    if got.as_deref().is_some_and(|id| allowed.split(',').map(str::trim).any(|wanted| wanted == id)) {
+        Ok(tokens)
+    } else {
+        Err(LoginError::WrongWorkspace { wanted: allowed.to_string(), got })
     }
 }
 
@@ -218,10 +264,30 @@ impl Core {
     /// As [`Core::login_start`], with the sign-in's calls to the issuer going through `proxy`,
     /// which the account keeps (`inherit` leaves an existing account's proxy as it is).
     pub async fn login_start_via(&self, kind: LoginKind, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
+        self.login_start_with(kind, LoginOptions { proxy, ..LoginOptions::default() }).await
+    }
+
+    /// The id of the pending or finished browser sign-in started with OAuth `state` (what the
+    /// original's `account/login/complete` names a sign-in by).
+    pub fn login_id_for_state(&self, state: &str) -> Result<String, CoreError> {
+        self.inner.logins.id_for_state(state).ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "no sign-in started with state {state:?}: it is from another run of the service, or it was never started"
+            ))
+        })
+    }
+
+    /// As [`Core::login_start`], with a proxy, a workspace restriction and the account's
+    /// group, tags and note.
+    pub async fn login_start_with(&self, kind: LoginKind, options: LoginOptions) -> Result<LoginTicket, CoreError> {
+        let options = LoginOptions {
+            workspace: options.workspace.map(|w| w.trim().to_string()).filter(|w| !w.is_empty()),
+            ..options
+        };
         match kind {
-            LoginKind::Browser { open_browser } => self.start_browser_login(true, open_browser, proxy).await,
-            LoginKind::Manual => self.start_browser_login(false, false, proxy).await,
-            LoginKind::Device => self.start_device_login(proxy).await,
+            LoginKind::Browser { open_browser } => self.start_browser_login(true, open_browser, options).await,
+            LoginKind::Manual => self.start_browser_login(false, false, options).await,
+            LoginKind::Device => self.start_device_login(options).await,
         }
     }
 
@@ -265,9 +331,9 @@ impl Core {
         &self,
         listen: bool,
         open_browser: bool,
-        proxy: AccountProxy,
+        options: LoginOptions,
     ) -> Result<LoginTicket, CoreError> {
-        self.login_client(&proxy)?;
+        self.login_client(&options.proxy)?;
         let config = self.config();
         let listener = if listen {
             for earlier in self.inner.logins.listening() {
@@ -294,10 +360,11 @@ impl Core {
             code_challenge: &pkce.challenge,
             state: &state,
             originator: &config.originator,
+            allowed_workspace_id: options.workspace.as_deref(),
         }
         .url();
         let flow = PkceFlow { verifier: pkce.verifier, state, redirect_uri: redirect_uri.clone() };
-        let (login_id, login) = self.inner.logins.insert(Some(flow), listen, proxy);
+        let (login_id, login) = self.inner.logins.insert(Some(flow), listen, options);
         let task = tokio::spawn(self.clone().wait_for_callback(login.clone(), listener));
         *login.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         if open_browser && let Err(err) = open::that_detached(&auth_url) {
@@ -379,10 +446,14 @@ impl Core {
     /// Stores the tokens of a finished exchange (unless the sign-in was cancelled or expired
     /// meanwhile) and ends the sign-in either way.
     async fn settle(&self, login: &Login, exchanged: Result<Tokens, LoginError>) -> Result<String, LoginError> {
-        let stored = match exchanged.and_then(|tokens| login.check_open().map(|()| tokens)) {
-            Ok(tokens) => {
-                self.store_signed_in(tokens, &login.proxy).await.map_err(|e| LoginError::Store(e.to_string()))
-            }
+        let checked = exchanged
+            .and_then(|tokens| in_workspace(login.workspace.as_deref(), tokens))
+            .and_then(|tokens| login.check_open().map(|()| tokens));
+        let stored = match checked {
+            Ok(tokens) => self
+                .store_signed_in(tokens, &login.proxy, &login.profile)
+                .await
+                .map_err(|e| LoginError::Store(e.to_string())),
             Err(err) => Err(err),
         };
         match stored {
@@ -398,11 +469,11 @@ impl Core {
         }
     }
 
-    async fn start_device_login(&self, proxy: AccountProxy) -> Result<LoginTicket, CoreError> {
+    async fn start_device_login(&self, options: LoginOptions) -> Result<LoginTicket, CoreError> {
         let config = self.config();
-        let http = self.login_client(&proxy)?;
+        let http = self.login_client(&options.proxy)?;
         let code = device::request_code(&http, &config.issuer, &config.client_id).await?;
-        let (login_id, login) = self.inner.logins.insert(None, false, proxy);
+        let (login_id, login) = self.inner.logins.insert(None, false, options);
         let ticket = LoginTicket {
             login_id: login_id.clone(),
             auth_url: code.verification_uri.clone(),

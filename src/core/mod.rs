@@ -15,6 +15,7 @@ pub mod logwriter;
 mod migrate;
 mod models;
 pub mod pool;
+mod preference;
 pub mod quota;
 mod refresh;
 mod routes;
@@ -31,13 +32,13 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-pub use accounts::{AccountPatch, ExportReport, ImportReport};
+pub use accounts::{AccountPatch, DeleteReport, ExportReport, ImportReport, NotRevoked};
 pub use error::CoreError;
 pub use keys::{
     CreatedKey, DEFAULT_AZURE_API_VERSION, KeyField, KeyProblem, KeyUpdate, KeyUsage, ListOrAny, NewKey, PolicyChange,
     REASONING_EFFORTS, UsagePoint, hash_key,
 };
-pub use login::{DevicePrompt, LoginKind, LoginState, LoginStatus, LoginTicket};
+pub use login::{DevicePrompt, LoginKind, LoginOptions, LoginProfile, LoginState, LoginStatus, LoginTicket};
 pub use models::ModelInfo;
 pub use refresh::RefreshError;
 pub use routes::RouteTest;
@@ -124,6 +125,8 @@ struct Inner {
     instance_name: String,
     /// Per-key use against the keys' limits.
     quotas: quota::Quotas,
+    /// The manual preferred account, tried first ([`Core::set_manual_account`]).
+    preferred: std::sync::RwLock<Option<String>>,
 }
 
 /// The core API. Cheap to clone; all clones share one state.
@@ -187,6 +190,7 @@ impl Core {
                 instance_id: uuid::Uuid::new_v4().simple().to_string(),
                 instance_name,
                 quotas: quota::Quotas::default(),
+                preferred: std::sync::RwLock::new(None),
             }),
         };
         stored.extend(sealed_settings);
@@ -293,7 +297,7 @@ impl Core {
             .collect::<Vec<_>>();
         let pool =
             pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault, read_at);
-        self.inner.pool.store(Arc::new(pool));
+        self.inner.pool.store(Arc::new(self.in_preferred_order(pool)));
         self.inner.keys.store(Arc::new(self.key_table(&keys)));
         self.inner.snapshot.store(Arc::new(Snapshot { accounts, keys }));
         self.inner.changed.send_modify(|version| *version += 1);

@@ -153,6 +153,11 @@ impl PoolAccount {
         self.live.usage.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Reads the latest usage in place (no copy), for the hot path.
+    pub fn with_usage<R>(&self, read: impl FnOnce(Option<&UsageSnapshot>) -> R) -> R {
+        read(self.live.usage.read().unwrap_or_else(|p| p.into_inner()).as_ref())
+    }
+
     pub fn set_usage(&self, usage: UsageSnapshot) {
         *self.live.usage.write().unwrap_or_else(|p| p.into_inner()) = Some(usage);
     }
@@ -223,7 +228,7 @@ impl Drop for InflightGuard {
     }
 }
 
-/// The whole pool, in routing order (by `sort`).
+/// The whole pool, in routing order (by `sort`, the manual preferred account first).
 #[derive(Debug, Default)]
 pub struct Pool {
     pub accounts: Vec<Arc<PoolAccount>>,

@@ -81,6 +81,11 @@ impl Core {
         });
     }
 
+    /// Whether other instances may share this pool (the store is PostgreSQL).
+    pub fn shares_store(&self) -> bool {
+        self.store().sqlite_path().is_none()
+    }
+
     /// The per-account in-flight cap this instance applies: the configured cap split between
     /// the instances connected to the database now (rounded up), so together they stay near
     /// it. One instance (SQLite) applies it whole.

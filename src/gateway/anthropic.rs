@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::errors::{Dialect, GatewayError};
 use super::keys::PlatformKey;
-use super::pipeline::{self, Translation, fail, intake};
+use super::pipeline::{self, Intake, Translation, fail, intake};
 use super::protocol::RequestError;
 use super::protocol::anthropic::{self, MessagesContext, MessagesRequest, MessagesStream};
 use super::{Gateway, body};
@@ -24,10 +24,11 @@ pub async fn messages(
     key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    let intake = match intake(&gateway, "/v1/messages", &uri, &headers, key, body, None, Dialect::Anthropic).await {
-        Ok(intake) => intake,
-        Err(response) => return response,
-    };
+    let intake: Intake =
+        match intake(&gateway, "/v1/messages", &uri, &headers, key, body, None, Dialect::Anthropic).await {
+            Ok(intake) => intake,
+            Err(response) => return response,
+        };
     if intake.key.row.protocol == KeyProtocol::AzureOpenai {
         let refusal = GatewayError::bad_request(
             None,
@@ -59,8 +60,8 @@ impl Translation for Messages {
     }
 }
 
-/// Answered locally with an estimate (see `protocol::anthropic::count_tokens`); no account
-/// is used and nothing is logged.
+/// Answered locally (see `protocol::anthropic::count_tokens`), on a blocking thread: no
+/// account is used and nothing is logged.
 pub async fn count_tokens(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
@@ -70,6 +71,15 @@ pub async fn count_tokens(
     let refused = |error: GatewayError| error.in_dialect(Dialect::Anthropic);
     let body =
         body::read_object(body, &headers, gateway.core.config().front_proxy_max_body_bytes).await.map_err(refused)?;
-    let tokens = anthropic::count_tokens(&Value::Object(body)).map_err(|error| refused(error.into()))?;
+    let counted = tokio::task::spawn_blocking(move || anthropic::count_tokens(&Value::Object(body))).await;
+    let tokens = counted
+        .map_err(|error| {
+            refused(GatewayError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                format!("counting failed: {error}"),
+            ))
+        })?
+        .map_err(|error| refused(error.into()))?;
     Ok(axum::Json(json!({"input_tokens": tokens})).into_response())
 }

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::errors::GatewayError;
+use super::protocol::fields::{Fields, RawObject};
 
 fn too_large(limit: usize) -> GatewayError {
     GatewayError::new(
@@ -19,11 +20,37 @@ fn too_large(limit: usize) -> GatewayError {
     )
 }
 
+/// A body the gateway can read a request into: a `serde_json` tree, or a [`RawObject`]
+/// whose values stay bytes.
+pub trait ObjectBody: Fields + Sized {
+    fn parse(bytes: &[u8]) -> Result<Self, GatewayError>;
+}
+
+impl ObjectBody for Map<String, Value> {
+    fn parse(bytes: &[u8]) -> Result<Self, GatewayError> {
+        parse_object(bytes)
+    }
+}
+
+impl ObjectBody for RawObject {
+    fn parse(bytes: &[u8]) -> Result<Self, GatewayError> {
+        if !bytes.trim_ascii_start().starts_with(b"{") && serde_json::from_slice::<Value>(bytes).is_ok() {
+            return Err(not_an_object());
+        }
+        RawObject::parse(bytes)
+            .map_err(|err| GatewayError::bad_request(None, format!("the request body is not valid JSON: {err}")))
+    }
+}
+
 /// Reads, decodes and parses a JSON object body.
-pub async fn read_object(body: Body, headers: &HeaderMap, limit: usize) -> Result<Map<String, Value>, GatewayError> {
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
+pub async fn read_object<B: ObjectBody>(body: Body, headers: &HeaderMap, limit: usize) -> Result<B, GatewayError> {
+    let raw = crate::server::read_body(body, limit).await.map_err(|_| too_large(limit))?;
     let decoded = decode(raw, headers, limit)?;
-    parse_object(&decoded)
+    B::parse(&decoded)
+}
+
+fn not_an_object() -> GatewayError {
+    GatewayError::bad_request(None, "the request body must be a JSON object")
 }
 
 /// Undoes the `Content-Encoding` of a request body, never expanding past `limit`.
@@ -56,10 +83,10 @@ pub fn decode(raw: Bytes, headers: &HeaderMap, limit: usize) -> Result<Bytes, Ga
     Ok(Bytes::from(decoded))
 }
 
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, GatewayError> {
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(GatewayError::bad_request(None, "the request body must be a JSON object")),
+        Ok(_) => Err(not_an_object()),
         Err(err) => Err(GatewayError::bad_request(None, format!("the request body is not valid JSON: {err}"))),
     }
 }

@@ -4,6 +4,7 @@
 //! a 200 stream. A request error (400, 404, …) goes back to the client as it is.
 
 use std::collections::HashSet;
+use std::fmt::Write;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use super::protocol::responses::{Outcome, failure_of};
 use super::record::Record;
 use super::routing::Skip;
 use super::sse;
+use super::upstream::Endpoint;
 use crate::core::now_millis;
 use crate::core::pool::{InflightGuard, PoolAccount};
 
@@ -37,17 +39,31 @@ pub struct Outgoing {
     pub client_headers: HeaderMap,
     /// The account groups the key may use (`None`: any).
     pub scope: Option<Vec<String>>,
+    pub endpoint: Endpoint,
 }
 
 /// A stream that has started on an account and passed its head.
 pub struct Started {
     pub guard: InflightGuard,
-    /// Raw bytes already read from the upstream (the stream's head), in order.
+    /// Raw bytes already read from the upstream (the stream's head), in order; for a
+    /// compaction, its whole JSON body.
     pub head: Vec<Bytes>,
     /// Events parsed from `head`.
     pub events: Vec<UpstreamEvent>,
     pub parser: sse::Parser,
     pub rest: ByteStream,
+    /// The upstream's response headers that go back to the client (`upstream::RETURNED`).
+    pub headers: HeaderMap,
+}
+
+/// What one successful attempt read: the head of the stream (or a compaction's whole body)
+/// and the headers for the client.
+struct Head {
+    chunks: Vec<Bytes>,
+    events: Vec<UpstreamEvent>,
+    parser: sse::Parser,
+    rest: ByteStream,
+    headers: HeaderMap,
 }
 
 impl Started {
@@ -113,7 +129,11 @@ impl Gateway {
                 config.route_strategy,
                 &rotation_key,
                 out.session.as_deref(),
-                max_inflight,
+                super::routing::Limits {
+                    max_inflight,
+                    quota_guard: config.quota_guard,
+                    shared_sessions: self.core.shares_store(),
+                },
                 now_millis(),
             );
             plan.candidates.retain(|a| !tried.contains(&a.id));
@@ -169,21 +189,43 @@ impl Gateway {
     }
 
     /// The request's first trace lines: the candidate order and why the others were left out.
+    /// The request's first trace line: the candidate order (its first accounts) and how many
+    /// accounts were deferred or left out, by reason — one line whatever the pool's size.
+    /// With `RUST_LOG` at debug for the gateway, one line per deferred or skipped account too.
     fn trace_plan(&self, out: &Outgoing, plan: &super::routing::Plan, config: &crate::config::Config) {
-        let order: Vec<&str> = plan.candidates.iter().map(|a| a.id.as_str()).collect();
+        let mut order = String::new();
+        for (n, account) in plan.candidates.iter().take(TRACED_ORDER).enumerate() {
+            if n > 0 {
+                order.push(',');
+            }
+            order.push_str(&account.id);
+        }
+        if plan.candidates.len() > TRACED_ORDER {
+            let _ = write!(order, ",+{}", plan.candidates.len() - TRACED_ORDER);
+        }
         self.trace.line(
             "CANDIDATE_POOL",
             out.id,
             &out.request_id,
-            format_args!("model={} order={}", out.model, order.join(",")),
+            format_args!(
+                "model={} candidates={} order={order} deferred={} skipped={}",
+                out.model,
+                plan.candidates.len(),
+                counts(&plan.deferred),
+                counts(&plan.skipped)
+            ),
         );
-        for (account, skip) in &plan.skipped {
-            self.trace.line(
-                "CANDIDATE_SKIP",
-                out.id,
-                &out.request_id,
-                format_args!("account={} reason={skip}", account.id),
-            );
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            for (kind, list) in [("CANDIDATE_DEFER", &plan.deferred), ("CANDIDATE_SKIP", &plan.skipped)] {
+                for (account, skip) in list {
+                    self.trace.line(
+                        kind,
+                        out.id,
+                        &out.request_id,
+                        format_args!("account={} reason={skip}", account.id),
+                    );
+                }
+            }
         }
         let preview = config.trace_body_preview_max_bytes.min(out.body.len());
         if preview > 0 {
@@ -260,9 +302,9 @@ impl Gateway {
                     }
                     return Err(failure);
                 }
-                Ok((head, events, parser, rest)) => {
+                Ok(Head { chunks, events, parser, rest, headers }) => {
                     account.note_success();
-                    return Ok(Started { guard, head, events, parser, rest });
+                    return Ok(Started { guard, head: chunks, events, parser, rest, headers });
                 }
             }
         }
@@ -275,7 +317,7 @@ impl Gateway {
         out: &Outgoing,
         account: &Arc<PoolAccount>,
         tokens: &Arc<crate::auth::tokens::Tokens>,
-    ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+    ) -> Result<Head, Failure> {
         let upstream = self.upstream();
         let primary = self.send_to(&upstream.base, out, account, tokens).await;
         match (&primary, &upstream.fallback) {
@@ -292,14 +334,14 @@ impl Gateway {
         out: &Outgoing,
         account: &Arc<PoolAccount>,
         tokens: &Arc<crate::auth::tokens::Tokens>,
-    ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+    ) -> Result<Head, Failure> {
         let upstream = self.upstream();
         let started = Instant::now();
         let (http, route) = self
             .core
             .client_for(account)
             .map_err(|err| Failure::Route { message: format!("the account's proxy cannot be used: {err}") })?;
-        let request = upstream.responses(&http, base, account, tokens, out);
+        let request = upstream.request(&http, base, account, tokens, out);
         let response = match tokio::time::timeout(self.idle_timeout(), request.send()).await {
             Err(_) => {
                 return Err(Failure::Next {
@@ -332,6 +374,9 @@ impl Gateway {
                 format!("proxy unreachable ({}): the proxy refused the user name or password (407)", route.describe());
             return Err(Failure::Route { message });
         }
+        if status == StatusCode::OK && out.endpoint == Endpoint::Compact {
+            return read_compaction(response).await;
+        }
         if status == StatusCode::OK {
             if let Some(failure) = not_an_event_stream(response.headers()) {
                 let body = read_capped(response, ERROR_BODY_LIMIT).await;
@@ -344,12 +389,9 @@ impl Gateway {
     }
 
     /// Reads the stream until its first real output (or its failure).
-    async fn read_head(
-        &self,
-        account: &Arc<PoolAccount>,
-        response: reqwest::Response,
-    ) -> Result<(Vec<Bytes>, Vec<UpstreamEvent>, sse::Parser, ByteStream), Failure> {
+    async fn read_head(&self, account: &Arc<PoolAccount>, response: reqwest::Response) -> Result<Head, Failure> {
         let content_type = header_text(response.headers(), "content-type");
+        let headers = super::upstream::returned(response.headers());
         let mut rest: ByteStream = Box::pin(response.bytes_stream());
         let mut parser = sse::Parser::new();
         let mut head = Vec::new();
@@ -400,7 +442,7 @@ impl Gateway {
                 return Err(failure);
             }
             if started_output {
-                return Ok((head, events, parser, rest));
+                return Ok(Head { chunks: head, events, parser, rest, headers });
             }
         }
     }
@@ -591,6 +633,7 @@ impl Gateway {
                 Skip::Exhausted { reason, .. } => reason.clone(),
                 Skip::CoolingDown { .. } => "cooling down".into(),
                 Skip::Busy => "busy".into(),
+                Skip::QuotaGuard { .. } => "past the quota guard".into(),
             };
             *reasons.entry(reason).or_default() += 1;
         }
@@ -618,6 +661,24 @@ impl Gateway {
     }
 }
 
+/// Candidates named in a request's `CANDIDATE_POOL` trace line; the rest are counted.
+const TRACED_ORDER: usize = 8;
+
+/// `kind:count,…` of skipped accounts, or `-` for none.
+fn counts(skipped: &[(Arc<PoolAccount>, Skip)]) -> String {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for (_, skip) in skipped {
+        match counts.iter_mut().find(|(kind, _)| *kind == skip.kind()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((skip.kind(), 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "-".into();
+    }
+    counts.iter().map(|(kind, n)| format!("{kind}:{n}")).collect::<Vec<_>>().join(",")
+}
+
 /// Says that the error concerns only the accounts in the key's groups.
 fn in_scope(mut error: GatewayError, groups: &[String]) -> GatewayError {
     let groups = groups.join(", ");
@@ -634,6 +695,44 @@ fn in_scope(mut error: GatewayError, groups: &[String]) -> GatewayError {
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Reads at most `limit` bytes of a body, so a huge error page cannot fill memory.
+/// The largest compaction answer read (its `encrypted_content` is tens of KiB in practice).
+const COMPACTION_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// A compaction's 200: its whole JSON body, which goes to the client untouched. A body that
+/// is not JSON with an `output` array (a web page, a cut connection) fails over like a
+/// broken stream head.
+async fn read_compaction(response: reqwest::Response) -> Result<Head, Failure> {
+    let headers = super::upstream::returned(response.headers());
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(300), stream.next()).await {
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) if body.len() + chunk.len() <= COMPACTION_BODY_LIMIT => body.extend_from_slice(&chunk),
+            Ok(Some(Ok(_))) => {
+                let message = format!("the compaction answer is larger than {} MiB", COMPACTION_BODY_LIMIT >> 20);
+                return Err(Failure::Next { status: 502, code: Some("compaction_too_large".into()), message });
+            }
+            Ok(Some(Err(err))) => {
+                let message = format!("the upstream compaction answer broke: {err}");
+                return Err(Failure::Next { status: 0, code: Some("stream_error".into()), message });
+            }
+            Err(_) => {
+                let message = "the upstream compaction answer stalled for 300 s".to_string();
+                return Err(Failure::Next { status: 0, code: Some("idle_timeout".into()), message });
+            }
+        }
+    }
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    if !parsed.as_ref().is_some_and(|v| v.get("output").is_some_and(Value::is_array)) {
+        let preview = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        let message = format!("the upstream's compaction answer is not JSON with an `output` list: {preview:?}");
+        return Err(Failure::Next { status: 502, code: Some("bad_compaction".into()), message });
+    }
+    let rest: ByteStream = Box::pin(futures_util::stream::empty());
+    Ok(Head { chunks: vec![Bytes::from(body)], events: Vec::new(), parser: sse::Parser::new(), rest, headers })
+}
+
 async fn read_capped(response: reqwest::Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();

@@ -60,7 +60,7 @@ impl GatewayError {
     }
 
     /// OpenAI's `type` for the status.
-    fn openai_type(&self) -> &'static str {
+    pub fn openai_type(&self) -> &'static str {
         match self.status.as_u16() {
             400 | 404 | 413 | 415 | 422 => "invalid_request_error",
             401 => "authentication_error",

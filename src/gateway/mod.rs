@@ -4,7 +4,7 @@
 //! translation, preparation, answer); `keys` checks platform keys; `body` reads request bodies;
 //! `routing` orders accounts; `dispatch` sends with failover; `upstream` builds upstream
 //! requests; `openai`, `anthropic` and `azure` are the front doors and the Azure upstream;
-//! `model_map` picks the Codex model; `stream` answers streaming and non-streaming clients;
+//! `socket` serves `/v1/responses` over WebSocket; `model_map` picks the Codex model; `stream` answers streaming and non-streaming clients;
 //! `protocol/` translates
 //! shapes and nothing else; `record`, `trace` and `metrics` observe. Nothing here touches
 //! SQLite or the keyring: state comes from the core's in-memory pool and key table, and log
@@ -25,6 +25,7 @@ pub mod protocol;
 pub use handlers::metrics;
 mod record;
 mod routing;
+mod socket;
 pub mod sse;
 mod stream;
 mod trace;
@@ -116,15 +117,20 @@ impl Gateway {
 /// The gateway's routes, to be merged into the service's router.
 pub fn routes(gateway: &Arc<Gateway>) -> Router {
     Router::new()
-        .route("/v1/responses", post(openai::responses))
+        .route("/v1/responses", post(openai::responses).get(socket::responses))
+        .route("/v1/responses/compact", post(openai::compact))
+        .route("/openai/v1/responses/compact", post(openai::compact))
+        .route("/openai/responses/compact", post(openai::compact))
+        .route("/backend-api/codex/responses/compact", post(openai::compact))
+        .route("/backend-api/codex/responses", post(openai::responses).get(socket::responses))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/v1/models", get(handlers::models))
-        .route("/openai/deployments/{deployment}/chat/completions", post(openai::azure_deployment_chat))
-        .route("/openai/deployments/{deployment}/responses", post(openai::azure_deployment_responses))
+        .route("/openai/deployments/{deployment}/chat/completions", post(openai::chat_completions))
+        .route("/openai/deployments/{deployment}/responses", post(openai::responses))
         .route("/openai/responses", post(openai::responses))
-        .route("/openai/v1/responses", post(openai::responses))
+        .route("/openai/v1/responses", post(openai::responses).get(socket::responses))
         .route("/openai/v1/chat/completions", post(openai::chat_completions))
         .route("/openai/v1/models", get(handlers::models))
         .route("/api/codex/usage", get(handlers::pool_usage))

@@ -13,90 +13,81 @@ use serde_json::Value;
 
 use super::errors::{Dialect, GatewayError};
 use super::keys::PlatformKey;
-use super::pipeline::{self, Intake, Translation, answer, intake, prepare};
+use super::pipeline::{self, Intake, Translation, answer, intake, prepare, prepare_compaction};
 use super::protocol::RequestError;
 use super::protocol::chat::{self, ChatContext, ChatRequest, ChatStream};
+use super::protocol::fields::{Fields, RawObject};
 use super::stream::Passthrough;
 use super::{Gateway, azure};
 use crate::core::KeyProtocol;
 
+/// `/v1/responses`, also as `/openai/deployments/{deployment}/responses` (the deployment is
+/// the model).
 pub async fn responses(
     State(gateway): State<Arc<Gateway>>,
+    deployment: Option<Path<String>>,
     uri: Uri,
     headers: HeaderMap,
     key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_responses(gateway, uri, headers, key, body, None).await
-}
-
-pub async fn azure_deployment_responses(
-    State(gateway): State<Arc<Gateway>>,
-    Path(deployment): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-) -> Response {
-    serve_responses(gateway, uri, headers, key, body, Some(deployment)).await
-}
-
-async fn serve_responses(
-    gateway: Arc<Gateway>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-    deployment: Option<String>,
-) -> Response {
-    let Intake { mut record, key, mut body } =
-        match intake(&gateway, "/v1/responses", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
-            Ok(intake) => intake,
-            Err(response) => return response,
-        };
+    let deployment = deployment.map(|Path(deployment)| deployment);
+    let opened = intake::<RawObject>(&gateway, "/v1/responses", &uri, &headers, key, body, deployment, Dialect::OpenAi);
+    let Intake { mut record, key, mut body } = match opened.await {
+        Ok(intake) => intake,
+        Err(response) => return response,
+    };
     if key.row.protocol == KeyProtocol::AzureOpenai {
-        return azure::forward(&gateway, &key, azure::Surface::Responses, body, record).await;
+        return azure::forward(&gateway, &key, azure::Surface::Responses, body.into_map(), record).await;
     }
-    let streaming = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let streaming = body.value("stream").and_then(|stream| stream.as_bool()).unwrap_or(false);
     let prepared =
         prepare(&gateway, &mut record, &key, &mut body, None, &headers).map(|outgoing| (outgoing, streaming));
     answer(gateway, record, prepared, Passthrough, true, Dialect::OpenAi, |response, _| response.clone()).await
 }
 
-pub async fn chat_completions(
+/// `/v1/responses/compact` (Codex's remote compaction, reference §8.1): routed, refreshed,
+/// failed over and logged like `/v1/responses`; the upstream's `{"output": [...]}` goes back
+/// untouched.
+pub async fn compact(
     State(gateway): State<Arc<Gateway>>,
     uri: Uri,
     headers: HeaderMap,
     key: Result<PlatformKey, GatewayError>,
     body: Body,
 ) -> Response {
-    serve_chat(gateway, uri, headers, key, body, None).await
-}
-
-pub async fn azure_deployment_chat(
-    State(gateway): State<Arc<Gateway>>,
-    Path(deployment): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-) -> Response {
-    serve_chat(gateway, uri, headers, key, body, Some(deployment)).await
-}
-
-async fn serve_chat(
-    gateway: Arc<Gateway>,
-    uri: Uri,
-    headers: HeaderMap,
-    key: Result<PlatformKey, GatewayError>,
-    body: Body,
-    deployment: Option<String>,
-) -> Response {
-    let intake =
-        match intake(&gateway, "/v1/chat/completions", &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
+    let route = "/v1/responses/compact";
+    let Intake { mut record, key, mut body } =
+        match intake::<RawObject>(&gateway, route, &uri, &headers, key, body, None, Dialect::OpenAi).await {
             Ok(intake) => intake,
             Err(response) => return response,
         };
+    if key.row.protocol == KeyProtocol::AzureOpenai {
+        let refusal = GatewayError::bad_request(
+            None,
+            "remote compaction runs on the account pool; an azure_openai key cannot use /v1/responses/compact",
+        );
+        return pipeline::fail(&gateway, record, refusal, Dialect::OpenAi);
+    }
+    let prepared = prepare_compaction(&gateway, &mut record, &key, &mut body, &headers);
+    pipeline::answer_compaction(gateway, record, prepared).await
+}
+
+/// `/v1/chat/completions`, also as `/openai/deployments/{deployment}/chat/completions`.
+pub async fn chat_completions(
+    State(gateway): State<Arc<Gateway>>,
+    deployment: Option<Path<String>>,
+    uri: Uri,
+    headers: HeaderMap,
+    key: Result<PlatformKey, GatewayError>,
+    body: Body,
+) -> Response {
+    let deployment = deployment.map(|Path(deployment)| deployment);
+    let route = "/v1/chat/completions";
+    let intake: Intake = match intake(&gateway, route, &uri, &headers, key, body, deployment, Dialect::OpenAi).await {
+        Ok(intake) => intake,
+        Err(response) => return response,
+    };
     if intake.key.row.protocol == KeyProtocol::AzureOpenai {
         return azure::forward(&gateway, &intake.key, azure::Surface::Chat, intake.body, intake.record).await;
     }

@@ -10,15 +10,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::dispatch::Outgoing;
+use super::body::ObjectBody;
+use super::dispatch::{Outgoing, Started};
 use super::errors::{Dialect, GatewayError};
 use super::keys::{self, PlatformKey};
+use super::protocol::fields::Fields;
 use super::protocol::responses::normalize_request;
 use super::protocol::{RequestError, Translated};
 use super::record::Record;
 use super::stream::{self, ClientStream};
+use super::upstream::Endpoint;
 use super::{Gateway, model_map};
 use crate::core::GatewayKey;
 
@@ -92,9 +96,10 @@ fn admit(gateway: &Gateway) -> Result<Admitted, GatewayError> {
 /// The session a request belongs to, for stickiness. One precedence for every route: the
 /// upstream body's `prompt_cache_key`, else the client protocol's own session field (`hint`),
 /// else the `session_id` or `conversation_id` header.
-fn session_of(body: &Map<String, Value>, hint: Option<&str>, headers: &HeaderMap) -> Option<String> {
+fn session_of(body: &impl Fields, hint: Option<&str>, headers: &HeaderMap) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    [body.get("prompt_cache_key").and_then(Value::as_str), hint, header("session_id"), header("conversation_id")]
+    let cache_key = body.text("prompt_cache_key");
+    [cache_key.as_deref(), hint, header("session_id"), header("conversation_id")]
         .into_iter()
         .flatten()
         .find(|session| !session.is_empty())
@@ -103,28 +108,28 @@ fn session_of(body: &Map<String, Value>, hint: Option<&str>, headers: &HeaderMap
 
 /// Decides the upstream model (the key's binding, else the mapping table, else the name
 /// sent), writes it into the body and returns it.
-fn bind_model(gateway: &Gateway, key: &GatewayKey, body: &mut Map<String, Value>) -> Result<String, GatewayError> {
-    let requested = body.get("model").and_then(Value::as_str).filter(|m| !m.trim().is_empty());
-    let model = match (requested, key.row.model.as_deref()) {
+fn bind_model(gateway: &Gateway, key: &GatewayKey, body: &mut impl Fields) -> Result<String, GatewayError> {
+    let requested = body.text("model").filter(|m| !m.trim().is_empty());
+    let model = match (requested.as_deref(), key.row.model.as_deref()) {
         (None, None) => return Err(GatewayError::bad_request(Some("model".into()), "`model` is required")),
         (requested, binding) => {
             model_map::resolve(requested.unwrap_or_default(), binding, &gateway.core.config().model_mapping)
         }
     };
-    body.insert("model".into(), Value::String(model.clone()));
+    body.set("model", Value::String(model.clone()));
     Ok(model)
 }
 
 /// A pooled request past its first steps: admitted, key checked, body read.
-pub(super) struct Intake {
+pub(super) struct Intake<B = Map<String, Value>> {
     pub record: Record,
     pub key: Arc<GatewayKey>,
-    pub body: Map<String, Value>,
+    pub body: B,
 }
 
 /// Admission, the key check and the body — the first steps of every pooled route. The
 /// deployment of an Azure path becomes the model. On failure, the finished error response.
-pub(super) async fn intake(
+pub(super) async fn intake<B: ObjectBody>(
     gateway: &Arc<Gateway>,
     route: &'static str,
     uri: &Uri,
@@ -133,19 +138,14 @@ pub(super) async fn intake(
     body: axum::body::Body,
     deployment: Option<String>,
     dialect: Dialect,
-) -> Result<Intake, Response> {
-    let id = gateway.next_id.fetch_add(1, Ordering::Relaxed);
-    let mut record = Record::new(id, super::handlers::request_id_of(headers), route, uri.path());
+) -> Result<Intake<B>, Response> {
+    let mut record = open_record(gateway, route, uri.path(), headers);
     let opened = async {
-        record.permit = Some(admit(gateway)?);
-        gateway.metrics.inflight(1);
-        let PlatformKey(key) = key?;
-        record.key_id = Some(key.row.id.clone());
-        keys::check_expiry(&key)?;
-        let mut body =
+        let key = admit_key(gateway, &mut record, key.map(|PlatformKey(key)| key))?;
+        let mut body: B =
             super::body::read_object(body, headers, gateway.core.config().front_proxy_max_body_bytes).await?;
         if let Some(deployment) = deployment {
-            body.insert("model".into(), Value::String(deployment));
+            body.set("model", Value::String(deployment));
         }
         Ok::<_, GatewayError>((key, body))
     }
@@ -156,35 +156,82 @@ pub(super) async fn intake(
     }
 }
 
+/// A new request's record, before anything is checked.
+pub(super) fn open_record(gateway: &Gateway, route: &'static str, path: &str, headers: &HeaderMap) -> Record {
+    let id = gateway.next_id.fetch_add(1, Ordering::Relaxed);
+    Record::new(id, super::handlers::request_id_of(headers), route, path)
+}
+
+/// Admission and the key's checks for a request: a slot under the admission limit, then the
+/// key (already looked up) and its expiry.
+pub(super) fn admit_key(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: Result<Arc<GatewayKey>, GatewayError>,
+) -> Result<Arc<GatewayKey>, GatewayError> {
+    record.permit = Some(admit(gateway)?);
+    gateway.metrics.inflight(1);
+    let key = key?;
+    record.key_id = Some(key.row.id.clone());
+    keys::check_expiry(&key)?;
+    Ok(key)
+}
+
 /// The upstream request for a Responses body: the model bound, the session and the body's
 /// effort recorded, the body normalized, the key's policy applied.
 pub(super) fn prepare(
     gateway: &Gateway,
     record: &mut Record,
     key: &GatewayKey,
-    body: &mut Map<String, Value>,
+    body: &mut impl Fields,
     session_hint: Option<&str>,
     headers: &HeaderMap,
+) -> Result<Outgoing, GatewayError> {
+    prepare_for(gateway, record, key, body, session_hint, headers, Endpoint::Responses)
+}
+
+/// The upstream request for a compaction body: as [`prepare`], but the body goes as the
+/// client sent it (a compaction has no `stream`, `store` or `include`, reference §8.1).
+pub(super) fn prepare_compaction(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: &GatewayKey,
+    body: &mut impl Fields,
+    headers: &HeaderMap,
+) -> Result<Outgoing, GatewayError> {
+    prepare_for(gateway, record, key, body, None, headers, Endpoint::Compact)
+}
+
+fn prepare_for(
+    gateway: &Gateway,
+    record: &mut Record,
+    key: &GatewayKey,
+    body: &mut impl Fields,
+    session_hint: Option<&str>,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
 ) -> Result<Outgoing, GatewayError> {
     let model = bind_model(gateway, key, body)?;
     record.model = Some(model.clone());
     if record.reasoning_effort.is_none() {
         record.reasoning_effort =
-            body.get("reasoning").and_then(|r| r.get("effort")).and_then(Value::as_str).map(str::to_string);
+            body.value("reasoning").and_then(|r| r.get("effort").and_then(Value::as_str).map(str::to_string));
     }
     record.session = session_of(body, session_hint, headers);
-    normalize_request(body);
+    if endpoint == Endpoint::Responses {
+        normalize_request(body);
+    }
     apply_policy(gateway, record, key, &model, body)?;
-    let bytes = serde_json::to_vec(body).map_err(|e| GatewayError::bad_request(None, e.to_string()))?;
     Ok(Outgoing {
         id: record.id,
         request_id: record.request_id.clone(),
-        body: bytes.into(),
+        body: body.to_bytes().into(),
         model,
         key_id: key.row.id.clone(),
         session: record.session.clone(),
         client_headers: headers.clone(),
         scope: key.row.policy.groups.clone(),
+        endpoint,
     })
 }
 
@@ -203,25 +250,62 @@ pub(super) async fn answer<S: ClientStream>(
         Ok(prepared) => prepared,
         Err(error) => return fail(&gateway, record, error, dialect),
     };
-    let mut closing = gateway.closing.subscribe();
-    let dispatched = tokio::select! {
-        dispatched = gateway.dispatch(&outgoing, &mut record) => dispatched,
-        _ = closing.wait_for(|closing| *closing) => Err(super::errors::shutting_down()),
-    };
-    let started = match dispatched {
+    let started = match dispatch(&gateway, &outgoing, &mut record).await {
         Ok(started) => started,
         Err(error) => return fail(&gateway, record, error, dialect),
     };
     if streaming {
         return stream::respond_streaming(gateway.clone(), started, translator, raw, record);
     }
+    let returned = started.headers.clone();
     match stream::collect(&gateway, started, &mut record).await {
         Ok((response, incomplete)) => {
             record.finish(&gateway, 200, None);
-            axum::Json(shape(&response, incomplete)).into_response()
+            let mut response = axum::Json(shape(&response, incomplete)).into_response();
+            response.headers_mut().extend(returned);
+            response
         }
         Err(error) => fail(&gateway, record, error, dialect),
     }
+}
+
+/// Dispatches to the pool, cut short when the service stops.
+pub(super) async fn dispatch(
+    gateway: &Gateway,
+    outgoing: &Outgoing,
+    record: &mut Record,
+) -> Result<Started, GatewayError> {
+    let mut closing = gateway.closing.subscribe();
+    tokio::select! {
+        dispatched = gateway.dispatch(outgoing, record) => dispatched,
+        _ = closing.wait_for(|closing| *closing) => Err(super::errors::shutting_down()),
+    }
+}
+
+/// Sends a compaction to the pool and answers with the upstream's JSON untouched (its usage,
+/// when it has one, is logged).
+pub(super) async fn answer_compaction(
+    gateway: Arc<Gateway>,
+    mut record: Record,
+    prepared: Result<Outgoing, GatewayError>,
+) -> Response {
+    let started = match prepared {
+        Ok(outgoing) => dispatch(&gateway, &outgoing, &mut record).await,
+        Err(error) => Err(error),
+    };
+    let started = match started {
+        Ok(started) => started,
+        Err(error) => return fail(&gateway, record, error, Dialect::OpenAi),
+    };
+    let body: Bytes = started.head.concat().into();
+    record.first_byte(&gateway);
+    record.usage = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|answer| answer.get("usage").map(crate::gateway::protocol::responses::Usage::of));
+    record.finish(&gateway, 200, None);
+    let mut response = ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    response.headers_mut().extend(started.headers);
+    response
 }
 
 /// A key's policy on one request: the model must be one the key may use, its bound reasoning
@@ -232,7 +316,7 @@ pub(super) fn apply_policy(
     record: &mut Record,
     key: &GatewayKey,
     model: &str,
-    body: &mut Map<String, Value>,
+    body: &mut impl Fields,
 ) -> Result<(), GatewayError> {
     let policy = &key.row.policy;
     if let Some(allowed) = &policy.models
@@ -245,13 +329,12 @@ pub(super) fn apply_policy(
         ));
     }
     if let Some(effort) = &policy.reasoning_effort {
-        let reasoning = body.entry("reasoning").or_insert_with(|| Value::Object(Map::new()));
-        if !reasoning.is_object() {
-            *reasoning = Value::Object(Map::new());
-        }
-        if let Some(reasoning) = reasoning.as_object_mut() {
-            reasoning.insert("effort".into(), Value::String(effort.clone()));
-        }
+        let mut reasoning = match body.value("reasoning") {
+            Some(Value::Object(reasoning)) => reasoning,
+            _ => Map::new(),
+        };
+        reasoning.insert("effort".into(), Value::String(effort.clone()));
+        body.set("reasoning", Value::Object(reasoning));
         record.reasoning_effort = Some(effort.clone());
     }
     let guard = gateway.core.quotas().admit(&key.row.id, policy, crate::core::now_millis());

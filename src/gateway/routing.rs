@@ -4,21 +4,22 @@
 //! model. An account is skipped when it is not active, has no token, its usage says it is
 //! exhausted, it is cooling down, or it is at `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT`. An account
 //! whose usage is not known yet is usable. A request carrying a session goes first to the
-//! account that served that session, while it stays usable; a session this process has not
-//! seen yet goes where rendezvous hashing ranks it, so every instance sharing a pool agrees.
+//! account that served that session, while it stays usable; when instances share a pool, a
+//! session this one has not seen yet goes where rendezvous hashing ranks it, so all agree. The
+//! quota guard puts accounts near a window's limit after every account below the thresholds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::config::RouteStrategy;
+use crate::config::{QuotaGuard, RouteStrategy};
 use crate::core::pool::PoolAccount;
 
 /// Sessions remembered at most; the oldest half is forgotten when full.
 const MAX_SESSIONS: usize = 50_000;
 
-/// Why an account was not tried.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an account was not tried (or, for the quota guard, tried last).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Skip {
     NotActive(String),
     NoToken,
@@ -31,6 +32,11 @@ pub enum Skip {
         until_ms: i64,
     },
     Busy,
+    /// Past the quota guard's threshold in one window: tried only after every account below it.
+    QuotaGuard {
+        window: &'static str,
+        used_percent: f64,
+    },
 }
 
 impl std::fmt::Display for Skip {
@@ -41,6 +47,22 @@ impl std::fmt::Display for Skip {
             Skip::Exhausted { reason, .. } => write!(f, "usage:{}", reason.replace(' ', "_")),
             Skip::CoolingDown { until_ms } => write!(f, "cooldown_until:{until_ms}"),
             Skip::Busy => f.write_str("max_inflight"),
+            Skip::QuotaGuard { window, used_percent } => write!(f, "quota_guard:{window}:{used_percent:.0}%"),
+        }
+    }
+}
+
+impl Skip {
+    /// The reason's kind, for counting skips by reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Skip::NotActive(_) => "status",
+            Skip::NoToken => "no_token",
+            Skip::Exhausted { .. } => "usage",
+            Skip::CoolingDown { .. } => "cooldown",
+            Skip::Busy => "max_inflight",
+            Skip::QuotaGuard { window: "5h", .. } => "quota_guard_5h",
+            Skip::QuotaGuard { .. } => "quota_guard_7d",
         }
     }
 }
@@ -50,6 +72,8 @@ impl std::fmt::Display for Skip {
 pub struct Plan {
     pub candidates: Vec<Arc<PoolAccount>>,
     pub skipped: Vec<(Arc<PoolAccount>, Skip)>,
+    /// Candidates past the quota guard, placed after all the others, with the window.
+    pub deferred: Vec<(Arc<PoolAccount>, Skip)>,
 }
 
 impl Plan {
@@ -96,13 +120,16 @@ impl Router {
         strategy: RouteStrategy,
         rotation_key: &str,
         session: Option<&str>,
-        max_inflight: u32,
+        limits: Limits,
         now_ms: i64,
     ) -> Plan {
         let mut plan = Plan::default();
         for account in accounts {
-            match usable(account, max_inflight, now_ms) {
-                Ok(()) => plan.candidates.push(account.clone()),
+            match usable(account, limits.max_inflight, now_ms) {
+                Ok(()) => match guard_skip(account, &limits.quota_guard, now_ms / 1000) {
+                    Some(skip) => plan.deferred.push((account.clone(), skip)),
+                    None => plan.candidates.push(account.clone()),
+                },
                 Err(skip) => plan.skipped.push((account.clone(), skip)),
             }
         }
@@ -110,7 +137,7 @@ impl Router {
             let start = self.next_start(rotation_key) % plan.candidates.len();
             plan.candidates.rotate_left(start);
         }
-        if let Some(session) = session {
+        if let Some(session) = session.filter(|_| limits.shared_sessions) {
             rank_for_session(&mut plan.candidates, session);
         }
         if let Some(sticky) = session.and_then(|s| self.session_account(s))
@@ -119,6 +146,7 @@ impl Router {
             let account = plan.candidates.remove(position);
             plan.candidates.insert(0, account);
         }
+        plan.candidates.extend(plan.deferred.iter().map(|(account, _)| account.clone()));
         plan
     }
 
@@ -150,6 +178,35 @@ impl Router {
     }
 }
 
+/// What bounds the accounts a request may use, and their order, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT` (0: none).
+    pub max_inflight: u32,
+    pub quota_guard: QuotaGuard,
+    /// Instances share the pool (a PostgreSQL database): a session new to this one is ranked
+    /// by rendezvous hashing, so every instance sends it to the same account.
+    pub shared_sessions: bool,
+}
+
+/// The quota guard's verdict on a usable account: which window is past its threshold. A
+/// window of a day or less counts as the 5-hour one, a longer one as the weekly one; a window
+/// that has already reset counts as unused.
+fn guard_skip(account: &PoolAccount, guard: &QuotaGuard, now_secs: i64) -> Option<Skip> {
+    account.with_usage(|usage| {
+        let usage = usage?;
+        [usage.primary, usage.secondary].into_iter().flatten().find_map(|window| {
+            if window.resets_at.is_some_and(|at| at <= now_secs) {
+                return None;
+            }
+            let short = window.window_minutes.is_none_or(|minutes| minutes <= 24 * 60);
+            let (name, threshold) = if short { ("5h", guard.five_hour_percent) } else { ("7d", guard.weekly_percent) };
+            (window.used_percent >= threshold)
+                .then_some(Skip::QuotaGuard { window: name, used_percent: window.used_percent })
+        })
+    })
+}
+
 /// The skip rules, in the original's order.
 fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), Skip> {
     use crate::core::AccountStatus;
@@ -160,7 +217,8 @@ fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), S
         return Err(Skip::NoToken);
     }
     if let crate::usage::availability::Availability::Unavailable(reason) = account.availability(now_ms / 1000) {
-        let until_ms = account.usage().and_then(|usage| {
+        let until_ms = account.with_usage(|usage| {
+            let usage = usage?;
             [usage.primary, usage.secondary]
                 .into_iter()
                 .flatten()

@@ -88,23 +88,40 @@ impl Tracker {
 /// Starts the pump and returns the streaming response.
 pub fn respond_streaming<S: ClientStream>(
     gateway: Arc<Gateway>,
-    started: Started,
+    mut started: Started,
     translator: S,
     raw: bool,
     record: Record,
 ) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
-    tokio::spawn(pump(gateway, started, translator, raw, record, tx));
+    let returned = std::mem::take(&mut started.headers);
+    let rx = spawn_pump(gateway, started, translator, raw, record);
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|bytes| (Ok::<_, Infallible>(bytes), rx))
     });
-    Response::builder()
+    let mut response = Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")
         .header(header::CACHE_CONTROL, "no-cache")
         .header("x-accel-buffering", "no")
         .body(Body::from_stream(body))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
+        .unwrap_or_else(|_| Response::new(Body::empty()));
+    response.headers_mut().extend(returned);
+    response
+}
+
+/// Starts pumping a started stream through `translator` (raw bytes when `raw`); the client's
+/// bytes come out of the returned channel, which closes when the answer is over (an empty
+/// chunk is a keep-alive moment). The request is logged when it ends.
+pub fn spawn_pump<S: ClientStream>(
+    gateway: Arc<Gateway>,
+    started: Started,
+    translator: S,
+    raw: bool,
+    record: Record,
+) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(pump(gateway, started, translator, raw, record, tx));
+    rx
 }
 
 async fn pump<S: ClientStream>(

@@ -11,9 +11,12 @@ use crate::core::pool::PoolAccount;
 /// The Codex CLI version we present when the client is not Codex CLI itself.
 pub const CLIENT_VERSION: &str = "0.144.1";
 
-/// Client headers forwarded as they are (Codex CLI's own metadata).
-const PASSTHROUGH: [&str; 10] = [
+/// Client headers forwarded as they are (Codex CLI's own metadata, reference §8.3).
+const PASSTHROUGH: [&str; 13] = [
+    "x-codex-turn-state",
     "x-openai-subagent",
+    "x-openai-memgen-request",
+    "x-codex-parent-thread-id",
     "x-codex-beta-features",
     "x-codex-turn-metadata",
     "x-client-request-id",
@@ -24,6 +27,34 @@ const PASSTHROUGH: [&str; 10] = [
     "x-openai-fedramp",
     "version",
 ];
+
+/// Upstream response headers the client gets back: the turn state (sticky routing within a
+/// Codex turn), what the backend served, and the account's rate limits.
+const RETURNED: [&str; 5] =
+    ["x-codex-turn-state", "x-models-etag", "openai-model", "x-reasoning-included", "x-codex-limit-name"];
+/// Families of upstream response headers the client gets back, by prefix.
+const RETURNED_PREFIXES: [&str; 3] = ["x-codex-primary-", "x-codex-secondary-", "x-codex-credits-"];
+
+/// The headers of an upstream response that go back to the client.
+pub fn returned(headers: &HeaderMap) -> HeaderMap {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            RETURNED.contains(&name) || RETURNED_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// Which upstream route a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST {base}/responses`, answered with an event stream.
+    Responses,
+    /// `POST {base}/responses/compact`, answered with one JSON body (reference §8.1).
+    Compact,
+}
 
 /// Where and how to reach the upstream, from the configuration.
 #[derive(Debug, Clone)]
@@ -61,8 +92,8 @@ impl Upstream {
         std::sync::Arc::ptr_eq(&self.source, config)
     }
 
-    /// `POST {base}/responses` for one account.
-    pub fn responses(
+    /// `POST {base}/responses` or `{base}/responses/compact` for one account.
+    pub fn request(
         &self,
         http: &reqwest::Client,
         base: &str,
@@ -71,10 +102,14 @@ impl Upstream {
         out: &Outgoing,
     ) -> reqwest::RequestBuilder {
         let client = &out.client_headers;
+        let (path, accept) = match out.endpoint {
+            Endpoint::Responses => ("responses", "text/event-stream"),
+            Endpoint::Compact => ("responses/compact", "application/json"),
+        };
         let mut request = self
-            .authorized(http.post(format!("{base}/responses")), account, tokens, client)
-            .header("accept", "text/event-stream")
-            // Ask for the stream uncompressed (compression would hold events back to fill its
+            .authorized(http.post(format!("{base}/{path}")), account, tokens, client)
+            .header("accept", accept)
+            // Ask for the answer uncompressed (compression would hold events back to fill its
             // blocks); one that comes gzip- or deflate-encoded anyway is decoded.
             .header("accept-encoding", "identity")
             .header("content-type", "application/json");
@@ -113,10 +148,9 @@ impl Upstream {
             .and_then(|v| v.to_str().ok())
             .filter(|ua| ua.starts_with("codex_") || ua.starts_with("codex-"))
             .unwrap_or(&self.user_agent);
-        let mut request = request
-            .bearer_auth(&tokens.access_token)
-            .header("originator", &self.originator)
-            .header("user-agent", user_agent);
+        let originator = client.get("originator").and_then(|v| v.to_str().ok()).unwrap_or(&self.originator);
+        let mut request =
+            request.bearer_auth(&tokens.access_token).header("originator", originator).header("user-agent", user_agent);
         if let Some(account_id) = &account.chatgpt_account_id {
             request = request.header("chatgpt-account-id", account_id);
         }

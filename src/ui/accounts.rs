@@ -598,7 +598,11 @@ impl AccountsPage {
             Bulk::Move => AccountPatch { group: Some(self.move_to.trim().to_string()), ..AccountPatch::default() },
             Bulk::Order => AccountPatch { sort: self.order_edit.as_ref().map(|(_, v)| *v), ..AccountPatch::default() },
             Bulk::Delete => {
-                self.bulk = Some((what, self.backend.spawn(ctx, async move { core.delete_accounts(ids).await })));
+                self.bulk = Some((
+                    what,
+                    self.backend
+                        .spawn(ctx, async move { core.delete_accounts(ids, true).await.map(|report| report.deleted) }),
+                ));
                 return;
             }
         };

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use codexmanager::core::{LoginKind, LoginState};
+use codexmanager::core::{LoginKind, LoginOptions, LoginState};
 use serde_json::{Value, json};
 
 use crate::setup::{Setup, authorize, browser, mock_env};
@@ -321,4 +321,28 @@ async fn rpc_login_methods_have_the_original_shapes() {
     assert_eq!(status["result"]["status"], "cancelled");
     let unknown = rpc(&h, "account/login/status", json!({"loginId": "nope"})).await;
     assert_eq!(unknown["error"]["code"], -32004);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_restricted_to_a_workspace_refuses_another_account() {
+    let s = Setup::start(&[("CODEXMANAGER_REDIRECT_URI", "http://localhost:1455/auth/callback")]).await;
+    let restricted = |workspace: &str| LoginOptions { workspace: Some(workspace.to_string()), ..Default::default() };
+    s.mock.sign_in_as(4);
+    let ticket = s.core.login_start_with(LoginKind::Manual, restricted("acct-00009")).await.unwrap();
+    let params = query(&ticket.auth_url);
+    assert_eq!(params.last().unwrap(), &("allowed_workspace_id".to_string(), "acct-00009".to_string()));
+    let location = authorize(&ticket.auth_url).await;
+    let refused = s.core.login_complete(&ticket.login_id, &location).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("restricted to the ChatGPT workspace acct-00009")
+            && refused.to_string().contains("signed in to acct-00004"),
+        "{refused}"
+    );
+    assert_eq!(s.core.login_status(&ticket.login_id).unwrap().status, LoginState::Failed);
+    assert!(s.core.list_accounts().is_empty(), "nothing was stored");
+
+    let ticket = s.core.login_start_with(LoginKind::Manual, restricted(" acct-00001, acct-00004 ")).await.unwrap();
+    let status = s.core.login_complete(&ticket.login_id, &authorize(&ticket.auth_url).await).await.unwrap();
+    assert_eq!(status.status, LoginState::Completed);
+    assert_eq!(s.account(&status.account_id.unwrap()).account.chatgpt_account_id.as_deref(), Some("acct-00004"));
 }

@@ -1,8 +1,11 @@
 //! Account management from the CLI: update one or many accounts, enable/disable, delete.
 
-use serde_json::Value;
+use std::sync::atomic::Ordering;
 
-use crate::support::{TestHome, auth_json};
+use serde_json::{Value, json};
+
+use crate::support::harness::Harness;
+use crate::support::{TestHome, auth_json, tokens};
 
 fn import(home: &TestHome, n: usize) -> Vec<String> {
     let file = home.write("accounts.json", &Value::Array((0..n).map(auth_json).collect()).to_string());
@@ -65,8 +68,9 @@ fn account_update_changes_one_or_many_accounts() {
 fn deleting_accounts_removes_their_tokens() {
     let home = TestHome::new();
     let ids = import(&home, 3);
-    let deleted = home.run_json(&["account", "delete", &ids[0], &ids[2], "--json"]);
+    let deleted = home.run_json(&["account", "delete", &ids[0], &ids[2], "--keep-sign-in", "--json"]);
     assert_eq!(deleted["deleted"], 2);
+    assert_eq!((deleted["revoked"].clone(), deleted["notRevoked"].clone()), (0.into(), Value::Array(vec![])));
     let conn = rusqlite::Connection::open(home.db()).unwrap();
     let left: Vec<String> = conn
         .prepare("SELECT account_id FROM account_tokens")
@@ -76,4 +80,30 @@ fn deleting_accounts_removes_their_tokens() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(left, [ids[1].clone()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_an_account_revokes_its_sign_in_at_the_issuer() {
+    let h = Harness::start(3, &[]).await;
+    let ids: Vec<String> = (0..3).map(|n| h.account_id_for(&format!("acct-{n:05}"))).collect();
+    let report = h.core.delete_accounts(vec![ids[0].clone()], true).await.unwrap();
+    assert_eq!((report.deleted, report.revoked), (1, 1));
+    let revoked = h.mock.revocations();
+    assert_eq!(
+        revoked,
+        [
+            json!({"token": tokens(0).2, "token_type_hint": "refresh_token", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann"})
+        ]
+    );
+
+    h.mock.state.revoke_status.store(503, Ordering::SeqCst);
+    let report = h.core.delete_accounts(vec![ids[1].clone()], true).await.unwrap();
+    assert_eq!((report.deleted, report.revoked), (1, 0), "deleted even when the issuer cannot revoke");
+    assert_eq!(report.not_revoked.len(), 1);
+    assert!(report.not_revoked[0].reason.contains("503"), "{:?}", report.not_revoked);
+
+    let report = h.core.delete_accounts(vec![ids[2].clone()], false).await.unwrap();
+    assert_eq!((report.deleted, report.revoked), (1, 0));
+    assert_eq!(h.mock.revocations().len(), 2, "keeping the sign-in calls no one");
+    assert!(h.core.list_accounts().is_empty());
 }

@@ -140,7 +140,7 @@ fn delete_removes_accounts_and_unknown_ids_fail() {
     let file = home.write("two.json", &json!([auth_json(1), auth_json(2)]).to_string());
     let report = home.run_json(&["account", "import", "--json", file.to_str().unwrap()]);
     let id = report["ids"][0].as_str().unwrap().to_string();
-    home.run_json(&["account", "delete", "--json", &id]);
+    home.run_json(&["account", "delete", "--json", "--keep-sign-in", &id]);
     assert_eq!(list(&home).len(), 1);
     let out = home.run(&["account", "delete", "nope"]);
     assert!(!out.status.success());

@@ -8,5 +8,6 @@ mod cli_output;
 mod import_export;
 mod logging;
 mod rpc;
+mod rpc_original;
 mod serve;
 mod vault;

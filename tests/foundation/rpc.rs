@@ -167,6 +167,6 @@ async fn rpc_methods_drive_accounts_keys_and_settings() {
     let out = home.path().join("rpc-export.json");
     let (_, body) = call(&served, token, &[], rpc("account/export", json!({"out": out}))).await;
     assert_eq!(body["result"]["exported"], 1);
-    let (_, body) = call(&served, token, &[], rpc("account/delete", json!({"ids": [id]}))).await;
+    let (_, body) = call(&served, token, &[], rpc("account/delete", json!({"ids": [id], "revoke": false}))).await;
     assert_eq!(body["result"]["deleted"], 1);
 }

@@ -6,20 +6,6 @@ use serde_json::{Value, json};
 use crate::support::harness::Harness;
 use crate::support::mock::AZURE_KEY;
 
-/// A key of protocol `azure_openai` pointing at the mock's Azure endpoint.
-async fn azure_key(h: &Harness) -> codexmanager::core::CreatedKey {
-    h.core
-        .create_key(codexmanager::core::NewKey {
-            name: "azure".into(),
-            protocol: Some("azure_openai".into()),
-            azure_endpoint: Some(h.mock.base.clone()),
-            azure_api_key: Some(AZURE_KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn azure_style_paths_reach_the_pool_with_the_deployment_as_model() {
     let h = Harness::start(1, &[]).await;
@@ -65,7 +51,7 @@ async fn azure_style_paths_reach_the_pool_with_the_deployment_as_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_azure_key_forwards_only_to_its_endpoint() {
     let h = Harness::start(1, &[]).await;
-    let azure = azure_key(&h).await;
+    let azure = h.azure_key().await;
     let body = json!({"model": "my-deployment", "messages": [{"role": "user", "content": "hi"}]});
     let answer: Value = h
         .http
@@ -126,7 +112,7 @@ async fn a_silent_azure_stream_gets_keep_alives_and_then_ends_with_an_error_chun
         &[("CODEXMANAGER_STREAM_KEEPALIVE_SECS", "1"), ("CODEXMANAGER_UPSTREAM_IDLE_TIMEOUT_SECS", "2")],
     )
     .await;
-    let azure = azure_key(&h).await;
+    let azure = h.azure_key().await;
     let body = json!({"model": "stalls", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let started = std::time::Instant::now();
     let text = h

@@ -33,7 +33,8 @@ async fn a_429_moves_to_the_next_account_invisibly_and_cools_the_first_until_its
     assert_eq!((rows[0].status, rows[0].attempts), (200, 2));
     let trace = h.trace().await;
     assert!(trace.contains("CANDIDATE_FAIL") && trace.contains("status=429"), "{trace}");
-    assert!(trace.contains(&format!("CANDIDATE_SKIP request=2 account={first}")), "{trace}");
+    let second = trace.lines().find(|l| l.contains("CANDIDATE_POOL request=2")).expect("the second request's plan");
+    assert!(second.contains("candidates=1 ") && second.contains("skipped=usage:1"), "skipped as exhausted: {second}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

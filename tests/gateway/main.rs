@@ -5,6 +5,7 @@ mod support;
 
 mod azure;
 mod chat;
+mod codex;
 mod failover;
 mod lan;
 mod messages;
@@ -12,4 +13,5 @@ mod proxies;
 mod responses;
 mod routing;
 mod settings;
+mod socket;
 mod team;

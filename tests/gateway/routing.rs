@@ -112,3 +112,28 @@ async fn a_client_that_disconnects_frees_its_slot_and_cancels_upstream() {
     let rows = h.log_rows().await;
     assert_eq!(rows[0].status, 499);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quota_guard_passes_over_an_account_near_its_limit_until_all_are() {
+    let h = Harness::start(2, &[("CODEXMANAGER_QUOTA_GUARD_7D_PERCENT", "50")]).await;
+    h.mock.set_usage("acct-00000", 98.0, 10.0);
+    h.mock.set_usage("acct-00001", 20.0, 60.0);
+    for _ in 0..3 {
+        assert_eq!(h.post("/v1/responses").json(&body(false)).send().await.unwrap().status(), 200);
+    }
+    // The first request learns acct-00000 is at 98 % of its 5-hour window, the second learns
+    // acct-00001 is at 60 % of its week (guard lowered to 50 %); then every account is past
+    // the guard and the first one in order serves again.
+    assert_eq!(h.mock.served_by(), ["acct-00000", "acct-00001", "acct-00000"]);
+    let trace = h.trace().await;
+    let plans: Vec<&str> = trace.lines().filter(|l| l.contains("CANDIDATE_POOL")).collect();
+    assert!(plans[1].contains("candidates=2") && plans[1].contains("deferred=quota_guard_5h:1"), "{}", plans[1]);
+    assert!(plans[2].contains("deferred=quota_guard_5h:1,quota_guard_7d:1"), "{}", plans[2]);
+
+    let h = Harness::start(2, &[("CODEXMANAGER_QUOTA_GUARD_5H_PERCENT", "100")]).await;
+    h.mock.set_usage("acct-00000", 98.0, 10.0);
+    for _ in 0..2 {
+        assert_eq!(h.post("/v1/responses").json(&body(false)).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(h.mock.served_by(), ["acct-00000", "acct-00000"], "a guard at 100 % leaves the order alone");
+}

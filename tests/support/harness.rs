@@ -86,6 +86,20 @@ impl Harness {
         std::fs::read_to_string(self.home.data_dir().join("gateway-trace.log")).unwrap_or_default()
     }
 
+    /// A key of protocol `azure_openai` pointing at the mock's Azure endpoint.
+    pub async fn azure_key(&self) -> codexmanager::core::CreatedKey {
+        self.core
+            .create_key(NewKey {
+                name: "azure".into(),
+                protocol: Some("azure_openai".into()),
+                azure_endpoint: Some(self.mock.base.clone()),
+                azure_api_key: Some(super::mock::AZURE_KEY.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
     pub fn account_id_for(&self, chatgpt_account: &str) -> String {
         self.core
             .list_accounts()

@@ -117,6 +117,10 @@ pub struct MockState {
     pub usage_max_inflight: AtomicUsize,
     /// How long each usage answer takes (ms).
     pub usage_delay_ms: AtomicUsize,
+    /// Bodies of `/oauth/revoke` calls; a revoked refresh token fails for good afterwards.
+    revocations: Mutex<Vec<Value>>,
+    /// When set, `/oauth/revoke` answers this status instead of 200.
+    pub revoke_status: AtomicUsize,
 }
 
 /// A sign-in code the mock issued.
@@ -140,9 +144,11 @@ impl Mock {
         let app = Router::new()
             .route("/backend-api/codex/responses", post(responses))
             .route("/backend-api/codex/models", get(models))
+            .route("/backend-api/codex/responses/compact", post(compact))
             .route("/backend-api/wham/usage", get(usage))
             .route("/oauth/authorize", get(authorize))
             .route("/oauth/token", post(token))
+            .route("/oauth/revoke", post(revoke))
             .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
             .route("/openai/responses", post(azure_responses))
             .route("/api/accounts/deviceauth/usercode", post(device_usercode))
@@ -190,6 +196,11 @@ impl Mock {
     /// The account of each `/responses` request, in order.
     pub fn served_by(&self) -> Vec<String> {
         self.requests().into_iter().filter(|r| r.path == "responses").filter_map(|r| r.account).collect()
+    }
+
+    /// The bodies `/oauth/revoke` received, in order.
+    pub fn revocations(&self) -> Vec<Value> {
+        self.state.revocations.lock().unwrap().clone()
     }
 
     pub fn used_refresh_tokens(&self) -> HashSet<String> {
@@ -253,24 +264,34 @@ impl Drop for InflightGuard {
     }
 }
 
-async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let account = header(&headers, "chatgpt-account-id");
-    let authorization = header(&headers, "authorization");
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+/// Records a backend request and checks its credentials: the account it is for and its JSON
+/// body, or the backend's refusal.
+fn received(state: &MockState, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(String, Value), Response> {
+    let account = header(headers, "chatgpt-account-id");
+    let authorization = header(headers, "authorization");
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     state.requests.lock().unwrap().push(Recorded {
-        path: "responses".into(),
+        path: path.into(),
         account: account.clone(),
         authorization: authorization.clone(),
         headers: headers.clone(),
         body: body.clone(),
     });
     let Some(token) = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")) else {
-        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+        return Err(detail(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let Some(account) = account else { return detail(StatusCode::BAD_REQUEST, "Missing ChatGPT-Account-ID") };
+    let Some(account) = account else { return Err(detail(StatusCode::BAD_REQUEST, "Missing ChatGPT-Account-ID")) };
     if state.rejected.lock().unwrap().contains(token) {
-        return detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+        return Err(detail(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
+    Ok((account, body))
+}
+
+async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (account, body) = match received(&state, "responses", &headers, &body) {
+        Ok(received) => received,
+        Err(refused) => return refused,
+    };
     if !body.get("instructions").is_some_and(Value::is_string) {
         return detail(StatusCode::BAD_REQUEST, "Instructions are required");
     }
@@ -289,7 +310,10 @@ async fn responses(State(state): State<Arc<MockState>>, headers: HeaderMap, body
         .unwrap_or_else(|| Script::Text(format!("hello from {account}")));
     let (primary, secondary) = state.usage.lock().unwrap().get(&account).copied().unwrap_or((12.0, 3.0));
     let now = chrono::Utc::now().timestamp();
+    let turn_state = header(&headers, "x-codex-turn-state").unwrap_or_else(|| format!("ts-{account}"));
     let usage_headers = [
+        ("x-codex-turn-state", turn_state),
+        ("openai-model", body.get("model").and_then(Value::as_str).unwrap_or("gpt-5.5").to_string()),
         ("x-codex-primary-used-percent", primary.to_string()),
         ("x-codex-primary-window-minutes", "300".to_string()),
         ("x-codex-primary-reset-at", (now + 3600).to_string()),
@@ -507,6 +531,40 @@ fn tool_events(model: &str, calls: &[(String, String)]) -> Vec<String> {
     events
 }
 
+/// `/responses/compact`: one JSON answer with a `compaction` item naming the account, or
+/// the account's next scripted failure (`Status`, `UsageLimit`).
+async fn compact(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (account, body) = match received(&state, "responses/compact", &headers, &body) {
+        Ok(received) => received,
+        Err(refused) => return refused,
+    };
+    for field in ["stream", "store", "include"] {
+        if body.get(field).is_some() {
+            return detail(StatusCode::BAD_REQUEST, &format!("Unsupported parameter: {field}"));
+        }
+    }
+    match state.scripts.lock().unwrap().get_mut(&account).and_then(VecDeque::pop_front) {
+        Some(Script::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            return (status, axum::Json(json!({"error": {"message": format!("scripted {code}")}}))).into_response();
+        }
+        Some(Script::UsageLimit { resets_in }) => {
+            let error = json!({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
+                "resets_in_seconds": resets_in}});
+            return (StatusCode::TOO_MANY_REQUESTS, axum::Json(error)).into_response();
+        }
+        _ => {}
+    }
+    let items = body.get("input").and_then(Value::as_array).map_or(0, Vec::len);
+    let mut response = axum::Json(json!({
+        "output": [{"type": "compaction", "encrypted_content": format!("enc-{account}-{items}")}],
+        "usage": {"input_tokens": 900, "output_tokens": 40, "total_tokens": 940},
+    }))
+    .into_response();
+    response.headers_mut().insert("x-codex-primary-used-percent", "21".parse().unwrap());
+    response
+}
+
 async fn models(State(state): State<Arc<MockState>>, headers: HeaderMap) -> Response {
     state.models_calls.fetch_add(1, Ordering::SeqCst);
     if header(&headers, "authorization").is_none() {
@@ -524,6 +582,20 @@ async fn models(State(state): State<Arc<MockState>>, headers: HeaderMap) -> Resp
 pub fn access_jwt(account: &str, serial: usize, exp_in: i64) -> String {
     super::jwt(&json!({"exp": chrono::Utc::now().timestamp() + exp_in, "serial": serial,
         "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_plan_type": "plus"}}))
+}
+
+/// RFC 7009 revocation, as Codex's logout calls it: JSON `{token, token_type_hint, client_id}`.
+async fn revoke(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.revocations.lock().unwrap().push(body.clone());
+    let status = state.revoke_status.load(Ordering::SeqCst);
+    if status != 0 {
+        return detail(StatusCode::from_u16(status as u16).unwrap(), "revocation unavailable");
+    }
+    if let Some(token) = body.get("token").and_then(Value::as_str) {
+        state.dead_refresh.lock().unwrap().insert(token.to_string());
+    }
+    axum::Json(json!({})).into_response()
 }
 
 async fn token(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {

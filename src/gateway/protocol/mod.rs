@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod fields;
 pub mod responses;
 pub mod tool_names;
 

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::UpstreamEvent;
+use super::fields::Fields;
 
 /// Fields the Codex backend rejects or ignores; removed before forwarding.
 const UNSUPPORTED: [&str; 11] = [
@@ -24,31 +25,28 @@ const UNSUPPORTED: [&str; 11] = [
 
 /// Makes a Responses body valid for the Codex backend: `instructions` present, `stream:true`,
 /// `store:false`, unsupported fields removed, encrypted reasoning requested when reasoning is.
-pub fn normalize_request(body: &mut Map<String, Value>) {
-    match body.get("instructions") {
-        Some(Value::String(_)) => {}
-        _ => {
-            body.insert("instructions".into(), Value::String(String::new()));
-        }
+pub fn normalize_request(body: &mut impl Fields) {
+    if body.text("instructions").is_none() {
+        body.set("instructions", Value::String(String::new()));
     }
-    body.insert("stream".into(), Value::Bool(true));
-    body.insert("store".into(), Value::Bool(false));
+    body.set("stream", Value::Bool(true));
+    body.set("store", Value::Bool(false));
     for field in UNSUPPORTED {
         body.remove(field);
     }
-    if let Some(Value::String(text)) = body.get("input") {
-        let text = text.clone();
-        body.insert(
-            "input".into(),
+    if let Some(text) = body.text("input") {
+        body.set(
+            "input",
             json!([{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}]),
         );
     }
-    if body.get("reasoning").is_some_and(|r| !r.is_null()) {
-        let include = body.entry("include").or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(items) = include
+    if body.value("reasoning").is_some_and(|r| !r.is_null()) {
+        let mut include = body.value("include").unwrap_or_else(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = &mut include
             && !items.iter().any(|i| i == "reasoning.encrypted_content")
         {
             items.push(Value::String("reasoning.encrypted_content".into()));
+            body.set("include", include);
         }
     }
 }

@@ -15,7 +15,7 @@ mod message;
 mod request;
 mod stream;
 
-pub use count::count_tokens;
+pub use count::{count_tokens, warm_up};
 pub use message::message_from_response;
 pub use request::{MessagesRequest, translate_request};
 pub use stream::MessagesStream;
