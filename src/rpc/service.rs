@@ -114,7 +114,7 @@ fn log_item(row: &LogRow) -> Value {
         (None, None) => None,
         (input, output) => Some(input.unwrap_or(0) + output.unwrap_or(0)),
     };
-    json!({
+    let mut item = json!({
         "id": row.id,
         "keyId": row.key_id,
         "accountId": row.account_id,
@@ -135,7 +135,12 @@ fn log_item(row: &LogRow) -> Value {
         "durationMs": row.duration_ms,
         "attempts": row.attempts,
         "requestId": row.request_id,
-    })
+    });
+    // Only on a database several instances share: which one served the request.
+    if let Some(instance) = &row.instance {
+        item["instance"] = json!(instance);
+    }
+    item
 }
 
 async fn log_list(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {

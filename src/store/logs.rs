@@ -35,6 +35,10 @@ pub struct LogRow {
     pub counted: bool,
     /// The client's `x-request-id`, or the one the gateway made.
     pub request_id: Option<String>,
+    /// The instance that served it, on a database several instances share (PostgreSQL);
+    /// filled when read back, set by the store when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// Which rows a page query returns.
@@ -80,6 +84,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
         error: row.get(17)?,
         counted: false,
         request_id: row.get(18)?,
+        instance: None,
     })
 }
 

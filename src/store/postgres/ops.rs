@@ -138,6 +138,7 @@ fn log_from(row: &Row) -> Result<LogRow, tokio_postgres::Error> {
         error: row.try_get(17)?,
         counted: false,
         request_id: row.try_get(18)?,
+        instance: row.try_get(19)?,
     })
 }
 
@@ -724,7 +725,10 @@ impl Postgres {
         let (clause, args) = logs::where_clause(filter);
         let (limit, offset) = (limit as i64, offset as i64);
         let sql = numbered(
-            &format!("SELECT {} FROM request_logs {clause} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?", logs::COLUMNS),
+            &format!(
+                "SELECT {}, instance FROM request_logs {clause} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?",
+                logs::COLUMNS
+            ),
             1,
         );
         let mut params: Vec<Param<'_>> = args.iter().map(arg_param).collect();
