@@ -101,7 +101,8 @@ pub enum Change {
     Usage(Vec<String>),
     /// Request totals grew (quota counters).
     Stats,
-    /// Changes may have been missed (the listener reconnected): read everything again.
+    /// Changes may have been missed (the listener connected or reconnected): read everything
+    /// again.
     Resync,
 }
 

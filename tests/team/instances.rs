@@ -56,13 +56,18 @@ impl Team {
     }
 
     /// A `serve` instance named `name` with its own data folder; polling on when `polling`.
+    /// `gw-b` is given the database with `serve --database-url`, the others by the environment.
     fn serve(&self, home: &TestHome, name: &str, polling: bool) -> Served {
         let mut cmd = self.cli(home);
         cmd.env("CODEXMANAGER_INSTANCE_NAME", name);
         if polling {
             cmd.env_remove("CODEXMANAGER_DISABLE_POLLING").env("CODEXMANAGER_USAGE_POLL_INTERVAL_SECS", "3600");
         }
-        Served::spawn(home, cmd)
+        if name == "gw-b" {
+            cmd.env_remove("CODEXMANAGER_DATABASE_URL");
+            return Served::spawn(home, cmd, &["--database-url", &self.url]);
+        }
+        Served::spawn(home, cmd, &[])
     }
 }
 

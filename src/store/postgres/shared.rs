@@ -71,21 +71,19 @@ pub(super) fn parse(payload: &str, own_origin: &str) -> Option<Change> {
 }
 
 impl Postgres {
-    /// The changes other instances make, as they commit; a [`Change::Resync`] after the
-    /// listener had to reconnect. Also keeps the census of live instances current.
+    /// The changes other instances make, as they commit; a [`Change::Resync`] each time the
+    /// listener (re)connects, for what was committed before it listened. Also keeps the census of live instances current.
     pub(in super::super) fn listen(&self) -> mpsc::UnboundedReceiver<Change> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (config, origin, instances) = (self.config.clone(), self.origin.clone(), self.instances.clone());
         tokio::spawn(async move {
-            let mut reconnecting = false;
             loop {
-                match listen_once(&config, &origin, &instances, &tx, reconnecting).await {
+                match listen_once(&config, &origin, &instances, &tx).await {
                     Ok(()) => return,
                     Err(err) => {
                         tracing::warn!("the PostgreSQL change listener lost its connection ({err}); reconnecting")
                     }
                 }
-                reconnecting = true;
                 tokio::select! {
                     _ = tokio::time::sleep(RECONNECT) => {}
                     _ = tx.closed() => return,
@@ -127,7 +125,6 @@ async fn listen_once(
     origin: &str,
     instances: &AtomicU32,
     tx: &mpsc::UnboundedSender<Change>,
-    reconnecting: bool,
 ) -> Result<(), String> {
     let (client, mut connection) = config.connect(NoTls).await.map_err(|err| super::describe(&err))?;
     let (payloads_tx, mut payloads) = mpsc::unbounded_channel::<String>();
@@ -146,7 +143,9 @@ async fn listen_once(
             .batch_execute(&format!("SET application_name = '{LISTENER_NAME}'; LISTEN {CHANNEL}"))
             .await
             .map_err(|err| super::describe(&err))?;
-        if reconnecting && tx.send(Change::Resync).is_err() {
+        // Whatever was committed before LISTEN took effect (while connecting, or since the
+        // connection was lost) was announced to nobody here: read everything once more.
+        if tx.send(Change::Resync).is_err() {
             return Ok(());
         }
         let mut census = tokio::time::interval(CENSUS);
