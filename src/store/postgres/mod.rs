@@ -22,6 +22,10 @@ use super::StoreError;
 /// Connections in the pool: a reload, a Logs search, the log writer and a token save at once,
 /// with room to spare.
 const POOL_SIZE: usize = 16;
+/// How long a query waits for a free connection, or for a new one to connect, before it
+/// fails with a message instead of hanging (a database that went away, a pool held by
+/// refreshes waiting on other instances' locks).
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// An open PostgreSQL database; cheap to clone.
 #[derive(Clone)]
@@ -47,6 +51,9 @@ impl Postgres {
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
             .build()
             .map_err(|err| StoreError::Connect { url: shown.clone(), reason: err.to_string() })?;
         let origin = Arc::from(uuid::Uuid::new_v4().simple().to_string());
@@ -154,6 +161,11 @@ pub(super) fn describe(err: &tokio_postgres::Error) -> String {
 fn describe_pool(err: &deadpool_postgres::PoolError) -> String {
     match err {
         deadpool_postgres::PoolError::Backend(err) => describe(err),
+        deadpool_postgres::PoolError::Timeout(_) => format!(
+            "no connection to the database within {} s (is PostgreSQL up and reachable, and does it allow {POOL_SIZE} \
+             connections per instance?)",
+            POOL_WAIT.as_secs()
+        ),
         other => other.to_string(),
     }
 }
