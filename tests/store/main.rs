@@ -305,6 +305,16 @@ async fn postgres_conforms() {
     for opened in futures_util::future::join_all(opens).await {
         opened.expect("every instance opens the database");
     }
+    // A schema from a newer build is refused, and left as it was.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let driver = tokio::spawn(connection);
+    client.batch_execute("INSERT INTO schema_version (version) VALUES (99)").await.unwrap();
+    let err = Store::open_postgres(&url, "older").await.err().expect("a newer schema is refused");
+    assert!(err.to_string().contains("newer CodexManager (schema version 99"), "{err}");
+    let newest: i64 = client.query_one("SELECT MAX(version) FROM schema_version", &[]).await.unwrap().get(0);
+    assert_eq!(newest, 99);
+    drop(client);
+    let _ = driver.await;
 }
 
 #[tokio::test]

@@ -230,3 +230,33 @@ async fn killing_an_instance_mid_traffic_loses_nothing_committed_and_the_other_k
         assert!(listed.to_string().contains(id.as_str()), "key {id}, acknowledged before the kill, is gone: {listed}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_goes_to_the_same_account_through_either_instance() {
+    let test = "a_session_goes_to_the_same_account_through_either_instance";
+    let Some(team) = Team::start(test, 3).await else { return };
+    let (home_a, home_b) = (TestHome::new(), TestHome::new());
+    let serve = |home: &TestHome, name: &str| {
+        let mut cmd = team.cli(home);
+        cmd.env("CODEXMANAGER_INSTANCE_NAME", name).env("CODEXMANAGER_ROUTE_STRATEGY", "balanced");
+        Served::spawn(home, cmd, &[])
+    };
+    let (a, b) = (serve(&home_a, "gw-a"), serve(&home_b, "gw-b"));
+    let http = reqwest::Client::new();
+    // Turn a's balanced rotation so its own order differs from b's.
+    for _ in 0..2 {
+        assert_eq!(ask(&http, &a.base, &team.key, None).await, 200);
+    }
+    let sessions: Vec<String> = (0..6).map(|n| format!("conversation-{n}")).collect();
+    let mut by_instance = Vec::new();
+    for served in [&a, &b] {
+        let before = team.mock.served_by().len();
+        for session in &sessions {
+            assert_eq!(ask(&http, &served.base, &team.key, Some(session)).await, 200);
+        }
+        by_instance.push(team.mock.served_by().into_iter().skip(before).collect::<Vec<_>>());
+    }
+    assert_eq!(by_instance[0], by_instance[1], "each session landed on one account whichever instance served it");
+    let distinct: std::collections::HashSet<&String> = by_instance[0].iter().collect();
+    assert!(distinct.len() > 1, "sessions spread over the pool: {:?}", by_instance[0]);
+}
