@@ -520,8 +520,9 @@ fn ui_core(runtime: &tokio::runtime::Runtime, data: &DataDir, plan: &Plan) -> Co
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
     );
-    let (core, _) =
-        Core::open_at(env, DataPaths::for_db(data.db(), DataLocation::Explicit), None).expect("open the UI's core");
+    let (core, _) = runtime
+        .block_on(Core::open_at(env, DataPaths::for_db(data.db(), DataLocation::Explicit), None))
+        .expect("open the UI's core");
     let texts = (0..plan.ui_accounts).map(|n| (format!("fixture-{n}"), fixtures::account(n).to_string())).collect();
     let imported = runtime.block_on(core.import_texts(texts)).expect("import the UI's accounts");
     assert_eq!(imported.created, plan.ui_accounts, "every fixture account is new");

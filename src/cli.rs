@@ -62,6 +62,26 @@ pub enum Command {
     /// Read and change the stored settings (the environment overrides them).
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Copy this SQLite database into an empty PostgreSQL database, for instances that
+    /// share it (see "Running for a team" in the README).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The empty PostgreSQL database: postgres://user:password@host:port/db
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Copy the request-log rows too (the 15-minute totals the charts and quotas use are
+    /// always copied).
+    #[arg(long)]
+    pub with_logs: bool,
+    /// Write the master key (base64) to this new private file first: the copied secrets open
+    /// only with it; give it to every instance as CODEXMANAGER_MASTER_KEY_FILE.
+    #[arg(long, value_name = "FILE")]
+    pub master_key_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +118,11 @@ pub struct ServeArgs {
     /// machines: every gateway route still needs a platform key.
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Vec<String>,
+    /// Keep the data in this PostgreSQL database (postgres://user:password@host/db) instead
+    /// of the SQLite file; as CODEXMANAGER_DATABASE_URL. Every instance given the same URL
+    /// shares one pool, one set of keys and one request log.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -346,11 +371,52 @@ pub async fn run(core: &Core, command: Command) -> anyhow::Result<ExitCode> {
         Command::Key(command) => key(core, command).await,
         Command::Usage(UsageCommand::Refresh { ids, json }) => refresh_usage(core, ids, json.json).await,
         Command::Settings(command) => settings(core, command).await,
+        Command::Migrate(args) => migrate(core, args).await,
         Command::Proxy(ProxyCommand::Test { url, json }) => {
             let test = core.test_proxy(&url).await?;
             print_route_tests(std::slice::from_ref(&test), json.json)
         }
     }
+}
+
+async fn migrate(core: &Core, args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let report = core.migrate_to(&args.to, args.with_logs, args.master_key_out.as_deref()).await?;
+    if args.json.json {
+        out!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    out!("Copied into {}:", crate::store::redact(&args.to));
+    out!(
+        "  {} accounts with {} sealed token sets ({} cooling down), {} usage snapshots",
+        report.accounts,
+        report.sealed_token_sets,
+        report.cooldowns,
+        report.usage_snapshots
+    );
+    out!(
+        "  {} platform keys, {} settings, {} meta values (the vault's id and check value)",
+        report.keys,
+        report.settings,
+        report.meta_values
+    );
+    out!("  {} cached models, {} request-total slots (15 minutes each)", report.cached_models, report.stats_slots);
+    match report.log_rows {
+        Some(rows) => out!("  {rows} request-log rows"),
+        None => out!("  request-log rows: not copied (add --with-logs)"),
+    }
+    match &args.master_key_out {
+        Some(path) => out!(
+            "The copied secrets open with the master key now in {}: start every instance with \
+             CODEXMANAGER_MASTER_KEY_FILE={} and CODEXMANAGER_DATABASE_URL set to the database.",
+            path.display(),
+            path.display()
+        ),
+        None => out!(
+            "The copied secrets open with the master key from {}: give every instance the same one.",
+            core.vault().source().describe()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn settings(core: &Core, command: SettingsCommand) -> anyhow::Result<ExitCode> {
@@ -414,7 +480,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn percent(window: Option<&crate::store::usage::Window>) -> String {
+fn percent(window: Option<&crate::core::Window>) -> String {
     window.map_or_else(|| "-".into(), |w| format!("{:.0}%", w.used_percent))
 }
 

@@ -41,6 +41,11 @@ fn main() -> ExitCode {
     {
         env.set("CODEXMANAGER_SERVICE_ADDR", args.listen.join(","));
     }
+    if let Some(Command::Serve(args)) = &cli.command
+        && let Some(url) = &args.database_url
+    {
+        env.set("CODEXMANAGER_DATABASE_URL", url.clone());
+    }
     let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &exe_dir());
     let stderr_level = match cli.command {
         None | Some(Command::Serve(_)) => "info",
@@ -59,7 +64,7 @@ fn main() -> ExitCode {
         None => codexmanager::ui::run_window(&runtime, env, paths, cli.hidden),
         Some(Command::Serve(_)) => runtime.block_on(serve(env, paths)),
         Some(command) => runtime.block_on(async {
-            let core = startup::open_core(env, paths)?;
+            let core = startup::open_core(env, paths).await?;
             let code = codexmanager::cli::run(&core, command).await;
             core.shutdown().await;
             code
@@ -140,7 +145,7 @@ fn attach_parent_console() {
 }
 
 async fn serve(env: Env, paths: DataPaths) -> anyhow::Result<ExitCode> {
-    let core = startup::open_running(env, paths)?;
+    let core = startup::open_running(env, paths).await?;
     let service = Service::start(core.clone()).await?;
     for addr in service.addrs() {
         use std::io::Write as _;

@@ -7,10 +7,9 @@ use crate::config::Env;
 use crate::core::Core;
 use crate::paths::DataPaths;
 
-/// Opens the store and the vault; what every command does first. Must run inside the
-/// tokio runtime.
-pub fn open_core(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
-    let (core, warnings) = Core::open_at(env, paths, None)?;
+/// Opens the store and the vault; what every command does first.
+pub async fn open_core(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
+    let (core, warnings) = Core::open_at(env, paths, None).await?;
     for warning in warnings {
         tracing::warn!("{warning}");
     }
@@ -18,10 +17,10 @@ pub fn open_core(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
 }
 
 /// Opens the core and starts its background work, for the window and `serve`.
-pub fn open_running(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
-    let core = open_core(env, paths)?;
+pub async fn open_running(env: Env, paths: DataPaths) -> anyhow::Result<Core> {
+    let core = open_core(env, paths).await?;
     tracing::info!(
-        db = %core.config().paths.db.display(),
+        db = %core.store_location(),
         secrets = %core.vault().source().describe(),
         "data loaded"
     );

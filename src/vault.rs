@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
@@ -42,6 +43,10 @@ pub enum VaultError {
     WriteKeyFile { path: PathBuf, source: std::io::Error },
     #[error("a sealed value for {purpose} could not be opened (corrupt data or wrong key)")]
     Corrupt { purpose: String },
+    #[error("{from} must hold a 256-bit master key in base64 (make one with `openssl rand -base64 32`): {reason}")]
+    BadMasterKey { from: String, reason: String },
+    #[error("set CODEXMANAGER_MASTER_KEY or CODEXMANAGER_MASTER_KEY_FILE, not both")]
+    TwoMasterKeys,
 }
 
 /// Where the master key came from; shown in Settings and the log.
@@ -49,6 +54,9 @@ pub enum VaultError {
 pub enum KeySource {
     Keyring,
     File(PathBuf),
+    /// Given by the environment: `CODEXMANAGER_MASTER_KEY`, or the file
+    /// `CODEXMANAGER_MASTER_KEY_FILE` names.
+    Given(String),
 }
 
 impl KeySource {
@@ -56,14 +64,43 @@ impl KeySource {
         match self {
             KeySource::Keyring => "the OS keyring".to_string(),
             KeySource::File(path) => format!("the key file {}", path.display()),
+            KeySource::Given(from) => from.clone(),
         }
     }
+}
+
+/// The master key the environment gives, if any: `key_base64` (CODEXMANAGER_MASTER_KEY) or
+/// the contents of `key_file` (CODEXMANAGER_MASTER_KEY_FILE), 32 bytes in base64 either way.
+pub fn given_key(
+    key_base64: Option<&str>,
+    key_file: Option<&Path>,
+) -> Result<Option<([u8; 32], KeySource)>, VaultError> {
+    let (text, from) = match (key_base64, key_file) {
+        (Some(_), Some(_)) => return Err(VaultError::TwoMasterKeys),
+        (Some(text), None) => (text.to_string(), "CODEXMANAGER_MASTER_KEY".to_string()),
+        (None, Some(path)) => {
+            let from = format!("CODEXMANAGER_MASTER_KEY_FILE ({})", path.display());
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| VaultError::BadMasterKey { from: from.clone(), reason: err.to_string() })?;
+            (text, from)
+        }
+        (None, None) => return Ok(None),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|err| VaultError::BadMasterKey { from: from.clone(), reason: err.to_string() })?;
+    let key: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| VaultError::BadMasterKey {
+        from: from.clone(),
+        reason: format!("it decodes to {} bytes, not 32", bytes.len()),
+    })?;
+    Ok(Some((key, KeySource::Given(from))))
 }
 
 /// Seals and opens secrets. Cheap to clone.
 #[derive(Clone)]
 pub struct Vault {
     cipher: Arc<XChaCha20Poly1305>,
+    key: Arc<[u8; 32]>,
     source: KeySource,
 }
 
@@ -207,6 +244,12 @@ impl Vault {
         Ok(Vault::from_key(key, KeySource::File(key_file.to_path_buf())))
     }
 
+    /// A vault on a key given from outside (see [`given_key`]), refused when the database's
+    /// check value says it seals with another.
+    pub fn with_given_key(key: [u8; 32], source: KeySource, meta: &VaultMeta<'_>) -> Result<Vault, VaultError> {
+        Vault::checked(key, source, meta)
+    }
+
     fn checked(key: [u8; 32], source: KeySource, meta: &VaultMeta<'_>) -> Result<Vault, VaultError> {
         let vault = Vault::from_key(key, source);
         if let Some(check) = meta.check
@@ -215,6 +258,7 @@ impl Vault {
             let hint = match &vault.source {
                 KeySource::File(path) => format!("the file {}", path.display()),
                 KeySource::Keyring => format!("the keyring entry {KEYRING_SERVICE}/master-key/{}", meta.vault_id),
+                KeySource::Given(_) => "give every instance the key this database was first sealed with".into(),
             };
             return Err(VaultError::WrongKey { source_name: vault.source.describe(), hint });
         }
@@ -222,7 +266,13 @@ impl Vault {
     }
 
     pub fn from_key(key: [u8; 32], source: KeySource) -> Vault {
-        Vault { cipher: Arc::new(XChaCha20Poly1305::new(&key.into())), source }
+        Vault { cipher: Arc::new(XChaCha20Poly1305::new(&key.into())), key: Arc::new(key), source }
+    }
+
+    /// The master key in base64, as CODEXMANAGER_MASTER_KEY takes it: for `migrate`, which
+    /// writes it to a private file for the instances that will share the copied database.
+    pub fn export_key(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(*self.key)
     }
 
     pub fn source(&self) -> &KeySource {

@@ -1,6 +1,7 @@
 //! The import rules of docs/ARCHITECTURE.md, checked on the parsed source: the gateway's
-//! request path cannot reach SQLite because no gateway file names the store module; the UI
-//! never names the store or the gateway. Every `use` tree is expanded (`use crate::{core,
+//! request path cannot reach the database because no gateway file names the store module; the
+//! UI never names the store or the gateway; no file outside src/store/ names a database
+//! driver. Every `use` tree is expanded (`use crate::{core,
 //! store}` names the store) and every path in the code is looked at, so a rule cannot be
 //! slipped past by the way a line is written. A change that breaks a rule fails here with the
 //! offending file and path.
@@ -105,6 +106,21 @@ fn nothing_below_the_core_reaches_up() {
     }
     let found = offending(&files, &["crate::core", "crate::gateway", "crate::ui", "crate::rpc", "crate::service"]);
     assert!(found.is_empty(), "store, vault, auth, usage and egress sit below the core:\n{}", found.join("\n"));
+}
+
+/// Every Rust file under src/ outside src/store/.
+fn files_outside_the_store() -> Vec<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.retain(|file| !file.starts_with(src.join("store")));
+    files
+}
+
+#[test]
+fn sql_and_its_drivers_live_only_in_the_store() {
+    let found = offending(&files_outside_the_store(), &["rusqlite", "tokio_postgres", "deadpool_postgres"]);
+    assert!(found.is_empty(), "only src/store/ talks to a database:\n{}", found.join("\n"));
 }
 
 #[test]

@@ -63,10 +63,7 @@ impl Fixture {
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let env = Env::from_map(vars);
         let paths = DataPaths::for_db(dir.path().join("x.db"), DataLocation::Explicit);
-        let core = {
-            let _guard = runtime.enter();
-            Core::open_at(env, paths, None).expect("core opens").0
-        };
+        let core = runtime.block_on(Core::open_at(env, paths, None)).expect("core opens").0;
         let texts = (1..=accounts).map(|n| (format!("auth{n}.json"), auth_json(n))).collect();
         let report = runtime.block_on(core.import_texts(texts)).expect("fixtures import");
         assert_eq!(report.created, accounts);
@@ -787,4 +784,18 @@ fn the_order_is_edited_in_the_table() {
     });
     let first = fx.core.list_accounts()[0].account.email.clone();
     assert_eq!(first.as_deref(), Some("user2@example.com"), "routing order follows");
+}
+
+#[test]
+fn the_window_lists_a_pool_kept_in_postgresql() {
+    let Some(cluster) = support::postgres::Cluster::start("the_window_lists_a_pool_kept_in_postgresql") else { return };
+    let setup = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = setup.block_on(cluster.fresh_database());
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
+    let fx = Fixture::with_env(2, &[("CODEXMANAGER_DATABASE_URL", url), ("CODEXMANAGER_MASTER_KEY", key)]);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(3);
+    assert!(has_label(&h, "Showing 2 of 2 accounts"));
+    assert!(has_label(&h, "user2@example.com"));
 }

@@ -12,8 +12,8 @@ use crate::auth::claims::Claims;
 use crate::auth::import::{self, ImportMeta, ImportProblem, ImportedAccount};
 use crate::auth::tokens::Tokens;
 use crate::egress::AccountProxy;
-use crate::store::accounts::{self as rows, AccountRow, AccountStatus};
-use crate::store::{StoreError, now_secs};
+use crate::store::accounts::{AccountRow, AccountStatus, AccountWrite, Existing, Select};
+use crate::store::{Store, StoreError, now_secs};
 use crate::vault::Vault;
 
 /// Accounts imported per transaction.
@@ -115,19 +115,33 @@ enum Outcome {
 }
 
 /// Writes one batch inside one transaction: all of it lands, or none of it.
-fn write_batch(
-    conn: &mut rusqlite::Connection,
+async fn write_batch(store: &Store, vault: Vault, batch: Vec<ImportedAccount>) -> Result<Vec<Outcome>, StoreError> {
+    let identities: Vec<String> =
+        batch.iter().map(|entry| identity(&Claims::from_tokens(&entry.tokens), entry)).collect();
+    store
+        .write_accounts(Select::Identities(identities.clone()), move |found| {
+            Ok(plan_batch(&vault, &batch, &identities, found))
+        })
+        .await
+}
+
+/// The rows an import batch writes, given the accounts with the same identities.
+fn plan_batch(
     vault: &Vault,
     batch: &[ImportedAccount],
-) -> Result<Vec<Outcome>, StoreError> {
-    let tx = conn.transaction()?;
-    let mut next_sort = rows::max_sort(&tx)? + 1;
+    identities: &[String],
+    found: Existing,
+) -> (Vec<AccountWrite>, Vec<Outcome>) {
+    let mut by_identity: HashMap<String, AccountRow> =
+        found.rows.into_iter().map(|row| (row.identity.clone(), row)).collect();
+    let mut next_sort = found.max_sort + 1;
     let now = now_secs();
     let mut outcomes = Vec::with_capacity(batch.len());
-    for entry in batch {
+    let mut writes: Vec<AccountWrite> = Vec::with_capacity(batch.len());
+    for (entry, identity) in batch.iter().zip(identities) {
         let claims = Claims::from_tokens(&entry.tokens);
-        let identity = identity(&claims, entry);
-        let existing = rows::find_by_identity(&tx, &identity)?;
+        let identity = identity.clone();
+        let existing = by_identity.get(&identity).cloned();
         let meta = &entry.meta;
         let email = claims.email.clone().or_else(|| entry.email.clone());
         let row = match &existing {
@@ -192,14 +206,19 @@ fn write_batch(
         if let Some(proxy) = meta.proxy.as_deref().and_then(|text| AccountProxy::parse(text).ok()) {
             apply_proxy(&mut row, &proxy, vault);
         }
-        rows::upsert(&tx, &row)?;
         let sealed = vault
             .seal(&Tokens::seal_purpose(&row.id), &serde_json::to_vec(&entry.tokens).expect("token set serialises"));
-        rows::put_tokens(&tx, &row.id, &sealed)?;
-        outcomes.push(if existing.is_some() { Outcome::Updated(row.id) } else { Outcome::Created(row.id) });
+        outcomes.push(if existing.is_some() {
+            Outcome::Updated(row.id.clone())
+        } else {
+            Outcome::Created(row.id.clone())
+        });
+        // A later entry of the same batch with the same identity updates this row.
+        by_identity.insert(row.identity.clone(), row.clone());
+        writes.retain(|write| write.row.id != row.id);
+        writes.push(AccountWrite { row, sealed_tokens: Some(sealed) });
     }
-    tx.commit()?;
-    Ok(outcomes)
+    (writes, outcomes)
 }
 
 impl Core {
@@ -246,7 +265,7 @@ impl Core {
         for batch in entries.chunks(IMPORT_BATCH) {
             let batch = batch.to_vec();
             let vault = self.vault().clone();
-            let outcomes = self.store().call(move |conn| write_batch(conn, &vault, &batch)).await?;
+            let outcomes = write_batch(self.store(), vault, batch).await?;
             for outcome in outcomes {
                 match outcome {
                     Outcome::Created(id) => {
@@ -298,7 +317,7 @@ impl Core {
             origin: "sign-in".into(),
         };
         let vault = self.vault().clone();
-        let mut outcomes = self.store().call(move |conn| write_batch(conn, &vault, &[entry])).await?;
+        let mut outcomes = write_batch(self.store(), vault, vec![entry]).await?;
         let Some(Outcome::Created(id) | Outcome::Updated(id)) = outcomes.pop() else {
             return Err(CoreError::Worker);
         };
@@ -337,11 +356,10 @@ impl Core {
         let vault = self.vault().clone();
         let updated = self
             .store()
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                for id in &ids {
-                    let mut row = rows::get(&tx, id)?
-                        .ok_or_else(|| StoreError::NotFound(format!("no account with id {id:?}")))?;
+            .write_accounts(Select::Ids(ids), move |found| {
+                let count = found.rows.len();
+                let mut writes = Vec::with_capacity(count);
+                for mut row in found.rows {
                     if let Some(label) = &patch.label {
                         row.label = label.trim().to_string();
                     }
@@ -365,10 +383,9 @@ impl Core {
                         apply_proxy(&mut row, proxy, &vault);
                     }
                     row.updated_at = now_secs();
-                    rows::upsert(&tx, &row)?;
+                    writes.push(AccountWrite { row, sealed_tokens: None });
                 }
-                tx.commit()?;
-                Ok(ids.len())
+                Ok((writes, count))
             })
             .await?;
         self.reload().await?;
@@ -382,7 +399,7 @@ impl Core {
         }
         let pool = self.pool();
         let leaving: Vec<_> = ids.iter().filter_map(|id| pool.by_id.get(id).cloned()).collect();
-        let deleted = self.store().call(move |conn| rows::delete(conn, &ids)).await?;
+        let deleted = self.store().delete_accounts(ids).await?;
         self.reload().await?;
         let mut report = DeleteReport { deleted, ..DeleteReport::default() };
         if !revoke {
@@ -445,8 +462,7 @@ impl Core {
             .map(|view| view.account)
             .filter(|a| wanted.as_ref().is_none_or(|w| w.contains(&a.id)))
             .collect();
-        let sealed: HashMap<String, Vec<u8>> =
-            self.store().call(|conn| crate::store::accounts::all_tokens(conn)).await?.into_iter().collect();
+        let sealed: HashMap<String, Vec<u8>> = self.store().all_tokens().await?.into_iter().collect();
         tokio::task::spawn_blocking(move || {
             let mut entries = Vec::with_capacity(selected.len());
             for account in &selected {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Core, CoreError};
-use crate::store::keys::{self as rows, KeyPolicy, KeyProtocol, KeyRow, Limit, Metric, QuotaWindow};
+use crate::store::keys::{KeyPolicy, KeyProtocol, KeyRow, Limit, Metric, QuotaWindow};
 use crate::store::now_secs;
 
 /// The Azure OpenAI `api-version` used when a key names none.
@@ -303,7 +303,7 @@ impl Core {
             policy,
         };
         let stored = row.clone();
-        self.store().call(move |conn| rows::insert(conn, &stored)).await?;
+        self.store().insert_key(stored).await?;
         self.reload().await?;
         tracing::info!(id = %row.id, protocol = row.protocol.as_str(), "platform key created");
         Ok(CreatedKey { id, key, info: row })
@@ -314,13 +314,13 @@ impl Core {
     }
 
     pub async fn set_key_enabled(&self, id: String, enabled: bool) -> Result<(), CoreError> {
-        self.store().call(move |conn| rows::set_enabled(conn, &id, enabled)).await?;
+        self.store().set_key_enabled(id, enabled).await?;
         self.reload().await
     }
 
     pub async fn set_key_model(&self, id: String, model: Option<String>) -> Result<(), CoreError> {
         let model = blank_to_none(model);
-        self.store().call(move |conn| rows::set_model(conn, &id, model.as_deref())).await?;
+        self.store().set_key_model(id, model).await?;
         self.reload().await
     }
 
@@ -339,24 +339,21 @@ impl Core {
         let mut policy = current.policy.clone();
         update.policy.apply(&mut policy)?;
         let (stored_name, stored_model, stored_policy) = (name.clone(), model.clone(), policy.clone());
-        self.store()
-            .call(move |conn| rows::update(conn, &id, &stored_name, stored_model.as_deref(), &stored_policy))
-            .await?;
+        self.store().update_key(id, stored_name, stored_model, stored_policy).await?;
         self.reload().await?;
         Ok(KeyRow { name, model, policy, ..current })
     }
 
     /// A key as stored now (it may have been made by another process a moment ago).
-    async fn stored_key(&self, id: &str) -> Result<KeyRow, CoreError> {
-        let wanted = id.to_string();
+    pub async fn stored_key(&self, id: &str) -> Result<KeyRow, CoreError> {
         self.store()
-            .call(move |conn| rows::get(conn, &wanted))
+            .key(id.to_string())
             .await?
             .ok_or_else(|| CoreError::NotFound(format!("no platform key with id {id:?}")))
     }
 
     pub async fn delete_key(&self, id: String) -> Result<(), CoreError> {
-        self.store().call(move |conn| rows::delete(conn, &id)).await?;
+        self.store().delete_key(id).await?;
         self.reload().await
     }
 }
@@ -399,8 +396,7 @@ impl Core {
         let hours = periods(now, 24, |t| t.date_naive().and_hms_opt(t.hour(), 0, 0), chrono::Duration::hours(1));
         let since = days.first().copied().unwrap_or(now);
         let key_id = key.id.clone();
-        let slots =
-            self.store().call(move |conn| crate::store::logs::slot_use_since(conn, since, Some(&key_id))).await?;
+        let slots = self.store().slot_use_since(since, Some(key_id)).await?;
         let bucket = |starts: &[i64]| -> Vec<UsagePoint> {
             let mut points: Vec<UsagePoint> =
                 starts.iter().map(|start| UsagePoint { start_ms: *start, ..UsagePoint::default() }).collect();

@@ -1,5 +1,6 @@
 //! The background work of a long-running process (`serve`, the window), started once by
-//! [`Core::spawn_background`] and stopped by `shutdown`:
+//! [`Core::spawn_background`] and stopped by `shutdown`; on a shared (PostgreSQL) database it
+//! runs only on the instance that holds the leader lock, and another takes over when it dies:
 //!
 //! - the token keeper refreshes each active account's access token a few minutes before it
 //!   expires (through `refresh_account`, so it shares the gateway's single flight), backs off
@@ -59,13 +60,18 @@ impl Core {
         if !tasks.is_empty() {
             return;
         }
-        tasks.push(tokio::spawn(keep_tokens(self.clone())));
-        tasks.push(tokio::spawn(prune_logs(self.clone())));
+        tasks.push(tokio::spawn(lead_when_leader(self.clone())));
+    }
+
+    /// The work only one instance of a shared database may do.
+    fn leader_jobs(&self) -> Jobs {
+        let mut jobs = vec![tokio::spawn(keep_tokens(self.clone())), tokio::spawn(prune_logs(self.clone()))];
         if poller::schedule(&self.config()).is_some() {
-            tasks.push(tokio::spawn(poll_usage(self.clone())));
+            jobs.push(tokio::spawn(poll_usage(self.clone())));
         } else {
             tracing::info!("usage polling is off (CODEXMANAGER_DISABLE_POLLING is set)");
         }
+        Jobs(jobs)
     }
 
     /// `CODEXMANAGER_GATEWAY_KEEPALIVE_INTERVAL_SECS` (at least 30 s).
@@ -187,6 +193,39 @@ struct Keeper {
     backoff: HashMap<String, Backoff>,
     slots: Arc<Semaphore>,
     done_tx: mpsc::UnboundedSender<(String, Result<(), RefreshError>)>,
+}
+
+/// Background jobs, stopped when dropped (with the task that holds them).
+struct Jobs(Vec<JoinHandle<()>>);
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        for job in &self.0 {
+            job.abort();
+        }
+    }
+}
+
+/// Runs the leader's jobs while this instance leads (always, on SQLite), and stops them when
+/// another instance takes over.
+async fn lead_when_leader(core: Core) {
+    let mut leading = core.store().leadership();
+    let mut jobs: Option<Jobs> = None;
+    loop {
+        let leads = *leading.borrow_and_update();
+        match (leads, jobs.is_some()) {
+            (true, false) => jobs = Some(core.leader_jobs()),
+            (false, true) => {
+                jobs = None;
+                tracing::warn!("this instance no longer leads; its usage poller and token keeper stopped");
+            }
+            _ => {}
+        }
+        if leading.changed().await.is_err() {
+            // The leadership can no longer change (SQLite): keep what runs until stopped.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 async fn keep_tokens(core: Core) {
@@ -327,17 +366,14 @@ impl Core {
         let max_rows = i64::try_from(config.log_max_rows).unwrap_or(i64::MAX);
         let mut total = 0;
         loop {
-            let pruned = self
-                .store()
-                .call(move |conn| crate::store::logs::prune_batch(conn, before, max_rows, PRUNE_BATCH))
-                .await?;
+            let pruned = self.store().prune_logs(before, max_rows, PRUNE_BATCH).await?;
             total += pruned;
             if pruned < PRUNE_BATCH as usize {
                 break;
             }
             tokio::task::yield_now().await;
         }
-        self.store().call(move |conn| crate::store::logs::prune_stats(conn, now - STATS_KEEP_MS)).await?;
+        self.store().prune_stats(now - STATS_KEEP_MS).await?;
         Ok(total)
     }
 }

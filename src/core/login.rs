@@ -542,7 +542,7 @@ mod tests {
     use crate::config::Env;
     use crate::paths::{DataLocation, DataPaths};
 
-    fn core(dir: &std::path::Path) -> Core {
+    async fn core(dir: &std::path::Path) -> Core {
         let vars = [
             ("CODEXMANAGER_SECRET_STORE", "file"),
             ("CODEXMANAGER_LOGIN_ADDR", "127.0.0.1:0"),
@@ -550,13 +550,13 @@ mod tests {
         ];
         let env = Env::from_map(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let paths = DataPaths::for_db(dir.join("t.db"), DataLocation::Explicit);
-        Core::open_at(env, paths, None).expect("open core").0
+        Core::open_at(env, paths, None).await.expect("open core").0
     }
 
     #[tokio::test]
     async fn a_sign_in_expires_and_then_refuses_completion() {
         let dir = tempfile::tempdir().unwrap();
-        let core = core(dir.path());
+        let core = core(dir.path()).await;
         core.inner.logins.ttl_ms.store(300, Ordering::Relaxed);
         for kind in [LoginKind::Manual, LoginKind::Browser { open_browser: false }] {
             let ticket = core.login_start(kind).await.unwrap();
@@ -573,7 +573,7 @@ mod tests {
     #[tokio::test]
     async fn cancelling_ends_the_sign_in_and_frees_the_listener() {
         let dir = tempfile::tempdir().unwrap();
-        let core = core(dir.path());
+        let core = core(dir.path()).await;
         let ticket = core.login_start(LoginKind::Browser { open_browser: false }).await.unwrap();
         let status = core.login_cancel(&ticket.login_id).await.unwrap();
         assert_eq!(status.status, LoginState::Cancelled);

@@ -9,7 +9,6 @@
 pub use crate::store::logs::{LogFilter, LogRow};
 
 use super::{Core, CoreError};
-use crate::store;
 
 /// The most rows one page query returns.
 pub const MAX_PAGE: u64 = 1_000;
@@ -66,18 +65,18 @@ impl Core {
         if limit == 0 || limit > MAX_PAGE {
             return Err(CoreError::Invalid(format!("`limit` must be between 1 and {MAX_PAGE}; got {limit}")));
         }
-        Ok(self.store().call(move |conn| store::logs::page(conn, &filter, offset, limit)).await?)
+        Ok(self.store().log_page(filter, offset, limit).await?)
     }
 
     /// How many request-log rows match `filter`.
     pub async fn count_logs(&self, filter: LogFilter) -> Result<u64, CoreError> {
-        Ok(self.store().call(move |conn| store::logs::count(conn, &filter)).await?)
+        Ok(self.store().log_count(filter).await?)
     }
 
     /// Deletes every request-log row (after writing the ones still queued); returns how many.
     pub async fn clear_logs(&self) -> Result<usize, CoreError> {
         self.logs().flush().await;
-        let cleared = self.store().call(store::logs::clear).await?;
+        let cleared = self.store().clear_logs().await?;
         tracing::info!(cleared, "request logs cleared");
         Ok(cleared)
     }

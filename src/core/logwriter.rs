@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::store::Store;
 use crate::store::logs::LogRow;
-use crate::store::{self, Store};
 
 /// Rows held in memory at most; beyond it rows are dropped and counted.
 const QUEUE_CAPACITY: usize = 65_536;
@@ -125,7 +125,7 @@ async fn write(store: &Store, rows: Arc<Vec<LogRow>>, counters: &Counters) {
     let count = rows.len() as u64;
     for attempt in 1..=WRITE_ATTEMPTS {
         let batch = rows.clone();
-        let result = store.call(move |conn| store::logs::insert_batch(conn, &batch)).await;
+        let result = store.insert_logs(batch).await;
         let Err(err) = result else {
             counters.depth.fetch_sub(count, Ordering::Relaxed);
             return;
@@ -166,7 +166,7 @@ mod tests {
     #[tokio::test]
     async fn a_flush_does_not_wait_out_the_writers_pause() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let store = Store::open_sqlite(&dir.path().join("w.db")).unwrap();
         let queue = LogQueue::spawn(store.clone());
         queue.push(row(1));
         queue.flush().await;
@@ -177,7 +177,7 @@ mod tests {
         }
         queue.flush().await;
         assert!(started.elapsed() < BATCH_INTERVAL / 2, "the flush waited {:?}", started.elapsed());
-        let count = store.with(|conn| store::logs::count(conn, &LogFilter::default())).unwrap();
+        let count = store.log_count(LogFilter::default()).await.unwrap();
         assert_eq!(count, 500);
         assert_eq!(queue.depth(), 0);
     }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod login;
 pub mod logs;
 pub mod logwriter;
+mod migrate;
 mod models;
 pub mod pool;
 mod preference;
@@ -19,6 +20,7 @@ pub mod quota;
 mod refresh;
 mod routes;
 mod settings;
+mod shared;
 pub mod stats;
 mod usage_live;
 mod usage_refresh;
@@ -51,7 +53,7 @@ pub use crate::store::accounts::{AccountRow, AccountStatus};
 pub use crate::store::keys::{KeyPolicy, KeyProtocol, KeyRow, Limit, Metric, QuotaWindow};
 pub use crate::store::logs::{LogFilter, LogRow};
 pub use crate::store::usage::{UsageSnapshot, Window};
-pub use crate::store::{now_millis, now_secs};
+pub use crate::store::{CopyReport, now_millis, now_secs};
 
 use crate::config::{Config, Env, Resolver, SecretStoreChoice};
 use crate::egress::{AccountProxy, ProxyError, Route};
@@ -112,13 +114,15 @@ struct Inner {
     /// published): what background work that only cares about the account set waits on.
     reloaded: tokio::sync::watch::Sender<u64>,
     /// Held from reading the store to swapping the snapshot, so reloads land in order.
-    reloading: std::sync::Mutex<()>,
+    reloading: tokio::sync::Mutex<()>,
     logins: login::Logins,
     background: lifecycle::Background,
     /// Usage calls in flight, over every refresh and poll together.
     usage_slots: tokio::sync::Semaphore,
     /// This process's name in shared state (refresh leases).
     instance_id: String,
+    /// This instance's name as people read it (request logs on a shared database).
+    instance_name: String,
     /// Per-key use against the keys' limits.
     quotas: quota::Quotas,
     /// The manual preferred account, tried first ([`Core::set_manual_account`]).
@@ -136,29 +140,30 @@ impl Core {
     /// Returns the configuration warnings for the caller to log.
     ///
     /// Must be called inside a tokio runtime (the log writer is spawned on it).
-    pub fn open(env: Env) -> Result<(Core, Vec<String>), CoreError> {
+    pub async fn open(env: Env) -> Result<(Core, Vec<String>), CoreError> {
         let paths = DataPaths::resolve(env.get("CODEXMANAGER_DB_PATH"), &crate::paths::exe_dir());
-        Core::open_at(env, paths, None)
+        Core::open_at(env, paths, None).await
     }
 
     /// As [`Core::open`], with explicit data paths and, optionally, a keyring to use instead
     /// of the OS one.
-    pub fn open_at(
+    pub async fn open_at(
         env: Env,
         paths: DataPaths,
         keyring: Option<&dyn KeyringAccess>,
     ) -> Result<(Core, Vec<String>), CoreError> {
-        let store = Store::open(&paths.db)?;
-        let mut stored = store.with(|conn| store::settings::all(conn))?;
+        let instance_name = instance_name(&env);
+        let store = open_store(&env, &paths, &instance_name).await?;
+        let mut stored = store.settings().await?;
         // Secret settings are sealed: they are read once the vault is open.
         let sealed_settings: HashMap<String, String> =
             crate::config::SECRET_SETTINGS.iter().filter_map(|key| stored.remove_entry(*key)).collect();
         let (config, _) = Resolver::new(&env, &stored).resolve(paths.clone());
-        let vault = unlock_vault(&store, &config, keyring)?;
+        let vault = unlock_vault(&store, &env, &config, keyring).await?;
         let logs = logwriter::LogQueue::spawn(store.clone());
         let usage_queue = usage_live::UsageQueue::spawn(store.clone());
         let key_uses = usage_live::KeyUseQueue::spawn(store.clone());
-        let models = store.with(|conn| models::load(conn))?;
+        let models = models::load(&store).await?;
         let (changed, _) = tokio::sync::watch::channel(0);
         let core = Core {
             inner: Arc::new(Inner {
@@ -178,11 +183,12 @@ impl Core {
                 usage_dirty: std::sync::atomic::AtomicBool::new(false),
                 changed,
                 reloaded: tokio::sync::watch::Sender::new(0),
-                reloading: std::sync::Mutex::new(()),
+                reloading: tokio::sync::Mutex::new(()),
                 logins: login::Logins::default(),
                 background: lifecycle::Background::default(),
                 usage_slots: tokio::sync::Semaphore::new(crate::usage::poller::CONCURRENCY),
                 instance_id: uuid::Uuid::new_v4().simple().to_string(),
+                instance_name,
                 quotas: quota::Quotas::default(),
                 preferred: std::sync::RwLock::new(None),
             }),
@@ -191,9 +197,9 @@ impl Core {
         core.open_secret_settings(&mut stored);
         let (config, warnings) = Resolver::new(core.env(), &stored).resolve(paths);
         core.inner.config.store(Arc::new(config));
-        core.reload_blocking()?;
+        core.reload().await?;
         let since = store::now_millis() - 31 * 86_400_000;
-        let uses = core.inner.store.with(|conn| store::logs::slot_use_since(conn, since, None))?;
+        let uses = core.inner.store.slot_use_since(since, None).await?;
         core.inner.quotas.restore(uses);
         Ok((core, warnings))
     }
@@ -273,23 +279,11 @@ impl Core {
         &self.inner.store
     }
 
-    /// Re-reads accounts, usage and keys from SQLite and swaps the snapshot.
+    /// Re-reads accounts, usage and keys from the store and swaps the snapshot.
     pub async fn reload(&self) -> Result<(), CoreError> {
-        let core = self.clone();
-        tokio::task::spawn_blocking(move || core.reload_blocking()).await.map_err(|_| CoreError::Worker)?
-    }
-
-    fn reload_blocking(&self) -> Result<(), CoreError> {
-        let _in_order = self.inner.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let _in_order = self.inner.reloading.lock().await;
         let read_at = store::now_millis();
-        let (accounts, usage, keys, sealed) = self.inner.store.with(|conn| {
-            Ok((
-                store::accounts::list(conn)?,
-                store::usage::all(conn)?,
-                store::keys::list(conn)?,
-                store::accounts::all_tokens(conn)?,
-            ))
-        })?;
+        let store::Stored { accounts, usage, keys, tokens: sealed } = self.inner.store.load().await?;
         let mut usage: HashMap<String, UsageSnapshot> = usage.into_iter().map(|u| (u.account_id.clone(), u)).collect();
         let now = store::now_secs();
         let accounts = accounts
@@ -323,18 +317,36 @@ impl Core {
             .collect()
     }
 
-    /// Polls SQLite's `data_version` once a second and reloads when another process committed;
-    /// on the same tick, brings live usage into the snapshot the window reads.
+    /// Applies the changes other instances announce (PostgreSQL) as they arrive, and asks the
+    /// store once a second whether another process committed (SQLite's `data_version`),
+    /// reloading when one did; on the same tick, brings live usage into the snapshot the
+    /// window reads.
     pub fn watch_external_changes(&self) -> tokio::task::JoinHandle<()> {
+        let mut changes = self.inner.store.subscribe_changes();
         let core = self.clone();
         tokio::spawn(async move {
             let mut last = None;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let stats_due = Arc::new(std::sync::atomic::AtomicBool::new(false));
             loop {
-                tick.tick().await;
+                let next_change = async {
+                    match changes.as_mut() {
+                        Some(changes) => changes.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    change = next_change => {
+                        match change {
+                            Some(change) => core.apply_change(change, &stats_due).await,
+                            None => changes = None,
+                        }
+                        continue;
+                    }
+                    _ = tick.tick() => {}
+                }
                 core.publish_live_usage();
-                let store = core.inner.store.clone();
-                let Ok(Ok(version)) = tokio::task::spawn_blocking(move || store.data_version()).await else {
+                let Ok(Some(version)) = core.inner.store.change_marker().await else {
                     continue;
                 };
                 if last.is_some_and(|seen| seen != version)
@@ -362,6 +374,17 @@ impl Core {
         &self.inner.instance_id
     }
 
+    /// This instance's name as request logs on a shared database show it:
+    /// `CODEXMANAGER_INSTANCE_NAME`, else the host name and process id.
+    pub fn instance_name(&self) -> &str {
+        &self.inner.instance_name
+    }
+
+    /// Where the data lives: the SQLite file, or the PostgreSQL URL with its password masked.
+    pub fn store_location(&self) -> String {
+        self.inner.store.location()
+    }
+
     /// Per-key use against the keys' limits (memory only: the request path's view).
     pub fn quotas(&self) -> &quota::Quotas {
         &self.inner.quotas
@@ -373,13 +396,66 @@ impl Core {
     }
 }
 
-fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAccess>) -> Result<Vault, CoreError> {
-    let vault_id = store.with(|conn| {
-        let fresh = uuid::Uuid::new_v4().simple().to_string();
-        store::settings::meta_get_or_insert(conn, "vault_id", fresh.as_bytes())
-    })?;
+/// The database `env` names: PostgreSQL when `CODEXMANAGER_DATABASE_URL` is set, else the
+/// SQLite file of `paths`.
+async fn open_store(env: &Env, paths: &DataPaths, instance: &str) -> Result<Store, CoreError> {
+    match env.get("CODEXMANAGER_DATABASE_URL").map(str::trim).filter(|url| !url.is_empty()) {
+        Some(url) if store::is_postgres_url(url) => Ok(Store::open_postgres(url, instance).await?),
+        Some(url) => Err(CoreError::Invalid(format!(
+            "CODEXMANAGER_DATABASE_URL must be a postgres:// or postgresql:// URL; got {}. For the embedded \
+             SQLite database leave it unset (CODEXMANAGER_DB_PATH names the file)",
+            store::redact(url)
+        ))),
+        None => {
+            let db = paths.db.clone();
+            tokio::task::spawn_blocking(move || Store::open_sqlite(&db))
+                .await
+                .map_err(|_| CoreError::Worker)?
+                .map_err(Into::into)
+        }
+    }
+}
+
+/// `CODEXMANAGER_INSTANCE_NAME`, else `host:pid`.
+fn instance_name(env: &Env) -> String {
+    if let Some(name) = env.get("CODEXMANAGER_INSTANCE_NAME").map(str::trim).filter(|n| !n.is_empty()) {
+        return name.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Opens the vault: with the master key the environment gives (CODEXMANAGER_MASTER_KEY or
+/// _FILE), else the keyring's or the key file's. A shared (PostgreSQL) database needs a given
+/// key. A key that does not open the stored check value is refused before anything is written.
+async fn unlock_vault(
+    store: &Store,
+    env: &Env,
+    config: &Config,
+    keyring: Option<&dyn KeyringAccess>,
+) -> Result<Vault, CoreError> {
+    let given = crate::vault::given_key(
+        env.get("CODEXMANAGER_MASTER_KEY").filter(|k| !k.trim().is_empty()),
+        env.get("CODEXMANAGER_MASTER_KEY_FILE").filter(|p| !p.trim().is_empty()).map(std::path::Path::new),
+    )?;
+    if given.is_none() && store.sqlite_path().is_none() {
+        return Err(CoreError::Invalid(
+            "a PostgreSQL database is shared by every instance, so its master key cannot live in one machine's \
+             keyring or key file: give every instance the same CODEXMANAGER_MASTER_KEY (32 random bytes in base64, \
+             e.g. from `openssl rand -base64 32`) or CODEXMANAGER_MASTER_KEY_FILE"
+                .into(),
+        ));
+    }
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let vault_id = store.meta_or_insert("vault_id", fresh.into_bytes()).await?;
     let vault_id = String::from_utf8_lossy(&vault_id).into_owned();
-    let check = store.with(|conn| store::settings::meta_get(conn, "vault_check"))?;
+    let check = store.meta("vault_check").await?;
     let meta = VaultMeta { vault_id: &vault_id, check: check.as_deref() };
     let os_keyring;
     let keyring: &dyn KeyringAccess = match keyring {
@@ -390,10 +466,13 @@ fn unlock_vault(store: &Store, config: &Config, keyring: Option<&dyn KeyringAcce
             &os_keyring
         }
     };
-    let vault = Vault::unlock(config.secret_store, &config.paths.key_file(), keyring, &meta)?;
+    let vault = match given {
+        Some((key, source)) => Vault::with_given_key(key, source, &meta)?,
+        None => Vault::unlock(config.secret_store, &config.paths.key_file(), keyring, &meta)?,
+    };
     if check.is_none() {
         let check = vault.make_check();
-        store.with(|conn| store::settings::meta_get_or_insert(conn, "vault_check", &check))?;
+        store.meta_or_insert("vault_check", check).await?;
     }
     Ok(vault)
 }

@@ -1,4 +1,4 @@
-//! The pool's model list: served from memory, cached in SQLite, replaced when the gateway
+//! The pool's model list: served from memory, cached in the store, replaced when the gateway
 //! fetches a fresh one from the upstream.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Core, CoreError};
-use crate::store::models::{self as rows, CachedModel};
+use crate::store::models::CachedModel;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +17,10 @@ pub struct ModelInfo {
     pub raw: Value,
 }
 
-pub(super) fn load(conn: &rusqlite::Connection) -> Result<Vec<ModelInfo>, StoreError> {
-    Ok(rows::list(conn)?
+pub(super) async fn load(store: &Store) -> Result<Vec<ModelInfo>, StoreError> {
+    Ok(store
+        .models()
+        .await?
         .into_iter()
         .map(|m| ModelInfo {
             raw: serde_json::from_str(&m.raw).unwrap_or(Value::Null),
@@ -39,8 +41,7 @@ impl Core {
             .iter()
             .map(|m| CachedModel { slug: m.slug.clone(), display_name: m.display_name.clone(), raw: m.raw.to_string() })
             .collect();
-        let store: Store = self.store().clone();
-        store.call(move |conn| rows::replace(conn, &cached)).await?;
+        self.store().replace_models(cached).await?;
         self.inner.models.store(Arc::new(models));
         Ok(())
     }

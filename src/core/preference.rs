@@ -21,8 +21,8 @@ impl Core {
 
     /// Pins `id` to the front of the pool (`None` clears the preference). The account must
     /// exist.
-    pub fn set_manual_account(&self, id: Option<String>) -> Result<(), CoreError> {
-        let _in_order = self.inner.reloading.lock().unwrap_or_else(|p| p.into_inner());
+    pub async fn set_manual_account(&self, id: Option<String>) -> Result<(), CoreError> {
+        let _in_order = self.inner.reloading.lock().await;
         let pool = self.inner.pool.load_full();
         if let Some(id) = &id
             && !pool.by_id.contains_key(id)

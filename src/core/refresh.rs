@@ -2,8 +2,9 @@
 //! can be lost:
 //!
 //! - single flight per account inside the process (a mutex), and across processes on one
-//!   database (a refresh lease row): whoever waits re-reads the stored tokens afterwards and
-//!   uses what the other refresh produced instead of spending the old refresh token again;
+//!   database (on SQLite a refresh lease row, on PostgreSQL a transaction-scoped advisory
+//!   lock): whoever gets it re-reads the stored tokens first and uses what another refresh
+//!   produced instead of spending the old refresh token again;
 //! - the new tokens are used at once and saved; when saving fails (a full disk) they stay in
 //!   memory, reloads keep them, and they are saved again until it works — never dropped;
 //! - a refresh token the issuer calls reused is checked against the store first: another
@@ -18,7 +19,7 @@ use crate::auth::claims::Claims;
 use crate::auth::refresh;
 use crate::auth::tokens::Tokens;
 use crate::core::pool::PoolAccount;
-use crate::store::accounts::{self as rows, AccountStatus};
+use crate::store::accounts::AccountStatus;
 use crate::store::{now_millis, now_secs};
 
 pub use crate::auth::refresh::RefreshError;
@@ -49,6 +50,19 @@ impl Core {
             && seen.access_token != current.access_token
         {
             return Ok(current);
+        }
+        match self.store().lock_refresh(id, LEASE_TTL).await {
+            Ok(Some(lock)) => {
+                // Re-read under the lock: another instance may have spent the refresh token.
+                let result = self.refresh_leased(&account, current).await;
+                lock.release().await;
+                return result;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(account = %id, "cannot take the refresh lock ({err}); refreshing without it");
+                return self.refresh_leased(&account, current).await;
+            }
         }
         let leased = self.take_refresh_lease(id).await;
         let result = self.refresh_leased(&account, current).await;
@@ -109,7 +123,7 @@ impl Core {
             return None;
         }
         let id = account.id.clone();
-        let sealed = match self.store().call(move |conn| rows::get_tokens(conn, &id)).await {
+        let sealed = match self.store().tokens_of(id).await {
             Ok(Some(sealed)) => sealed,
             Ok(None) => return None,
             Err(err) => {
@@ -117,9 +131,8 @@ impl Core {
                 return None;
             }
         };
-        if account.sealed_tokens().is_some_and(|mine| *mine == *sealed) {
-            return None;
-        }
+        // Compared with `current`, not with what the account holds now: a reload may have put
+        // the stored tokens in place since `current` was read, and they are still the ones to use.
         let plain = self.vault().open(&Tokens::seal_purpose(&account.id), &sealed).ok()?;
         let stored: Tokens = serde_json::from_slice(&plain).ok()?;
         if stored.access_token == current.access_token && stored.refresh_token == current.refresh_token {
@@ -155,15 +168,7 @@ impl Core {
     async fn save_tokens(&self, id: &str, tokens: &Tokens, sealed: Vec<u8>) -> Result<(), CoreError> {
         let expires = Claims::from_tokens(tokens).access_expires_at;
         let id = id.to_string();
-        self.store()
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                rows::put_tokens(&tx, &id, &sealed)?;
-                rows::note_refresh(&tx, &id, now_secs(), expires)?;
-                tx.commit()?;
-                Ok(())
-            })
-            .await?;
+        self.store().save_tokens(id, sealed, now_secs(), expires).await?;
         Ok(())
     }
 
@@ -224,8 +229,7 @@ impl Core {
             let (account, holder) = (id.to_string(), self.instance_id().to_string());
             let now = now_millis();
             let expires = now + LEASE_TTL.as_millis() as i64;
-            let taken =
-                self.store().call(move |conn| rows::take_refresh_lease(conn, &account, &holder, now, expires)).await;
+            let taken = self.store().take_refresh_lease(account, holder, now, expires).await;
             match taken {
                 Ok(true) => return true,
                 Ok(false) if tokio::time::Instant::now() < deadline => tokio::time::sleep(LEASE_POLL).await,
@@ -243,18 +247,15 @@ impl Core {
 
     async fn release_refresh_lease(&self, id: &str) {
         let (account, holder) = (id.to_string(), self.instance_id().to_string());
-        if let Err(err) = self.store().call(move |conn| rows::release_refresh_lease(conn, &account, &holder)).await {
+        if let Err(err) = self.store().release_refresh_lease(account, holder).await {
             tracing::warn!(account = %id, "cannot release the refresh lease ({err}); it runs out by itself");
         }
     }
 
     /// Takes an account out of routing with a reason the user sees.
     pub async fn mark_unavailable(&self, id: &str, reason: &str) {
-        let (id_owned, reason_owned) = (id.to_string(), reason.to_string());
-        let result = self
-            .store()
-            .call(move |conn| rows::set_status(conn, &id_owned, AccountStatus::Unavailable, Some(&reason_owned)))
-            .await;
+        let result =
+            self.store().set_status(id.to_string(), AccountStatus::Unavailable, Some(reason.to_string())).await;
         if let Err(err) = result {
             tracing::error!(account = %id, "cannot mark the account unavailable: {err}");
         }
@@ -268,9 +269,7 @@ impl Core {
         let (id, reason) = (id.to_string(), reason.to_string());
         let store = self.store().clone();
         tokio::spawn(async move {
-            if let Err(err) =
-                store.call(move |conn| rows::set_cooldown(conn, &id, Some(until_secs), Some(&reason))).await
-            {
+            if let Err(err) = store.set_cooldown(id, Some(until_secs), Some(reason)).await {
                 tracing::warn!("persisting a cooldown failed: {err}");
             }
         });

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::{Core, CoreError};
 use crate::config::{self, Resolver, Source};
-use crate::store;
 
 /// A setting's effective value and where it came from.
 #[derive(Debug, Clone, Serialize)]
@@ -60,13 +59,13 @@ impl Core {
             }
             values.push((key, text));
         }
-        let mut stored = self
-            .store()
-            .call(move |conn| {
-                store::settings::put_many(conn, &values)?;
-                store::settings::all(conn)
-            })
-            .await?;
+        let stored = self.store().put_settings(values).await?;
+        self.apply_stored_settings(stored);
+        Ok(self.settings())
+    }
+
+    /// Resolves the configuration again from `stored` (sealed values still sealed).
+    pub(super) fn apply_stored_settings(&self, mut stored: HashMap<String, String>) {
         self.open_secret_settings(&mut stored);
         let current = self.config();
         let (config, warnings) = Resolver::new(self.env(), &stored).resolve(current.paths.clone());
@@ -74,7 +73,6 @@ impl Core {
             tracing::warn!("{warning}");
         }
         self.inner.config.store(std::sync::Arc::new(config));
-        Ok(self.settings())
     }
 }
 

@@ -1,10 +1,11 @@
 //! Write-behind queues for what the gateway learns on the request path: usage from response
-//! headers and when each platform key was last used. Memory is updated at once; SQLite is
+//! headers and when each platform key was last used. Memory is updated at once; the store is
 //! written by one task every second, latest value per account or key.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Core;
@@ -17,20 +18,16 @@ enum Message<T> {
     Flush(oneshot::Sender<()>),
 }
 
-/// A latest-value-wins queue drained into SQLite by one background task.
+/// A latest-value-wins queue drained into the store by one background task.
 pub struct Queue<T> {
     tx: mpsc::UnboundedSender<Message<T>>,
 }
 
+/// How a queue writes one batch.
+type Write<T> = fn(Store, Vec<(String, T)>) -> BoxFuture<'static, Result<(), store::StoreError>>;
+
 impl<T: Send + 'static> Queue<T> {
-    fn start<F>(store: Store, write: F) -> Queue<T>
-    where
-        F: Fn(&mut rusqlite::Connection, Vec<(String, T)>) -> Result<(), store::StoreError>
-            + Send
-            + Sync
-            + Copy
-            + 'static,
-    {
+    fn start(store: Store, write: Write<T>) -> Queue<T> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Message<T>>();
         tokio::spawn(async move {
             let mut pending: HashMap<String, T> = HashMap::new();
@@ -47,7 +44,7 @@ impl<T: Send + 'static> Queue<T> {
                 }
                 if !pending.is_empty() {
                     let batch: Vec<(String, T)> = pending.drain().collect();
-                    if let Err(err) = store.call(move |conn| write(conn, batch)).await {
+                    if let Err(err) = write(store.clone(), batch).await {
                         tracing::warn!("write-behind update failed: {err}");
                     }
                 }
@@ -76,21 +73,21 @@ pub type KeyUseQueue = Queue<i64>;
 
 impl UsageQueue {
     pub fn spawn(store: Store) -> UsageQueue {
-        Queue::start(store, |conn, batch| {
+        Queue::start(store, |store, batch| {
             let snapshots: Vec<UsageSnapshot> = batch.into_iter().map(|(_, s)| s).collect();
-            store::usage::put_many(conn, &snapshots)
+            Box::pin(async move { store.put_usage(snapshots).await })
         })
     }
 }
 
 impl KeyUseQueue {
     pub fn spawn(store: Store) -> KeyUseQueue {
-        Queue::start(store, |conn, batch: Vec<(String, i64)>| store::keys::touch(conn, &batch))
+        Queue::start(store, |store, batch| Box::pin(async move { store.touch_keys(batch).await }))
     }
 }
 
 impl Core {
-    /// Records an account's usage as just observed: routing sees it at once; SQLite within
+    /// Records an account's usage as just observed: routing sees it at once; the store within
     /// a second.
     pub fn record_usage(&self, snapshot: UsageSnapshot) {
         if let Some(account) = self.pool().by_id.get(&snapshot.account_id) {

@@ -115,6 +115,7 @@ impl Gateway {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let pool = self.core.pool();
+            let max_inflight = self.core.account_max_inflight();
             let scoped: Vec<Arc<PoolAccount>>;
             let accounts = match &out.scope {
                 None => &pool.accounts,
@@ -128,7 +129,11 @@ impl Gateway {
                 config.route_strategy,
                 &rotation_key,
                 out.session.as_deref(),
-                super::routing::Limits { max_inflight: config.account_max_inflight, quota_guard: config.quota_guard },
+                super::routing::Limits {
+                    max_inflight,
+                    quota_guard: config.quota_guard,
+                    shared_sessions: self.core.shares_store(),
+                },
                 now_millis(),
             );
             plan.candidates.retain(|a| !tried.contains(&a.id));
@@ -136,7 +141,7 @@ impl Gateway {
                 self.trace_plan(out, &plan, &config);
             }
             for account in &plan.candidates {
-                let Some(guard) = self.core.slots().try_acquire(account, config.account_max_inflight) else {
+                let Some(guard) = self.core.slots().try_acquire(account, max_inflight) else {
                     self.trace.line(
                         "CANDIDATE_SKIP",
                         out.id,

@@ -126,6 +126,7 @@ impl Record {
             error,
             counted,
             request_id: Some(self.request_id.to_string()),
+            instance: None,
         });
     }
 }

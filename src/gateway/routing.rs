@@ -4,8 +4,9 @@
 //! model. An account is skipped when it is not active, has no token, its usage says it is
 //! exhausted, it is cooling down, or it is at `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT`. An account
 //! whose usage is not known yet is usable. A request carrying a session goes first to the
-//! account that served that session, while it stays usable. The quota guard puts accounts
-//! near a window's limit after every account below the thresholds.
+//! account that served that session, while it stays usable; when instances share a pool, a
+//! session this one has not seen yet goes where rendezvous hashing ranks it, so all agree. The
+//! quota guard puts accounts near a window's limit after every account below the thresholds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,6 +90,21 @@ impl Plan {
     }
 }
 
+/// Orders `candidates` by rendezvous hashing of `session` with each account id, highest
+/// first: every instance ranks a session's accounts alike with nothing shared, so a session
+/// new to an instance goes where the others send it, and losing an account moves only the
+/// sessions that were on it.
+fn rank_for_session(candidates: &mut [Arc<PoolAccount>], session: &str) {
+    use std::hash::{Hash, Hasher};
+    let score = |account: &PoolAccount| {
+        // SipHash with fixed keys: the same score in every process of this build.
+        let mut hasher = std::hash::DefaultHasher::new();
+        (session, account.id.as_str()).hash(&mut hasher);
+        hasher.finish()
+    };
+    candidates.sort_by_cached_key(|account| std::cmp::Reverse(score(account)));
+}
+
 /// Routing state shared by all requests: rotation counters and session stickiness.
 #[derive(Debug, Default)]
 pub struct Router {
@@ -120,6 +136,9 @@ impl Router {
         if strategy == RouteStrategy::Balanced && !plan.candidates.is_empty() {
             let start = self.next_start(rotation_key) % plan.candidates.len();
             plan.candidates.rotate_left(start);
+        }
+        if let Some(session) = session.filter(|_| limits.shared_sessions) {
+            rank_for_session(&mut plan.candidates, session);
         }
         if let Some(sticky) = session.and_then(|s| self.session_account(s))
             && let Some(position) = plan.candidates.iter().position(|a| a.id == sticky)
@@ -165,6 +184,9 @@ pub struct Limits {
     /// `CODEXMANAGER_ACCOUNT_MAX_INFLIGHT` (0: none).
     pub max_inflight: u32,
     pub quota_guard: QuotaGuard,
+    /// Instances share the pool (a PostgreSQL database): a session new to this one is ranked
+    /// by rendezvous hashing, so every instance sends it to the same account.
+    pub shared_sessions: bool,
 }
 
 /// The quota guard's verdict on a usable account: which window is past its threshold. A

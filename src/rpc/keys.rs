@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::Call;
 use super::error::{RpcError, code};
 use super::params::{known_params, non_blank, params, take, to_value};
-use crate::core::{KeyProtocol, KeyRow, KeyUpdate, NewKey, PolicyChange};
+use crate::core::{CoreError, KeyProtocol, KeyRow, KeyUpdate, NewKey, PolicyChange};
 
 /// The fields a key's policy accepts over RPC.
 const POLICY_FIELDS: [&str; 7] =
@@ -100,8 +100,13 @@ fn key_not_found(id: &str) -> RpcError {
     RpcError::new(code::NOT_FOUND, format!("no platform key with id {id:?}; `apikey/list` shows the keys' ids"))
 }
 
-fn find_key(call: &Call<'_>, id: &str) -> Result<KeyRow, RpcError> {
-    call.core.list_keys().into_iter().find(|key| key.id == id).ok_or_else(|| key_not_found(id))
+/// The key as stored now: one another process made a moment ago is found too.
+async fn find_key(call: &Call<'_>, id: &str) -> Result<KeyRow, RpcError> {
+    match call.core.stored_key(id).await {
+        Ok(key) => Ok(key),
+        Err(CoreError::NotFound(_)) => Err(key_not_found(id)),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// A key as the original lists it.
@@ -144,7 +149,7 @@ async fn update_model(call: &Call<'_>, mut value: Value) -> Result<Value, RpcErr
     normalise(&mut value);
     let p: ModelParams = params(value)?;
     refuse_static_headers(p.static_headers_json)?;
-    let key = find_key(call, &p.id)?;
+    let key = find_key(call, &p.id).await?;
     if let Some(protocol) = non_blank(p.protocol_type)
         && KeyProtocol::parse(&protocol) != Some(key.protocol)
     {
@@ -218,7 +223,7 @@ pub async fn dispatch(call: &Call<'_>, method: &str, value: Value) -> Option<Res
         },
         "apikey/models" => models(call, value).await,
         "apikey/readSecret" => match params::<IdParam>(value) {
-            Ok(p) => find_key(call, &p.id).and_then(|key| {
+            Ok(p) => find_key(call, &p.id).await.and_then(|key| {
                 Err(RpcError::new(
                     code::NOT_FOUND,
                     format!(

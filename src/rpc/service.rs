@@ -114,7 +114,7 @@ fn log_item(row: &LogRow) -> Value {
         (None, None) => None,
         (input, output) => Some(input.unwrap_or(0) + output.unwrap_or(0)),
     };
-    json!({
+    let mut item = json!({
         "id": row.id,
         "keyId": row.key_id,
         "accountId": row.account_id,
@@ -135,7 +135,12 @@ fn log_item(row: &LogRow) -> Value {
         "durationMs": row.duration_ms,
         "attempts": row.attempts,
         "requestId": row.request_id,
-    })
+    });
+    // Only on a database several instances share: which one served the request.
+    if let Some(instance) = &row.instance {
+        item["instance"] = json!(instance);
+    }
+    item
 }
 
 async fn log_list(call: &Call<'_>, value: Value) -> Result<Value, RpcError> {
@@ -179,14 +184,14 @@ pub async fn dispatch(call: &Call<'_>, method: &str, value: Value) -> Option<Res
         "gateway/manualAccount/set" => match params::<ManualAccountParams>(value) {
             Ok(p) => match non_blank(p.account_id) {
                 Some(id) => {
-                    call.core.set_manual_account(Some(id)).map(|()| json!({"ok": true})).map_err(RpcError::from)
+                    call.core.set_manual_account(Some(id)).await.map(|()| json!({"ok": true})).map_err(RpcError::from)
                 }
                 None => Err(RpcError::invalid("`accountId` is required")),
             },
             Err(err) => Err(err),
         },
         "gateway/manualAccount/clear" => {
-            call.core.set_manual_account(None).map(|()| json!({"ok": true})).map_err(RpcError::from)
+            call.core.set_manual_account(None).await.map(|()| json!({"ok": true})).map_err(RpcError::from)
         }
         "requestlog/list" => log_list(call, value).await,
         "requestlog/clear" => match call.core.clear_logs().await {

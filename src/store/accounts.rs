@@ -1,4 +1,6 @@
 //! The `accounts` and `account_tokens` tables: account metadata and sealed token blobs.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -64,9 +66,20 @@ pub struct AccountRow {
     pub proxy_sealed: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
+/// The columns every backend selects and writes, in this order.
+pub(super) const COLUMNS: &str = "id, identity, label, email, chatgpt_account_id, chatgpt_user_id, plan, group_name, tags, \
      note, sort, status, status_reason, created_at, updated_at, last_refresh_at, access_expires_at, cooldown_until, \
      cooldown_reason, proxy, proxy_sealed";
+
+/// Tags as stored: a JSON array.
+pub(super) fn tags_to_text(tags: &[String]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
+}
+
+/// Stored tags back as a list (none when the text is not a JSON array of strings).
+pub(super) fn tags_from_text(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
     let tags: String = row.get(8)?;
@@ -80,7 +93,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
         chatgpt_user_id: row.get(5)?,
         plan: row.get(6)?,
         group_name: row.get(7)?,
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        tags: tags_from_text(&tags),
         note: row.get(9)?,
         sort: row.get(10)?,
         status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Unavailable),
@@ -96,25 +109,82 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<AccountRow>, StoreError> {
+pub(super) fn list(conn: &Connection) -> Result<Vec<AccountRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts ORDER BY sort, created_at, id"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<AccountRow>, StoreError> {
+/// Which accounts a write reads first.
+#[derive(Debug, Clone)]
+pub enum Select {
+    /// By identity (an import: the same person signing in again updates the account).
+    Identities(Vec<String>),
+    /// By id (an edit); an id with no account is an error.
+    Ids(Vec<String>),
+}
+
+/// What a write found before deciding what to write.
+#[derive(Debug, Default)]
+pub struct Existing {
+    /// The selected accounts that exist, in the order asked for.
+    pub rows: Vec<AccountRow>,
+    /// The largest `sort` of any account (-1 without accounts).
+    pub max_sort: i64,
+}
+
+/// One account to insert or replace (matched by id), with its sealed tokens if they change.
+#[derive(Debug, Clone)]
+pub struct AccountWrite {
+    pub row: AccountRow,
+    pub sealed_tokens: Option<Vec<u8>>,
+}
+
+/// Reads what `select` names, lets `plan` decide, writes its answer: one transaction.
+pub(super) fn write<R>(
+    conn: &mut Connection,
+    select: &Select,
+    plan: impl FnOnce(Existing) -> Result<(Vec<AccountWrite>, R), StoreError>,
+) -> Result<R, StoreError> {
+    let tx = conn.transaction()?;
+    let mut existing = Existing { rows: Vec::new(), max_sort: max_sort(&tx)? };
+    match select {
+        Select::Identities(identities) => {
+            for identity in identities {
+                existing.rows.extend(find_by_identity(&tx, identity)?);
+            }
+        }
+        Select::Ids(ids) => {
+            for id in ids {
+                let row = get(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("no account with id {id:?}")))?;
+                existing.rows.push(row);
+            }
+        }
+    }
+    let (writes, result) = plan(existing)?;
+    for write in &writes {
+        upsert(&tx, &write.row)?;
+        if let Some(sealed) = &write.sealed_tokens {
+            put_tokens(&tx, &write.row.id, sealed)?;
+        }
+    }
+    tx.commit()?;
+    Ok(result)
+}
+
+fn get(conn: &Connection, id: &str) -> Result<Option<AccountRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"))?;
     Ok(stmt.query_row([id], from_row).optional()?)
 }
 
-pub fn find_by_identity(conn: &Connection, identity: &str) -> Result<Option<AccountRow>, StoreError> {
+fn find_by_identity(conn: &Connection, identity: &str) -> Result<Option<AccountRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE identity = ?1"))?;
     Ok(stmt.query_row([identity], from_row).optional()?)
 }
 
 /// Inserts a new account or replaces every column of an existing one (matched by id).
-pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
-    let tags = serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into());
+fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
+    let tags = tags_to_text(&row.tags);
     conn.prepare_cached(&format!(
         "INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT(id) DO UPDATE SET identity = excluded.identity, label = excluded.label, email = excluded.email,
@@ -152,7 +222,7 @@ pub fn upsert(conn: &Connection, row: &AccountRow) -> Result<(), StoreError> {
 }
 
 /// Deletes accounts (their tokens and usage go with them); returns how many existed.
-pub fn delete(conn: &mut Connection, ids: &[String]) -> Result<usize, StoreError> {
+pub(super) fn delete(conn: &mut Connection, ids: &[String]) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
     let mut deleted = 0;
     {
@@ -165,31 +235,34 @@ pub fn delete(conn: &mut Connection, ids: &[String]) -> Result<usize, StoreError
     Ok(deleted)
 }
 
-pub fn max_sort(conn: &Connection) -> Result<i64, StoreError> {
+fn max_sort(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT COALESCE(MAX(sort), -1) FROM accounts", [], |row| row.get(0))?)
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: AccountStatus, reason: Option<&str>) -> Result<(), StoreError> {
+pub(super) fn set_status(
+    conn: &Connection,
+    id: &str,
+    status: AccountStatus,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE accounts SET status = ?2, status_reason = ?3, updated_at = ?4 WHERE id = ?1")?
         .execute(params![id, status.as_str(), reason, now_secs()])?;
     Ok(())
 }
 
-pub fn set_cooldown(conn: &Connection, id: &str, until: Option<i64>, reason: Option<&str>) -> Result<(), StoreError> {
+pub(super) fn set_cooldown(
+    conn: &Connection,
+    id: &str,
+    until: Option<i64>,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE accounts SET cooldown_until = ?2, cooldown_reason = ?3 WHERE id = ?1")?
         .execute(params![id, until, reason])?;
     Ok(())
 }
 
-/// Sets an account's proxy: what is shown and the sealed URL (both `None` = inherit).
-pub fn set_proxy(conn: &Connection, id: &str, shown: Option<&str>, sealed: Option<&[u8]>) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE accounts SET proxy = ?2, proxy_sealed = ?3, updated_at = ?4 WHERE id = ?1")?
-        .execute(params![id, shown, sealed, now_secs()])?;
-    Ok(())
-}
-
 /// Stores an account's sealed token blob.
-pub fn put_tokens(conn: &Connection, account_id: &str, sealed: &[u8]) -> Result<(), StoreError> {
+fn put_tokens(conn: &Connection, account_id: &str, sealed: &[u8]) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO account_tokens (account_id, sealed, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(account_id) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
@@ -199,22 +272,38 @@ pub fn put_tokens(conn: &Connection, account_id: &str, sealed: &[u8]) -> Result<
 }
 
 /// One account's sealed tokens as stored now (another process may have replaced them).
-pub fn get_tokens(conn: &Connection, account_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+pub(super) fn get_tokens(conn: &Connection, account_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT sealed FROM account_tokens WHERE account_id = ?1")?
         .query_row([account_id], |row| row.get(0))
         .optional()?)
 }
 
+/// Stores a refreshed token set with when it was refreshed and the new access token's expiry,
+/// in one transaction.
+pub(super) fn save_tokens(
+    conn: &mut Connection,
+    id: &str,
+    sealed: &[u8],
+    at: i64,
+    access_expires_at: Option<i64>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    put_tokens(&tx, id, sealed)?;
+    note_refresh(&tx, id, at, access_expires_at)?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Every account's sealed tokens, for loading the pool into memory.
-pub fn all_tokens(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+pub(super) fn all_tokens(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT account_id, sealed FROM account_tokens")?;
     let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
 /// Records a token refresh: when it happened and the new access token's expiry.
-pub fn note_refresh(conn: &Connection, id: &str, at: i64, access_expires_at: Option<i64>) -> Result<(), StoreError> {
+fn note_refresh(conn: &Connection, id: &str, at: i64, access_expires_at: Option<i64>) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE accounts SET last_refresh_at = ?2, access_expires_at = ?3, updated_at = ?2 WHERE id = ?1",
     )?
@@ -225,7 +314,7 @@ pub fn note_refresh(conn: &Connection, id: &str, at: i64, access_expires_at: Opt
 /// Takes the refresh lease of an account for `holder` until `expires_at_ms`, unless another
 /// holder has it and it has not expired; true when taken. Held across the call to the issuer,
 /// so it is a row, not an open write transaction: the log writer and token saves go on.
-pub fn take_refresh_lease(
+pub(super) fn take_refresh_lease(
     conn: &Connection,
     account_id: &str,
     holder: &str,
@@ -243,7 +332,7 @@ pub fn take_refresh_lease(
 }
 
 /// Gives the refresh lease back (only if `holder` still has it).
-pub fn release_refresh_lease(conn: &Connection, account_id: &str, holder: &str) -> Result<(), StoreError> {
+pub(super) fn release_refresh_lease(conn: &Connection, account_id: &str, holder: &str) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM refresh_leases WHERE account_id = ?1 AND holder = ?2")?
         .execute(params![account_id, holder])?;
     Ok(())

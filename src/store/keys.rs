@@ -1,4 +1,6 @@
 //! The `platform_keys` table: gateway keys, stored as a SHA-256 hash plus a display prefix.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -107,8 +109,19 @@ pub struct KeyRow {
     pub policy: KeyPolicy,
 }
 
-const COLUMNS: &str = "id, name, key_hash, key_prefix, protocol, model, azure_endpoint, azure_api_version, \
+/// The columns every backend selects and writes, in this order.
+pub(super) const COLUMNS: &str = "id, name, key_hash, key_prefix, protocol, model, azure_endpoint, azure_api_version, \
      sealed_azure_key, enabled, created_at, last_used_at, policy";
+
+/// A policy as stored: JSON.
+pub(super) fn policy_to_text(policy: &KeyPolicy) -> String {
+    serde_json::to_string(policy).unwrap_or_else(|_| "{}".into())
+}
+
+/// A stored policy back (the default, no limits, when the text does not parse).
+pub(super) fn policy_from_text(text: &str) -> KeyPolicy {
+    serde_json::from_str(text).unwrap_or_default()
+}
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
     let protocol: String = row.get(4)?;
@@ -125,22 +138,22 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
         enabled: row.get(9)?,
         created_at: row.get(10)?,
         last_used_at: row.get(11)?,
-        policy: serde_json::from_str(&row.get::<_, String>(12)?).unwrap_or_default(),
+        policy: policy_from_text(&row.get::<_, String>(12)?),
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<KeyRow>, StoreError> {
+pub(super) fn list(conn: &Connection) -> Result<Vec<KeyRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM platform_keys ORDER BY created_at, id"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<KeyRow>, StoreError> {
+pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<KeyRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM platform_keys WHERE id = ?1"))?;
     Ok(stmt.query_row([id], from_row).optional()?)
 }
 
-pub fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
+pub(super) fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT INTO platform_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))?
@@ -157,52 +170,52 @@ pub fn insert(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
         row.enabled,
         row.created_at,
         row.last_used_at,
-        serde_json::to_string(&row.policy).unwrap_or_else(|_| "{}".into()),
+        policy_to_text(&row.policy),
     ])?;
     Ok(())
 }
 
-fn require_one(changed: usize, id: &str) -> Result<(), StoreError> {
+pub(super) fn require_one(changed: usize, id: &str) -> Result<(), StoreError> {
     if changed == 0 {
         return Err(StoreError::NotFound(format!("no platform key with id {id:?}")));
     }
     Ok(())
 }
 
-pub fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<(), StoreError> {
+pub(super) fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<(), StoreError> {
     let changed =
         conn.prepare_cached("UPDATE platform_keys SET enabled = ?2 WHERE id = ?1")?.execute(params![id, enabled])?;
     require_one(changed, id)
 }
 
-pub fn set_model(conn: &Connection, id: &str, model: Option<&str>) -> Result<(), StoreError> {
+pub(super) fn set_model(conn: &Connection, id: &str, model: Option<&str>) -> Result<(), StoreError> {
     let changed =
         conn.prepare_cached("UPDATE platform_keys SET model = ?2 WHERE id = ?1")?.execute(params![id, model])?;
     require_one(changed, id)
 }
 
 /// Replaces a key's name, model binding and policy.
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: &str,
     name: &str,
     model: Option<&str>,
     policy: &KeyPolicy,
 ) -> Result<(), StoreError> {
-    let policy = serde_json::to_string(policy).unwrap_or_else(|_| "{}".into());
+    let policy = policy_to_text(policy);
     let changed = conn
         .prepare_cached("UPDATE platform_keys SET name = ?2, model = ?3, policy = ?4 WHERE id = ?1")?
         .execute(params![id, name, model, policy])?;
     require_one(changed, id)
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub(super) fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
     let changed = conn.prepare_cached("DELETE FROM platform_keys WHERE id = ?1")?.execute([id])?;
     require_one(changed, id)
 }
 
 /// Records when keys were last used; batched by the caller, off the request path.
-pub fn touch(conn: &mut Connection, uses: &[(String, i64)]) -> Result<(), StoreError> {
+pub(super) fn touch(conn: &mut Connection, uses: &[(String, i64)]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(

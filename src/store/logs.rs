@@ -1,5 +1,7 @@
 //! The `request_logs` table: one row per gateway request, written in batches, read page by
 //! page (newest first) with filters on time, status class and text.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
@@ -33,6 +35,10 @@ pub struct LogRow {
     pub counted: bool,
     /// The client's `x-request-id`, or the one the gateway made.
     pub request_id: Option<String>,
+    /// The instance that served it, on a database several instances share (PostgreSQL);
+    /// filled when read back, set by the store when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// Which rows a page query returns.
@@ -78,10 +84,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LogRow> {
         error: row.get(17)?,
         counted: false,
         request_id: row.get(18)?,
+        instance: None,
     })
 }
 
-pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreError> {
+pub(super) fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
@@ -120,7 +127,7 @@ pub fn insert_batch(conn: &mut Connection, rows: &[LogRow]) -> Result<(), StoreE
 
 /// Deletes at most `batch` of the oldest request-log rows that are older than `before_ms` or
 /// beyond the newest `max_rows` (0 = no cap); returns how many went.
-pub fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64) -> Result<usize, StoreError> {
+pub(super) fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64) -> Result<usize, StoreError> {
     let cutoff_id: i64 = if max_rows > 0 {
         conn.prepare_cached("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?1")?
             .query_row([max_rows], |row| row.get(0))
@@ -139,7 +146,7 @@ pub fn prune_batch(conn: &Connection, before_ms: i64, max_rows: i64, batch: i64)
 }
 
 /// Deletes `request_stats` slots older than `before_ms`.
-pub fn prune_stats(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
+pub(super) fn prune_stats(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
     Ok(conn.prepare_cached("DELETE FROM request_stats WHERE slot < ?1")?.execute([before_ms])?)
 }
 
@@ -156,7 +163,11 @@ pub struct SlotUse {
 }
 
 /// Every key's use per slot since `since_ms` (slots of keys only).
-pub fn slot_use_since(conn: &Connection, since_ms: i64, key_id: Option<&str>) -> Result<Vec<SlotUse>, StoreError> {
+pub(super) fn slot_use_since(
+    conn: &Connection,
+    since_ms: i64,
+    key_id: Option<&str>,
+) -> Result<Vec<SlotUse>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT key_id, slot, counted, input_tokens + output_tokens, requests, requests - successes
          FROM request_stats WHERE slot >= ?1 AND key_id != '' AND (?2 IS NULL OR key_id = ?2) ORDER BY slot",
@@ -179,20 +190,30 @@ pub fn slot_use_since(conn: &Connection, since_ms: i64, key_id: Option<&str>) ->
 /// The length of a `request_stats` slot.
 pub const STATS_SLOT_MS: i64 = 15 * 60 * 1000;
 
-/// Adds the rows to `request_stats`, one upsert per slot and key.
-fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), StoreError> {
-    #[derive(Default)]
-    struct Sums {
-        requests: i64,
-        successes: i64,
-        counted: i64,
-        tokens: [i64; 4],
-        last_ts: i64,
-    }
-    let mut slots: std::collections::HashMap<(i64, &str), Sums> = std::collections::HashMap::new();
+/// One slot's and key's sums over a batch of rows, added to `request_stats`.
+#[derive(Debug, Default)]
+pub(super) struct SlotSum {
+    pub slot: i64,
+    pub key_id: String,
+    pub requests: i64,
+    pub successes: i64,
+    pub counted: i64,
+    /// Input, cached, output and reasoning tokens.
+    pub tokens: [i64; 4],
+    pub last_ts: i64,
+}
+
+/// The batch's sums per 15-minute slot and key.
+pub(super) fn slot_sums(rows: &[LogRow]) -> Vec<SlotSum> {
+    let mut slots: std::collections::HashMap<(i64, &str), SlotSum> = std::collections::HashMap::new();
     for r in rows {
         let slot = r.ts.div_euclid(STATS_SLOT_MS) * STATS_SLOT_MS;
-        let sums = slots.entry((slot, r.key_id.as_deref().unwrap_or_default())).or_default();
+        let key_id = r.key_id.as_deref().unwrap_or_default();
+        let sums = slots.entry((slot, key_id)).or_insert_with(|| SlotSum {
+            slot,
+            key_id: key_id.to_string(),
+            ..SlotSum::default()
+        });
         sums.requests += 1;
         sums.successes += i64::from((200..300).contains(&r.status));
         sums.counted += i64::from(r.counted);
@@ -203,6 +224,54 @@ fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), S
         }
         sums.last_ts = sums.last_ts.max(r.ts);
     }
+    slots.into_values().collect()
+}
+
+/// Every row of `request_stats` (for a copy to another database).
+pub(super) fn all_stats(conn: &Connection) -> Result<Vec<SlotSum>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT slot, key_id, requests, successes, counted, input_tokens, cached_tokens, output_tokens,
+                reasoning_tokens, last_ts
+         FROM request_stats ORDER BY slot, key_id",
+    )?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(SlotSum {
+                slot: row.get(0)?,
+                key_id: row.get(1)?,
+                requests: row.get(2)?,
+                successes: row.get(3)?,
+                counted: row.get(4)?,
+                tokens: [row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?],
+                last_ts: row.get(9)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Up to `limit` rows with ids above `after_id` and at most `last_id`, in id order (for a
+/// copy to another database).
+pub(super) fn rows_after(
+    conn: &Connection,
+    after_id: i64,
+    last_id: i64,
+    limit: i64,
+) -> Result<Vec<LogRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM request_logs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![after_id, last_id, limit], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The largest request-log id (0 without rows).
+pub(super) fn last_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM request_logs", [], |row| row.get(0))?)
+}
+
+/// Adds the rows to `request_stats`, one upsert per slot and key.
+fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO request_stats (slot, key_id, requests, successes, input_tokens, cached_tokens, output_tokens,
            reasoning_tokens, last_ts, counted)
@@ -213,11 +282,11 @@ fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), S
            cached_tokens = cached_tokens + excluded.cached_tokens, output_tokens = output_tokens + excluded.output_tokens,
            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, last_ts = MAX(last_ts, excluded.last_ts)",
     )?;
-    for ((slot, key_id), s) in slots {
+    for s in slot_sums(rows) {
         let [input, cached, output, reasoning] = s.tokens;
         stmt.execute(params![
-            slot,
-            key_id,
+            s.slot,
+            s.key_id,
             s.requests,
             s.successes,
             input,
@@ -231,84 +300,103 @@ fn add_to_stats(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> Result<(), S
     Ok(())
 }
 
-fn where_clause(filter: &LogFilter) -> (String, Vec<Box<dyn ToSql>>) {
+/// A value a filter compares with.
+#[derive(Debug, Clone)]
+pub(super) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Int(value) => value.to_sql(),
+            Arg::Text(value) => value.to_sql(),
+        }
+    }
+}
+
+/// The `WHERE` clause of a filter, in SQL both backends speak (`?` for each value, in the
+/// order of the values returned), and its values. Text matches ignore case.
+pub(super) fn where_clause(filter: &LogFilter) -> (String, Vec<Arg>) {
     let mut parts: Vec<&str> = Vec::new();
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
     if let Some(since) = filter.since {
         parts.push("ts >= ?");
-        args.push(Box::new(since));
+        args.push(Arg::Int(since));
     }
     if let Some(until) = filter.until {
         parts.push("ts <= ?");
-        args.push(Box::new(until));
+        args.push(Arg::Int(until));
     }
     if let Some(class) = filter.status_class {
         parts.push("status >= ? AND status < ?");
-        args.push(Box::new(i64::from(class) * 100));
-        args.push(Box::new(i64::from(class) * 100 + 100));
+        args.push(Arg::Int(i64::from(class) * 100));
+        args.push(Arg::Int(i64::from(class) * 100 + 100));
     }
     if let Some(account) = &filter.account_id {
         parts.push("account_id = ?");
-        args.push(Box::new(account.clone()));
+        args.push(Arg::Text(account.clone()));
     }
     if let Some(key) = &filter.key_id {
         parts.push("key_id = ?");
-        args.push(Box::new(key.clone()));
+        args.push(Arg::Text(key.clone()));
     }
     if let Some(status) = filter.status {
         parts.push("status = ?");
-        args.push(Box::new(i64::from(status)));
+        args.push(Arg::Int(i64::from(status)));
     }
     if let Some(method) = &filter.method {
-        parts.push("method = ? COLLATE NOCASE");
-        args.push(Box::new(method.clone()));
+        parts.push("lower(method) = ?");
+        args.push(Arg::Text(method.to_lowercase()));
     }
     if let Some(model) = &filter.model {
-        parts.push("model = ? COLLATE NOCASE");
-        args.push(Box::new(model.clone()));
+        parts.push("lower(model) = ?");
+        args.push(Arg::Text(model.to_lowercase()));
     }
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         parts.push(
-            "(path LIKE ? ESCAPE '\\' OR model LIKE ? ESCAPE '\\' OR account_id LIKE ? ESCAPE '\\' \
-             OR key_id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR upstream LIKE ? ESCAPE '\\' \
+            "(lower(path) LIKE ? ESCAPE '\\' OR lower(model) LIKE ? ESCAPE '\\' OR lower(account_id) LIKE ? ESCAPE '\\' \
+             OR lower(key_id) LIKE ? ESCAPE '\\' OR lower(error) LIKE ? ESCAPE '\\' OR lower(upstream) LIKE ? ESCAPE '\\' \
              OR request_id = ?)",
         );
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let lowered = text.to_lowercase();
+        let pattern = format!("%{}%", lowered.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         for _ in 0..6 {
-            args.push(Box::new(pattern.clone()));
+            args.push(Arg::Text(pattern.clone()));
         }
-        args.push(Box::new(text.to_string()));
+        args.push(Arg::Text(text.to_string()));
     }
     let clause = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
     (clause, args)
 }
 
+/// The columns a page selects, in [`LogRow`]'s order.
+pub(super) const COLUMNS: &str = "id, ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status, \
+     duration_ms, first_byte_ms, input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error, request_id";
+
 /// One page of rows, newest first.
-pub fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
+pub(super) fn page(conn: &Connection, filter: &LogFilter, offset: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
     let (clause, mut args) = where_clause(filter);
-    args.push(Box::new(limit as i64));
-    args.push(Box::new(offset as i64));
-    let sql = format!(
-        "SELECT id, ts, key_id, account_id, upstream, method, path, model, reasoning_effort, status, duration_ms, first_byte_ms,
-                input_tokens, cached_tokens, output_tokens, reasoning_tokens, attempts, error, request_id
-         FROM request_logs {clause} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
-    );
+    args.push(Arg::Int(limit as i64));
+    args.push(Arg::Int(offset as i64));
+    let sql = format!("SELECT {COLUMNS} FROM request_logs {clause} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+    let refs: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
     let rows = stmt.query_map(refs.as_slice(), from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
-pub fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
+pub(super) fn count(conn: &Connection, filter: &LogFilter) -> Result<u64, StoreError> {
     let (clause, args) = where_clause(filter);
-    let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+    let refs: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
     let n: i64 =
         conn.query_row(&format!("SELECT COUNT(*) FROM request_logs {clause}"), refs.as_slice(), |r| r.get(0))?;
     Ok(n as u64)
 }
 
 /// Deletes every row and the totals kept from them; returns how many rows there were.
-pub fn clear(conn: &mut Connection) -> Result<usize, StoreError> {
+pub(super) fn clear(conn: &mut Connection) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
     let cleared = tx.execute("DELETE FROM request_logs", [])?;
     tx.execute("DELETE FROM request_stats", [])?;

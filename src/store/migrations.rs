@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
@@ -194,19 +194,32 @@ pub(super) fn refuse_newer(conn: &Connection, path: &Path) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Applies the missing migrations, each in its own `BEGIN IMMEDIATE` transaction that reads
+/// the version again after taking the write lock: two processes opening one old file wait for
+/// each other, and the second finds the work done instead of doing it twice.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     refuse_newer(conn, path)?;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+    if found >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
-        let step = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
+        let step = |conn: &mut Connection| -> rusqlite::Result<bool> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if found >= version {
+                return Ok(false);
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", version)?;
-            tx.commit()
+            tx.commit()?;
+            Ok(true)
         };
-        step(conn).map_err(|err| StoreError::Migration { version, reason: super::describe(&err) })?;
-        tracing::info!(version, "database schema migrated");
+        let applied = step(conn).map_err(|err| StoreError::Migration { version, reason: super::describe(&err) })?;
+        if applied {
+            tracing::info!(version, "database schema migrated");
+        }
     }
     Ok(())
 }
@@ -219,7 +232,7 @@ mod tests {
     fn empty_file_migrates_to_the_current_version() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
-        let store = crate::store::Store::open(&path).unwrap();
+        let store = crate::store::sqlite::Sqlite::open(&path).unwrap();
         let version: i64 = store.with(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         let mode: String = store.with(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
@@ -241,7 +254,7 @@ mod tests {
             .unwrap();
             conn.execute("INSERT INTO account_tokens VALUES ('a1', x'0102', 1)", []).unwrap();
         }
-        let store = crate::store::Store::open(&path).unwrap();
+        let store = crate::store::sqlite::Sqlite::open(&path).unwrap();
         let (label, cooldown): (String, Option<i64>) = store
             .with(|c| {
                 Ok(c.query_row("SELECT label, cooldown_until FROM accounts WHERE id='a1'", [], |r| {
@@ -257,6 +270,29 @@ mod tests {
     }
 
     #[test]
+    fn two_processes_opening_an_old_file_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || crate::store::sqlite::Sqlite::open(&path).map(|_| ()))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().expect("every opener finds the schema migrated");
+        }
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
     fn newer_database_is_refused_and_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.db");
@@ -265,7 +301,7 @@ mod tests {
             conn.execute_batch("CREATE TABLE future (x); INSERT INTO future VALUES (42);").unwrap();
             conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
         }
-        let err = crate::store::Store::open(&path).err().expect("must refuse");
+        let err = crate::store::sqlite::Sqlite::open(&path).err().expect("must refuse");
         let message = err.to_string();
         assert!(message.contains("newer CodexManager"), "{message}");
         let conn = Connection::open(&path).unwrap();

@@ -1,5 +1,7 @@
 //! The `model_cache` table: the upstream's model list, so `/v1/models` answers at once
 //! after a restart.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, params};
 
@@ -13,7 +15,7 @@ pub struct CachedModel {
     pub raw: String,
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<CachedModel>, StoreError> {
+pub(super) fn list(conn: &Connection) -> Result<Vec<CachedModel>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT slug, display_name, raw FROM model_cache ORDER BY position")?;
     let rows = stmt
         .query_map([], |row| Ok(CachedModel { slug: row.get(0)?, display_name: row.get(1)?, raw: row.get(2)? }))?
@@ -22,7 +24,7 @@ pub fn list(conn: &Connection) -> Result<Vec<CachedModel>, StoreError> {
 }
 
 /// Replaces the whole list in one transaction.
-pub fn replace(conn: &mut Connection, models: &[CachedModel]) -> Result<(), StoreError> {
+pub(super) fn replace(conn: &mut Connection, models: &[CachedModel]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM model_cache", [])?;
     {

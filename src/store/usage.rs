@@ -1,5 +1,7 @@
 //! The `usage_snapshots` table: each account's latest 5-hour (primary) and weekly
 //! (secondary) window, from the usage endpoint or from response headers.
+//!
+//! The row types are every backend's; the functions are the SQLite statements.
 
 use rusqlite::{Connection, Row, params};
 
@@ -38,7 +40,7 @@ fn window(row: &Row<'_>, at: usize) -> rusqlite::Result<Option<Window>> {
     }))
 }
 
-pub fn all(conn: &Connection) -> Result<Vec<UsageSnapshot>, StoreError> {
+pub(super) fn all(conn: &Connection) -> Result<Vec<UsageSnapshot>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT account_id, captured_at, source, plan, primary_used_percent, primary_window_minutes,
                 primary_resets_at, secondary_used_percent, secondary_window_minutes, secondary_resets_at,
@@ -65,7 +67,7 @@ pub fn all(conn: &Connection) -> Result<Vec<UsageSnapshot>, StoreError> {
 }
 
 /// Replaces each account's snapshot, all in one transaction.
-pub fn put_many(conn: &mut Connection, snapshots: &[UsageSnapshot]) -> Result<(), StoreError> {
+pub(super) fn put_many(conn: &mut Connection, snapshots: &[UsageSnapshot]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(

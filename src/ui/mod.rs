@@ -401,7 +401,7 @@ pub fn run_window(
     }
     let opening = Instant::now();
     let _enter = runtime.enter();
-    let core = crate::startup::open_running(env, paths)?;
+    let core = runtime.block_on(crate::startup::open_running(env, paths))?;
     let backend = Backend::new(core.clone(), runtime.handle().clone());
     if !core.config().no_service {
         let started = runtime.block_on(Service::start(core.clone())).map_err(|err| err.to_string());

@@ -395,6 +395,7 @@ impl SettingsPage {
                 let store = match self.backend.core.vault().source() {
                     KeySource::Keyring => T::KeyInKeyring.tr().to_string(),
                     KeySource::File(path) => T::KeyInFile.fill(&[&path.display()]),
+                    KeySource::Given(from) => from.clone(),
                 };
                 ui.add(egui::Label::new(store).wrap());
                 ui.end_row();

@@ -48,7 +48,7 @@ async fn an_access_token_near_expiry_is_refreshed_in_the_background_and_rotation
     s.core.shutdown().await;
     let env = codexmanager::config::Env::from_map(crate::setup::mock_env(&s.mock).into_iter().collect());
     let paths = codexmanager::paths::DataPaths::for_db(s.home.db(), codexmanager::paths::DataLocation::Explicit);
-    let (reopened, _) = Core::open_at(env, paths, None).unwrap();
+    let (reopened, _) = Core::open_at(env, paths, None).await.unwrap();
     reopened.refresh_account(&ids[0], None).await.expect("the persisted refresh token is the newest");
     assert_eq!(s.mock.used_refresh_tokens().len(), 5);
 }

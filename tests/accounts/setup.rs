@@ -40,7 +40,7 @@ impl Setup {
             vars.insert(k.to_string(), v.to_string());
         }
         let paths = DataPaths::for_db(home.db(), DataLocation::Explicit);
-        let (core, _) = Core::open_at(Env::from_map(vars), paths, None).expect("open core");
+        let (core, _) = Core::open_at(Env::from_map(vars), paths, None).await.expect("open core");
         Setup { home, mock, core }
     }
 

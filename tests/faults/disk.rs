@@ -115,7 +115,7 @@ async fn a_refresh_on_a_full_disk_keeps_the_new_tokens_and_saves_them_when_there
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
     );
-    let (reopened, _) = Core::open_at(env, DataPaths::for_db(db, DataLocation::Explicit), None).unwrap();
+    let (reopened, _) = Core::open_at(env, DataPaths::for_db(db, DataLocation::Explicit), None).await.unwrap();
     let stored = reopened.pool().by_id[&id].tokens().unwrap();
     assert_eq!(stored.refresh_token, fresh.refresh_token);
     reopened.refresh_account(&id, None).await.expect("the saved refresh token still works");

@@ -62,7 +62,8 @@ async fn fifty_requests_on_a_key_limited_to_ten_a_day_let_exactly_ten_through_an
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
     );
-    let (restarted, _) = Core::open_at(env, DataPaths::for_db(h.home.db(), DataLocation::Explicit), None).unwrap();
+    let (restarted, _) =
+        Core::open_at(env, DataPaths::for_db(h.home.db(), DataLocation::Explicit), None).await.unwrap();
     let usage = restarted.key_usage_stats(&key.id).await.unwrap();
     assert_eq!(usage.limits[0].used, 10, "{usage:?}");
     let policy = restarted.list_keys().into_iter().find(|k| k.id == key.id).unwrap().policy;

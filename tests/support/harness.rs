@@ -44,7 +44,7 @@ impl Harness {
             vars.insert(k.to_string(), v.to_string());
         }
         let paths = DataPaths::for_db(home.db(), DataLocation::Explicit);
-        let (core, _) = Core::open_at(Env::from_map(vars), paths, None).expect("open core");
+        let (core, _) = Core::open_at(Env::from_map(vars), paths, None).await.expect("open core");
         if accounts > 0 {
             let texts = (0..accounts).map(|n| (format!("fixture-{n}"), super::auth_json(n).to_string())).collect();
             let report = core.import_texts(texts).await.expect("import fixtures");
@@ -67,8 +67,17 @@ impl Harness {
     /// Waits for queued log rows and returns them, oldest first.
     pub async fn log_rows(&self) -> Vec<codexmanager::store::logs::LogRow> {
         self.core.logs().flush().await;
-        let conn = rusqlite::Connection::open(self.home.db()).unwrap();
-        codexmanager::store::logs::page(&conn, &Default::default(), 0, 10_000).unwrap().into_iter().rev().collect()
+        let page = codexmanager::core::logs::MAX_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let more = self.core.query_logs(Default::default(), rows.len() as u64, page).await;
+            let more = more.expect("read the request log");
+            let last = (more.len() as u64) < page;
+            rows.extend(more);
+            if last {
+                break rows.into_iter().rev().collect();
+            }
+        }
     }
 
     /// The gateway trace file's text.

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 pub mod harness;
 pub mod mock;
+pub mod postgres;
 pub mod proxies;
 pub mod serve;
 

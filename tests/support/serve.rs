@@ -18,10 +18,20 @@ impl Served {
     /// Starts `serve` on a free loopback port and waits for its address line.
     pub fn start(home: &TestHome, extra_env: &[(&str, &str)]) -> Served {
         let mut cmd = home.command();
-        cmd.arg("serve").env("CODEXMANAGER_SERVICE_ADDR", "127.0.0.1:0").stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
+        Served::spawn(home, cmd, &[])
+    }
+
+    /// Starts `cmd` (the binary with its environment) as `serve` with `args` on a free
+    /// loopback port.
+    pub fn spawn(home: &TestHome, mut cmd: std::process::Command, args: &[&str]) -> Served {
+        cmd.arg("serve")
+            .args(args)
+            .env("CODEXMANAGER_SERVICE_ADDR", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn serve");
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
