@@ -187,16 +187,14 @@ fn refresh_all_shows_progress_and_re_enables() {
     drop(runtime);
 }
 
-#[test]
-fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let mock = runtime.block_on(support::mock::Mock::start());
-    mock.sign_in_as(9);
-    let fx = Fixture::with_env(
-        1,
-        &[("CODEXMANAGER_ISSUER", mock.base.clone()), ("CODEXMANAGER_DISABLE_POLLING", String::new())],
-    );
-    let _guard = fx.runtime.enter();
+/// A fixture whose issuer is `mock`, which signs in as account `n`.
+fn sign_in_fixture(mock: &support::mock::Mock, n: usize) -> Fixture {
+    mock.sign_in_as(n);
+    Fixture::with_env(1, &[("CODEXMANAGER_ISSUER", mock.base.clone()), ("CODEXMANAGER_DISABLE_POLLING", String::new())])
+}
+
+/// The Accounts page with "Add account" open on the device-code sign-in.
+fn device_code_tab(fx: &Fixture) -> Harness<'static, accounts::AccountsPage> {
     let page = accounts::AccountsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
     h.run_steps(2);
@@ -204,6 +202,16 @@ fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
     h.run_steps(2);
     h.get_by_label("Device code").click();
     h.run_steps(2);
+    h
+}
+
+#[test]
+fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let fx = sign_in_fixture(&mock, 9);
+    let _guard = fx.runtime.enter();
+    let mut h = device_code_tab(&fx);
     h.get_by_label("Start sign-in").click();
     wait_until(&mut h, "the device code", |h| has_label_containing(h, "MOCK-"));
     assert!(has_label_containing(&h, "/codex/device"), "the page to visit is shown");
@@ -490,9 +498,8 @@ fn every_page_fits_a_960_by_600_window() {
     assert!(!add.intersects(chip), "Add account is not drawn over the filter chips");
 }
 
-#[test]
-fn a_selection_hidden_by_the_search_is_not_deleted() {
-    let fx = Fixture::new(3);
+/// The Accounts page with user1 and user2 selected and a search that shows only user1.
+fn two_selected_one_shown(fx: &Fixture) -> Harness<'static, accounts::AccountsPage> {
     let page = accounts::AccountsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
     h.run_steps(2);
@@ -502,6 +509,13 @@ fn a_selection_hidden_by_the_search_is_not_deleted() {
     h.run_steps(2);
     type_into(&mut h, "Search label, email, id, tag…", "user1@");
     h.run_steps(3);
+    h
+}
+
+#[test]
+fn a_selection_hidden_by_the_search_is_not_deleted() {
+    let fx = Fixture::new(3);
+    let mut h = two_selected_one_shown(&fx);
     assert!(has_label(&h, "1 selected"), "the bar counts what is shown");
     assert!(has_label_containing(&h, "1 more selected but hidden"), "and says what is left out");
     h.get_by_role_and_label(Role::Button, "Delete").click();
@@ -785,4 +799,188 @@ fn the_order_is_edited_in_the_table() {
     });
     let first = fx.core.list_accounts()[0].account.email.clone();
     assert_eq!(first.as_deref(), Some("user2@example.com"), "routing order follows");
+}
+
+/// Types `url` into the proxy address field shown.
+fn type_proxy<S>(h: &mut Harness<'_, S>, url: &str) {
+    h.get_by_label("Proxy address").focus();
+    h.step();
+    h.get_by_label("Proxy address").type_text(url);
+    h.run_steps(2);
+}
+
+/// A proxy field over a stored proxy: it says the stored one is kept, and its password shows
+/// nowhere.
+fn assert_stored_proxy_hidden<S>(h: &Harness<'_, S>, password: &str) {
+    assert!(has_label_containing(h, "Leave empty to keep the stored proxy"));
+    assert!(!all_texts(h).iter().any(|t| t.contains(password)), "the password {password} is shown");
+}
+
+/// Every text the harness shows (labels and values), for "never shown" checks.
+fn all_texts<S>(h: &Harness<'_, S>) -> Vec<String> {
+    h.query_all_by(|_| true)
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            let texts: Vec<String> = [node.label(), node.value(), node.data().placeholder().map(str::to_string)]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!texts.is_empty()).then(|| texts.join(" "))
+        })
+        .collect()
+}
+
+#[test]
+fn edit_account_tests_and_saves_a_proxy_that_is_shown_masked() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let proxy = runtime.block_on(support::proxies::TestProxy::http(Some(("alice", "s3cret"))));
+    let fx = Fixture::with_env(2, &[("CODEXMANAGER_UPSTREAM_BASE_URL", mock.upstream())]);
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, &proxy.url());
+    h.get_by_role_and_label(Role::Button, "Test").click();
+    wait_until(&mut h, "the proxy test", |h| has_label_containing(h, "Reached the upstream through"));
+    assert!(has_label_containing(&h, "http://alice:***@127.0.0.1"), "the result names the proxy masked");
+    assert!(proxy.carried() >= 1, "the test went through the proxy");
+
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    let id = fx.account_id("user1@example.com");
+    let stored = |core: &Core| core.list_accounts().into_iter().find(|v| v.account.id == id)?.account.proxy;
+    wait_until(&mut h, "the save", |_| stored(&fx.core).is_some());
+    assert_eq!(stored(&fx.core), Some(format!("http://alice:***@{}", proxy.addr)));
+    h.run_steps(3);
+    assert!(has_label(&h, "Proxy"), "the row carries a proxy badge");
+    assert!(!all_texts(&h).iter().any(|t| t.contains("s3cret")), "the password is shown nowhere");
+
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(3);
+    assert_stored_proxy_hidden(&h, "s3cret");
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn a_wrong_proxy_is_marked_under_its_field_and_not_saved() {
+    let fx = Fixture::new(1);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, "sock5://127.0.0.1:1080");
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "“sock5” proxies are not supported"), "the problem is said");
+    let field = h.get_by_label("Proxy address").rect();
+    let error = h.get_by_label_contains("proxies are not supported").rect();
+    assert!(error.top() >= field.bottom() - 1.0 && error.top() - field.bottom() < 40.0, "under its field");
+    assert!(has_label_containing(&h, "Edit user1@example.com"), "the dialog stays open");
+    assert_eq!(fx.core.list_accounts()[0].account.proxy, None, "nothing saved");
+}
+
+#[test]
+fn set_proxy_changes_only_the_selected_accounts_shown() {
+    let fx = Fixture::new(3);
+    let mut h = two_selected_one_shown(&fx);
+    let backend = h.state().backend().clone();
+    h.get_by_role_and_label(Role::Button, "Set proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, "socks5h://bob:hunter2@127.0.0.1:7890");
+    h.get_by_role_and_label(Role::Button, "Use this proxy").click();
+    let proxy_of =
+        |email: &str| fx.core.list_accounts().into_iter().find(|v| v.account.email.as_deref() == Some(email));
+    wait_until(&mut h, "the proxy to be set", |_| {
+        proxy_of("user1@example.com").is_some_and(|v| v.account.proxy.is_some())
+    });
+    let proxy = |email: &str| proxy_of(email).and_then(|v| v.account.proxy);
+    assert_eq!(proxy("user1@example.com").as_deref(), Some("socks5h://bob:***@127.0.0.1:7890"));
+    assert_eq!(proxy("user2@example.com"), None, "the hidden selection is left as it was");
+    assert_eq!(proxy("user3@example.com"), None);
+    assert!(backend.notices.current().iter().any(|(_, t)| t == "Proxy set for 1 accounts"), "and says so");
+
+    h.get_by_role_and_label(Role::Button, "Set proxy").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Direct").click();
+    wait_until(&mut h, "direct", |_| proxy("user1@example.com").as_deref() == Some("direct"));
+    h.run_steps(2);
+    assert!(has_label(&h, "Direct"), "the badge says the account goes direct");
+}
+
+#[test]
+fn the_global_upstream_proxy_is_tested_and_saved_in_settings() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let dead = support::proxies::dead_proxy_url("socks5h");
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_UPSTREAM_BASE_URL", mock.upstream())]);
+    let _guard = fx.runtime.enter();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    assert!(has_label(&h, "Upstream proxy"));
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    let url = dead.replace("socks5h://", "socks5h://carol:pw123@");
+    type_proxy(&mut h, &url);
+    h.get_by_role_and_label(Role::Button, "Test").click();
+    wait_until(&mut h, "the proxy test", |h| has_label_containing(h, "Not reachable through"));
+    assert!(has_label_containing(&h, "proxy unreachable"), "the reason is in plain words");
+    h.get_by_role_and_label(Role::Button, "Save proxy").click();
+    wait_until(&mut h, "the save", |_| !fx.core.settings()["upstreamProxyUrl"].value.is_empty());
+    let masked = fx.core.settings()["upstreamProxyUrl"].value.clone();
+    assert_eq!(masked, url.replace(":pw123@", ":***@"));
+    h.run_steps(3);
+    assert_stored_proxy_hidden(&h, "pw123");
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn a_proxy_cooldown_shows_its_reason_on_the_accounts_page() {
+    let fx = Fixture::new(2);
+    let id = fx.account_id("user2@example.com");
+    let reason =
+        "proxy unreachable (socks5h://127.0.0.1:9): nothing answers at the proxy's address (connection refused)";
+    let pool = fx.core.pool();
+    pool.by_id[&id].cool_down_until(codexmanager::store::now_millis() + 60_000, reason);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, page: &mut accounts::AccountsPage| page.ui(ui), page);
+    h.run_steps(3);
+    assert!(has_label(&h, "Cooling down"));
+    assert!(has_label_containing(&h, "proxy unreachable (socks5h://127.0.0.1:9)"), "with its reason");
+    set_lang(Lang::Zh);
+    h.run_steps(2);
+    assert!(has_label_containing(&h, "代理不可达"), "the reason reads in Chinese");
+    set_lang(Lang::En);
+}
+
+#[test]
+fn a_sign_in_through_a_proxy_keeps_that_proxy_on_the_new_account() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let proxy = runtime.block_on(support::proxies::TestProxy::http(None));
+    let fx = sign_in_fixture(&mock, 7);
+    let _guard = fx.runtime.enter();
+    let mut h = device_code_tab(&fx);
+    h.get_by_label("Sign in through").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, &proxy.url());
+    h.get_by_label("Start sign-in").click();
+    wait_until(&mut h, "the sign-in to finish", |h| has_label(h, "Signed in: the account was added."));
+    let added = fx.core.list_accounts().into_iter().find(|a| a.account.email.as_deref() == Some("user7@example.com"));
+    assert_eq!(added.and_then(|a| a.account.proxy), Some(proxy.url()), "the account keeps the proxy");
+    assert!(proxy.carried() >= 1, "the sign-in went through it");
+    drop(mock);
+    drop(runtime);
 }

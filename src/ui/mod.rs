@@ -16,6 +16,7 @@ pub mod key_dialogs;
 pub mod keys;
 pub mod logs;
 pub mod notices;
+pub mod proxy;
 pub mod service_ctl;
 pub mod settings;
 pub mod sign_in;

@@ -1,7 +1,7 @@
 //! The Settings page: the service (address with restart, start/stop), the gateway's routing
-//! (strategy, in-flight limit per account, usage poll interval), appearance (language, theme,
-//! close-to-tray), and where the data lives, which secret store holds the master key, the
-//! RPC token and the version. Every change is stored through `Core::set_settings`; a value
+//! (strategy, in-flight limit per account, usage poll interval, the global upstream proxy
+//! with a Test), appearance (language, theme, close-to-tray), and where the data lives, which
+//! secret store holds the master key, the RPC token and the version. Every change is stored through `Core::set_settings`; a value
 //! an environment variable sets is shown read-only with the variable's name.
 
 use std::collections::HashMap;
@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::backend::{Backend, Job, poll_slot};
 use super::dashboard::service_pill;
 use super::i18n::{Lang, T};
+use super::proxy::{ProxyField, ProxyOwner};
 use super::theme;
 use crate::config::{self, Source};
 use crate::core::{KeySource, SettingView};
@@ -30,6 +31,8 @@ pub struct SettingsPage {
     backend: Backend,
     addr: String,
     gateway: Option<GatewayFields>,
+    /// The global upstream proxy's field, for the stored (masked) value it was made from.
+    proxy: Option<(String, ProxyField)>,
     save_job: Option<Job<HashMap<String, SettingView>>>,
     restart_after_save: bool,
     token: Option<Result<String, String>>,
@@ -69,6 +72,7 @@ impl SettingsPage {
             backend,
             addr,
             gateway: None,
+            proxy: None,
             save_job: None,
             restart_after_save: false,
             token: None,
@@ -300,8 +304,37 @@ impl SettingsPage {
                     fields = stored.clone();
                 }
             });
+            ui.add_space(10.0);
+            ui.separator();
+            self.upstream_proxy(ui, settings);
         });
         self.gateway = Some(fields).filter(|f| *f != stored);
+    }
+
+    /// The global upstream proxy, with Test and its own Save.
+    fn upstream_proxy(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
+        let (stored, source) = setting(settings, "upstreamProxyUrl");
+        if self.proxy.as_ref().is_none_or(|(made_from, _)| *made_from != stored) {
+            let field = ProxyField::new(
+                self.backend.clone(),
+                ProxyOwner::Global,
+                Some(stored.clone()),
+                source != Source::Environment,
+            );
+            self.proxy = Some((stored, field));
+        }
+        let Some((_, field)) = self.proxy.as_mut() else { return };
+        ui.label(T::UpstreamProxy.tr());
+        ui.label(RichText::new(T::UpstreamProxyHelp.tr()).color(theme::weak(ui)).size(12.0));
+        field.ui(ui);
+        env_note(ui, "upstreamProxyUrl", source);
+        let editable = source != Source::Environment;
+        let ready = editable && field.dirty() && self.save_job.is_none();
+        if theme::primary_button(ui, ready, T::SaveProxy.tr()).clicked()
+            && let Ok(Some(value)) = field.change()
+        {
+            self.save(ui.ctx(), vec![("upstreamProxyUrl", Value::String(value))]);
+        }
     }
 
     fn appearance_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
