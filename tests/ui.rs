@@ -984,3 +984,138 @@ fn a_sign_in_through_a_proxy_keeps_that_proxy_on_the_new_account() {
     drop(mock);
     drop(runtime);
 }
+
+/// A key made through the core with `policy` (as the RPC would make it).
+fn make_key(fx: &Fixture, name: &str, policy: Value) -> codexmanager::core::KeyRow {
+    let mut new = json!({"name": name});
+    if let (Some(new), Some(policy)) = (new.as_object_mut(), policy.as_object()) {
+        new.extend(policy.clone());
+    }
+    fx.runtime.block_on(fx.core.create_key(serde_json::from_value(new).unwrap())).expect("key created").info
+}
+
+fn keys_harness(fx: &Fixture, size: egui::Vec2) -> Harness<'static, keys::KeysPage> {
+    let page = keys::KeysPage::new(fx.backend());
+    let mut h = Harness::builder()
+        .with_size(size)
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, page: &mut keys::KeysPage| page.ui(ui), page);
+    h.run_steps(3);
+    h
+}
+
+/// "Create key" open on the Platform keys page with `name` typed, the policy shown and one
+/// request limit added.
+fn create_with_a_request_limit(fx: &Fixture, name: &str) -> Harness<'static, keys::KeysPage> {
+    let mut h = keys_harness(fx, egui::vec2(1280.0, 1000.0));
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(3);
+    type_into(&mut h, "e.g. laptop-codex", name);
+    h.get_by_label("Limits, expiry and scope (optional)").click();
+    h.run_steps(3);
+    h.get_by_label("Add a request limit").click();
+    h.run_steps(2);
+    h
+}
+
+#[test]
+fn a_key_is_created_with_every_part_of_its_policy() {
+    let fx = Fixture::new(2);
+    let mut h = create_with_a_request_limit(&fx, "team-ci");
+    type_into(&mut h, "500", "10");
+    h.get_by_label("Add a token limit").click();
+    h.run_steps(2);
+    type_into(&mut h, "2000000", "2,000,000");
+    h.get_by_label("+30 days").click();
+    h.run_steps(2);
+    type_into(&mut h, "any model (or e.g. gpt-5, gpt-5-codex)", "gpt-5, gpt-5-codex");
+    h.get_by_role_and_label(Role::ComboBox, "Reasoning effort").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "high").click();
+    h.run_steps(2);
+    h.get_by_label("IMPORT").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::SpinButton, "Max concurrent requests").set_value_accesskit(3.0);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    wait_until(&mut h, "the key", |h| has_label_containing(h, "shown only this once"));
+    let key = fx.core.list_keys().pop().expect("one key");
+    let policy = &key.policy;
+    let limits: Vec<String> = policy.limits.iter().map(ToString::to_string).collect();
+    assert_eq!(limits, ["10 requests per 5h", "2000000 tokens per 5h"]);
+    let expires = policy.expires_at.expect("an expiry") - codexmanager::store::now_secs();
+    assert!((29 * 86_400..=30 * 86_400).contains(&expires), "in 30 days: {expires}");
+    assert_eq!(policy.models.as_deref(), Some(&["gpt-5".to_string(), "gpt-5-codex".to_string()][..]));
+    assert_eq!(policy.reasoning_effort.as_deref(), Some("high"));
+    assert_eq!(policy.groups.as_deref(), Some(&["IMPORT".to_string()][..]));
+    assert_eq!(policy.max_concurrent, Some(3));
+}
+
+#[test]
+fn a_wrong_limit_or_expiry_is_marked_and_nothing_is_created() {
+    let fx = Fixture::new(1);
+    let mut h = create_with_a_request_limit(&fx, "x");
+    type_into(&mut h, "500", "lots");
+    type_into(&mut h, "never", "next friday");
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Write a whole number above 0, e.g. 500."));
+    assert!(has_label_containing(&h, "“next friday” is not a date and time"));
+    assert!(fx.core.list_keys().is_empty());
+}
+
+#[test]
+fn the_key_list_shows_use_against_each_limit_and_edit_changes_the_policy() {
+    let fx = Fixture::new(1);
+    let key = make_key(&fx, "shared", json!({"limitRequests": ["10/day"], "limitTokens": ["1000/5h"]}));
+    let now = codexmanager::store::now_millis();
+    for _ in 0..4 {
+        drop(fx.core.quotas().admit(&key.id, &key.policy, now).expect("admitted"));
+    }
+    fx.core.quotas().add_tokens(&key.id, 1_000, now);
+    let mut h = keys_harness(&fx, egui::vec2(1280.0, 800.0));
+    assert!(has_label_containing(&h, "4 / 10 req · day"), "the request limit's bar");
+    assert!(has_label_containing(&h, "1,000 / 1,000 tok · 5h · frees"), "a reached limit says when it frees up");
+
+    h.get_by_label("Edit shared").click();
+    h.run_steps(3);
+    assert!(field(&h, "e.g. laptop-codex").is_focused(), "the name has focus");
+    h.get_by_label("Remove Token limits 1").click();
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the save", |_| fx.core.list_keys()[0].policy.limits.len() == 1);
+    h.run_steps(3);
+    assert!(!has_label_containing(&h, "tok · 5h"), "the removed limit's bar is gone");
+}
+
+#[test]
+fn key_details_chart_the_use_of_that_key() {
+    let fx = Fixture::new(1);
+    let key = make_key(&fx, "charted", json!({"limitRequests": ["100/day"]}));
+    let now = codexmanager::store::now_millis();
+    for i in 0..3 {
+        fx.core.logs().push(LogRow {
+            ts: now - i * 1_000,
+            key_id: Some(key.id.clone()),
+            method: "POST".into(),
+            path: "/v1/responses".into(),
+            status: if i == 2 { 429 } else { 200 },
+            input_tokens: Some(100),
+            output_tokens: Some(50),
+            attempts: 1,
+            ..LogRow::default()
+        });
+    }
+    fx.runtime.block_on(fx.core.logs().flush());
+    let mut h = keys_harness(&fx, egui::vec2(1280.0, 900.0));
+    h.get_by_label("Details of charted").click();
+    wait_until(&mut h, "the figures", |h| has_label_containing(h, "3 requests · 450 tokens · 1 errors"));
+    assert!(has_label(&h, "Use over time"));
+    assert!(has_label(&h, "Requests") && has_label(&h, "Tokens (input + output)"), "both charts");
+    assert!(has_label_containing(&h, "/ 100 req · day"), "the limit with its use");
+    h.get_by_role_and_label(Role::Button, "30 days").click();
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "3 requests · 450 tokens · 1 errors"), "the month holds the same requests");
+    let rect = dialog_rect(&h, "key_detail");
+    assert!(inside(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 900.0)), rect));
+}

@@ -13,6 +13,16 @@ pub fn datetime_ms(ms: i64) -> String {
     }
 }
 
+/// A local `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DD` (midnight) as Unix milliseconds.
+pub fn parse_local(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
+        .ok()?;
+    Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+}
+
 /// A Unix-seconds instant as local `YYYY-MM-DD HH:MM`.
 pub fn datetime_secs(secs: i64) -> String {
     match Local.timestamp_opt(secs, 0).single() {
