@@ -51,16 +51,24 @@ impl Fixture {
     }
 
     fn with_env(accounts: usize, extra: &[(&str, String)]) -> Fixture {
-        set_lang(Lang::En);
         let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("x.db");
+        Fixture::at(dir, db, accounts, extra)
+    }
+
+    /// A core on the database `db` (`dir` is kept for the test's files).
+    fn at(dir: tempfile::TempDir, db: std::path::PathBuf, accounts: usize, extra: &[(&str, String)]) -> Fixture {
+        set_lang(Lang::En);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let mut vars = HashMap::from([
             ("CODEXMANAGER_SECRET_STORE".to_string(), "file".to_string()),
             ("CODEXMANAGER_SERVICE_ADDR".to_string(), "localhost:48760".to_string()),
         ]);
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        // An empty service address leaves it to the stored setting, which the window can edit.
+        vars.retain(|k, v| !(k == "CODEXMANAGER_SERVICE_ADDR" && v.is_empty()));
         let env = Env::from_map(vars);
-        let paths = DataPaths::for_db(dir.path().join("x.db"), DataLocation::Explicit);
+        let paths = DataPaths::for_db(db, DataLocation::Explicit);
         let core = {
             let _guard = runtime.enter();
             Core::open_at(env, paths, None).expect("core opens").0
@@ -922,7 +930,7 @@ fn the_global_upstream_proxy_is_tested_and_saved_in_settings() {
     let dead = support::proxies::dead_proxy_url("socks5h");
     let fx = Fixture::with_env(1, &[("CODEXMANAGER_UPSTREAM_BASE_URL", mock.upstream())]);
     let _guard = fx.runtime.enter();
-    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 1000.0), Page::Settings);
     assert!(has_label(&h, "Upstream proxy"));
     h.get_by_role_and_label(Role::Button, "Own proxy").click();
     h.run_steps(2);
@@ -1118,4 +1126,132 @@ fn key_details_chart_the_use_of_that_key() {
     assert!(has_label_containing(&h, "3 requests · 450 tokens · 1 errors"), "the month holds the same requests");
     let rect = dialog_rect(&h, "key_detail");
     assert!(inside(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 900.0)), rect));
+}
+
+/// Not a check but the data of `scripts/screenshots`: fills the database named by
+/// `CODEXMANAGER_SCREENSHOT_DB` with 30 accounts in three groups (usage of every kind, two
+/// with their own proxy, one direct, one disabled), 5 keys with policies and 270 requests
+/// over the last 30 days.
+#[test]
+#[ignore = "run by scripts/screenshots"]
+fn screenshot_data() {
+    let Some(db) = std::env::var_os("CODEXMANAGER_SCREENSHOT_DB") else {
+        return support::skipped("screenshot_data", "CODEXMANAGER_SCREENSHOT_DB is not set");
+    };
+    let fx = Fixture::at(tempfile::tempdir().expect("temp dir"), db.into(), 30, &[]);
+    let ids: Vec<String> = fx.core.list_accounts().iter().map(|v| v.account.id.clone()).collect();
+    let update = |ids: Vec<String>, patch: Value| {
+        fx.runtime.block_on(fx.core.update_accounts(ids, serde_json::from_value(patch).unwrap())).unwrap();
+    };
+    for (group, range) in [("team-a", 0..12), ("team-b", 12..24), ("backup", 24..30)] {
+        update(ids[range].to_vec(), json!({"group": group}));
+    }
+    update(ids[0..4].to_vec(), json!({"tags": ["pro", "daily"]}));
+    update(vec![ids[2].clone()], json!({"proxy": "socks5h://alice:s3cret@10.0.0.2:7890", "note": "Tokyo exit"}));
+    update(vec![ids[3].clone()], json!({"proxy": "http://proxy.lan:3128"}));
+    update(vec![ids[4].clone()], json!({"proxy": "direct"}));
+    update(vec![ids[29].clone()], json!({"status": "disabled"}));
+    for (n, id) in ids.iter().enumerate().take(27) {
+        let (primary, secondary) = ((n * 37 % 101) as f64, (n * 23 % 97) as f64);
+        let email = format!("user{}@example.com", n + 1);
+        let (primary, secondary) = if n == 7 {
+            (100.0, 64.0)
+        } else if n == 9 {
+            (30.0, 100.0)
+        } else {
+            (primary, secondary)
+        };
+        assert_eq!(fx.account_id(&email), *id);
+        fx.usage(&email, primary, secondary);
+    }
+    let make = |name: &str, extra: Value| make_key(&fx, name, extra);
+    let keys = [
+        make(
+            "laptop-codex",
+            json!({"model": "gpt-5-codex", "limitRequests": ["500/5h"], "limitTokens": ["2000000/day"]}),
+        ),
+        make(
+            "ci-runner",
+            json!({"limitRequests": ["200/day"], "expires": "2027-01-31T18:00:00Z", "groups": ["team-a"]}),
+        ),
+        make("claude-code", json!({"protocol": "anthropic", "reasoningEffort": "high"})),
+        make(
+            "friends",
+            json!({"limitRequests": ["60/day", "1000/month"], "maxConcurrent": 2, "models": ["gpt-5", "gpt-5-codex"]}),
+        ),
+        make("nightly-evals", json!({"limitTokens": ["5000000/week"]})),
+    ];
+    let now = codexmanager::store::now_millis();
+    for i in 0..270i64 {
+        let key = &keys[(i % 5) as usize];
+        let status = match i % 23 {
+            5 => 429,
+            11 => 502,
+            17 => 401,
+            _ => 200,
+        };
+        let ago = if i < 190 { i * 431_000 } else { (i - 189) * 9_000_000 };
+        fx.core.logs().push(LogRow {
+            ts: now - ago,
+            key_id: Some(key.id.clone()),
+            account_id: Some(ids[(i % 27) as usize].clone()),
+            method: "POST".into(),
+            path: if i % 4 == 0 { "/v1/chat/completions".into() } else { "/v1/responses".into() },
+            model: Some(if i % 3 == 0 { "gpt-5".into() } else { "gpt-5-codex".into() }),
+            reasoning_effort: Some(["low", "medium", "high"][(i % 3) as usize].into()),
+            status,
+            duration_ms: 800 + i * 37 % 4_000,
+            first_byte_ms: Some(200 + i * 13 % 900),
+            input_tokens: Some(2_000 + i * 97 % 9_000),
+            cached_tokens: Some(800 + i * 31 % 2_000),
+            output_tokens: Some(300 + i * 53 % 1_500),
+            reasoning_tokens: Some(i * 7 % 300),
+            attempts: if status == 502 { 2 } else { 1 },
+            error: (status != 200).then(|| format!("upstream answered {status}")),
+            counted: true,
+            ..LogRow::default()
+        });
+    }
+    fx.runtime.block_on(fx.core.shutdown());
+}
+
+#[test]
+fn listening_on_the_network_asks_first_and_says_what_it_exposes() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_SERVICE_ADDR", String::new())]);
+    let _guard = fx.runtime.enter();
+    fx.runtime
+        .block_on(fx.core.set_settings(serde_json::from_value(json!({"serviceAddr": "127.0.0.1:0"})).unwrap()))
+        .unwrap();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    field(&h, "localhost:48760").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    field(&h, "localhost:48760").type_text("0.0.0.0:0");
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Apply & restart").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Open the gateway to other machines?"), "it asks first");
+    assert!(has_label_containing(&h, "/rpc and /metrics still answer only this machine"), "and says what it exposes");
+    h.get_by_role_and_label(Role::Button, "Cancel").click();
+    h.run_steps(3);
+    assert_eq!(fx.core.settings()["serviceAddr"].value, "127.0.0.1:0", "cancelled: nothing stored");
+    h.get_by_role_and_label(Role::Button, "Apply & restart").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Listen on the network").click();
+    wait_until(&mut h, "the address to be stored", |_| fx.core.settings()["serviceAddr"].value == "0.0.0.0:0");
+}
+
+#[test]
+fn log_retention_is_set_in_settings_and_each_help_sits_under_its_field() {
+    let fx = Fixture::new(1);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let inflight = h.get_by_role_and_label(Role::SpinButton, "Max in-flight per account").rect();
+    let help = h.get_all_by_label("0 means no limit.").next().expect("the help").rect();
+    assert!(help.top() >= inflight.bottom() - 1.0 && help.top() - inflight.bottom() < 20.0, "under its field");
+    assert!(help.left() >= inflight.left() - 1.0, "in the field's column");
+    h.get_by_role_and_label(Role::SpinButton, "Keep request logs (days)").set_value_accesskit(7.0);
+    h.run_steps(2);
+    h.get_all_by_role_and_label(Role::Button, "Save").next().expect("the gateway's Save").click();
+    wait_until(&mut h, "the save", |_| fx.core.settings()["logRetentionDays"].value == "7");
+    assert!(has_label(&h, "Save proxy"), "the proxy has a Save of its own");
 }

@@ -339,7 +339,7 @@ table! {
     MaxInflight => "Max in-flight per account", "单账号最大并发";
     MaxInflightHelp => "0 means no limit.", "0 表示不限制。";
     PollInterval => "Usage poll interval", "用量轮询间隔";
-    PollIntervalHelp => "How often each account's quota is refreshed (at least 30 s)", "每个账号额度的刷新频率（至少 30 秒）";
+    PollIntervalHelp => "How often each account's quota is read (30 s at least).", "每个账号额度的查询间隔（至少 30 秒）。";
     Revert => "Revert", "还原";
     Appearance => "Appearance", "外观";
     AppearanceSubtitle => "Language, theme and the window's close button", "语言、主题与窗口关闭行为";
@@ -458,7 +458,7 @@ table! {
     UseThisProxy => "Use this proxy", "使用此代理";
     ProxySetN => "Proxy set for {} accounts", "已为 {} 个账号设置代理";
     UpstreamProxy => "Upstream proxy", "上游代理";
-    UpstreamProxyHelp => "Every account without a proxy of its own reaches chatgpt.com through it.", "未设独立代理的账号都经它访问 chatgpt.com。";
+    UpstreamProxyHelp => "For every account without a proxy of its own", "用于所有未设独立代理的账号";
     SaveProxy => "Save proxy", "保存代理";
     CoolingDown => "Cooling down", "冷却中";
     CoolingUntil => "until {}: {}", "至 {}：{}";
@@ -513,6 +513,15 @@ table! {
     Expired => "Expired", "已过期";
     PolicySection => "Limits, expiry and scope (optional)", "限额、到期与范围（可选）";
     NameKey => "Name · key", "名称 · Key";
+
+    LogRetention => "Keep request logs (days)", "请求日志保留天数";
+    LogRetentionHelp => "0 keeps them all; the charts keep a year.", "0 表示全部保留；图表数据保留一年。";
+    LogMaxRows => "Request log rows at most", "请求日志最多行数";
+    LogMaxRowsHelp => "0 means no limit.", "0 表示不限制。";
+
+    LanTitle => "Open the gateway to other machines?", "向其他机器开放网关？";
+    LanBody => "Listening on {} lets every machine that can reach this one call the gateway. Each gateway route still needs a platform key; /rpc and /metrics still answer only this machine (unless CODEXMANAGER_RPC_ALLOW_REMOTE=1), and remote callers of /health learn only that it is up. The traffic is plain HTTP: beyond a trusted LAN, put a TLS reverse proxy in front.", "监听 {} 后，所有能访问本机的机器都能调用网关。每个网关路由仍需平台 Key；/rpc 与 /metrics 仍只响应本机（除非设置 CODEXMANAGER_RPC_ALLOW_REMOTE=1），远程访问 /health 只能得知服务在运行。流量为明文 HTTP：超出可信局域网时，请在前面加一层 TLS 反向代理。";
+    LanAction => "Listen on the network", "在网络上监听";
 
     Dismiss => "Dismiss", "关闭";
     TaskLost => "the background task stopped unexpectedly", "后台任务意外终止";

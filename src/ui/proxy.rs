@@ -175,6 +175,11 @@ impl ProxyField {
 
     /// Draws the choice, the URL field, Test and its result.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.ui_with(ui, |_, _| {});
+    }
+
+    /// As [`ProxyField::ui`], with `actions` drawn after Test on its row (Settings' Save).
+    pub fn ui_with(&mut self, ui: &mut egui::Ui, actions: impl FnOnce(&mut egui::Ui, &mut ProxyField)) {
         match poll_slot(&mut self.test) {
             Some(Ok(result)) => self.result = Some(result),
             Some(Err(err)) => self.problem = Some(err),
@@ -193,24 +198,25 @@ impl ProxyField {
                 options.push((ProxyMode::Own, T::ProxyOwn.tr()));
                 theme::segmented(ui, &mut self.mode, &options);
             });
+            if self.mode == ProxyMode::Own {
+                let hint = match (&self.stored, self.stored_mode()) {
+                    (Some(current), ProxyMode::Own) => current.clone(),
+                    _ => PROXY_HINT.to_string(),
+                };
+                let field = ui.add_enabled(
+                    self.editable,
+                    egui::TextEdit::singleline(&mut self.url)
+                        .hint_text(hint)
+                        .desired_width(ui.available_width().min(360.0))
+                        .font(egui::TextStyle::Monospace),
+                );
+                theme::name_widget(&field, egui::Role::TextInput, T::ProxyUrl.tr());
+            }
             ui.horizontal(|ui| {
-                if self.mode == ProxyMode::Own {
-                    let hint = match (&self.stored, self.stored_mode()) {
-                        (Some(current), ProxyMode::Own) => current.clone(),
-                        _ => PROXY_HINT.to_string(),
-                    };
-                    let field = ui.add_enabled(
-                        self.editable,
-                        egui::TextEdit::singleline(&mut self.url)
-                            .hint_text(hint)
-                            .desired_width((ui.available_width() - 90.0).clamp(120.0, 300.0))
-                            .font(egui::TextStyle::Monospace),
-                    );
-                    theme::name_widget(&field, egui::Role::TextInput, T::ProxyUrl.tr());
-                }
                 if theme::button_enabled(ui, !busy, T::TestProxy.tr()).on_hover_text(T::TestProxyHint.tr()).clicked() {
                     self.start_test(ui.ctx());
                 }
+                actions(ui, self);
                 if busy {
                     ui.spinner();
                 }
