@@ -1083,7 +1083,7 @@ fn the_key_list_shows_use_against_each_limit_and_edit_changes_the_policy() {
     fx.core.quotas().add_tokens(&key.id, 1_000, now);
     let mut h = keys_harness(&fx, egui::vec2(1280.0, 800.0));
     assert!(has_label_containing(&h, "4 / 10 req · day"), "the request limit's bar");
-    assert!(has_label_containing(&h, "1,000 / 1,000 tok · 5h · frees"), "a reached limit says when it frees up");
+    assert!(has_label_containing(&h, "1K / 1K tok · 5h · frees"), "a reached limit says when it frees up");
 
     h.get_by_label("Edit shared").click();
     h.run_steps(3);

@@ -342,11 +342,11 @@ fn fraction(limit: &LimitUse) -> f64 {
 pub fn limit_bar(ui: &mut egui::Ui, limit: &LimitUse) {
     ui.horizontal(|ui| {
         ui.spacing_mut().item_spacing.x = 6.0;
-        theme::bar(ui, 64.0, Some(fraction(limit) * 100.0));
+        theme::bar(ui, 48.0, Some(fraction(limit) * 100.0));
         let what = if limit.limit.metric == Metric::Requests { T::ReqShort.tr() } else { T::TokShort.tr() };
         let (used, max) = match limit.limit.metric {
             Metric::Requests => (fmt::count(limit.used as i64), fmt::count(limit.limit.max as i64)),
-            Metric::Tokens => (fmt::compact(limit.used as i64), fmt::compact(limit.limit.max as i64)),
+            Metric::Tokens => (fmt::short(limit.used as i64), fmt::short(limit.limit.max as i64)),
         };
         let mut text = format!("{used} / {max} {what} · {}", window_short(limit.limit.window));
         if let Some(at) = limit.frees_at_ms {

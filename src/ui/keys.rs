@@ -25,7 +25,7 @@ const USAGE_REFRESH: Duration = Duration::from_secs(30);
 /// From this width the table also shows the protocol, the dates and the totals.
 const WIDE_TABLE: f32 = 1150.0;
 /// The row actions' least width (Set up, Edit, Details, Disable, Delete).
-const ACTIONS_WIDTH: f32 = 290.0;
+const ACTIONS_WIDTH: f32 = 330.0;
 
 /// A protocol in words.
 pub fn protocol_name(protocol: KeyProtocol) -> &'static str {
@@ -167,14 +167,14 @@ impl KeysPage {
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::exact(140.0).clip(true));
         if wide {
-            table = table.column(Column::exact(110.0).clip(true));
+            table = table.column(Column::exact(96.0).clip(true));
         }
         table = table
-            .column(Column::exact(120.0).clip(true))
-            .column(Column::exact(170.0).clip(true))
+            .column(Column::exact(112.0).clip(true))
+            .column(Column::exact(180.0).clip(true))
             .column(Column::exact(76.0));
         if wide {
-            table = table.column(Column::exact(128.0).clip(true)).column(Column::exact(88.0).clip(true));
+            table = table.column(Column::exact(124.0).clip(true)).column(Column::exact(84.0).clip(true));
         }
         table
             .column(Column::remainder().at_least(ACTIONS_WIDTH))
