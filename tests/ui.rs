@@ -51,8 +51,14 @@ impl Fixture {
     }
 
     fn with_env(accounts: usize, extra: &[(&str, String)]) -> Fixture {
-        set_lang(Lang::En);
         let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("x.db");
+        Fixture::at(dir, db, accounts, extra)
+    }
+
+    /// A core on the database `db` (`dir` is kept for the test's files).
+    fn at(dir: tempfile::TempDir, db: std::path::PathBuf, accounts: usize, extra: &[(&str, String)]) -> Fixture {
+        set_lang(Lang::En);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let mut vars = HashMap::from([
             ("CODEXMANAGER_SECRET_STORE".to_string(), "file".to_string()),
@@ -61,8 +67,10 @@ impl Fixture {
             ("CODEXMANAGER_ISSUER".to_string(), "http://127.0.0.1:9".to_string()),
         ]);
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        // An empty service address leaves it to the stored setting, which the window can edit.
+        vars.retain(|k, v| !(k == "CODEXMANAGER_SERVICE_ADDR" && v.is_empty()));
         let env = Env::from_map(vars);
-        let paths = DataPaths::for_db(dir.path().join("x.db"), DataLocation::Explicit);
+        let paths = DataPaths::for_db(db, DataLocation::Explicit);
         let core = runtime.block_on(Core::open_at(env, paths, None)).expect("core opens").0;
         let texts = (1..=accounts).map(|n| (format!("auth{n}.json"), auth_json(n))).collect();
         let report = runtime.block_on(core.import_texts(texts)).expect("fixtures import");
@@ -186,16 +194,14 @@ fn refresh_all_shows_progress_and_re_enables() {
     drop(runtime);
 }
 
-#[test]
-fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let mock = runtime.block_on(support::mock::Mock::start());
-    mock.sign_in_as(9);
-    let fx = Fixture::with_env(
-        1,
-        &[("CODEXMANAGER_ISSUER", mock.base.clone()), ("CODEXMANAGER_DISABLE_POLLING", String::new())],
-    );
-    let _guard = fx.runtime.enter();
+/// A fixture whose issuer is `mock`, which signs in as account `n`.
+fn sign_in_fixture(mock: &support::mock::Mock, n: usize) -> Fixture {
+    mock.sign_in_as(n);
+    Fixture::with_env(1, &[("CODEXMANAGER_ISSUER", mock.base.clone()), ("CODEXMANAGER_DISABLE_POLLING", String::new())])
+}
+
+/// The Accounts page with "Add account" open on the device-code sign-in.
+fn device_code_tab(fx: &Fixture) -> Harness<'static, accounts::AccountsPage> {
     let page = accounts::AccountsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
     h.run_steps(2);
@@ -203,6 +209,16 @@ fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
     h.run_steps(2);
     h.get_by_label("Device code").click();
     h.run_steps(2);
+    h
+}
+
+#[test]
+fn device_code_sign_in_from_the_add_dialog_adds_the_account() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let fx = sign_in_fixture(&mock, 9);
+    let _guard = fx.runtime.enter();
+    let mut h = device_code_tab(&fx);
     h.get_by_label("Start sign-in").click();
     wait_until(&mut h, "the device code", |h| has_label_containing(h, "MOCK-"));
     assert!(has_label_containing(&h, "/codex/device"), "the page to visit is shown");
@@ -489,9 +505,8 @@ fn every_page_fits_a_960_by_600_window() {
     assert!(!add.intersects(chip), "Add account is not drawn over the filter chips");
 }
 
-#[test]
-fn a_selection_hidden_by_the_search_is_not_deleted() {
-    let fx = Fixture::new(3);
+/// The Accounts page with user1 and user2 selected and a search that shows only user1.
+fn two_selected_one_shown(fx: &Fixture) -> Harness<'static, accounts::AccountsPage> {
     let page = accounts::AccountsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
     h.run_steps(2);
@@ -501,6 +516,13 @@ fn a_selection_hidden_by_the_search_is_not_deleted() {
     h.run_steps(2);
     type_into(&mut h, "Search label, email, id, tag…", "user1@");
     h.run_steps(3);
+    h
+}
+
+#[test]
+fn a_selection_hidden_by_the_search_is_not_deleted() {
+    let fx = Fixture::new(3);
+    let mut h = two_selected_one_shown(&fx);
     assert!(has_label(&h, "1 selected"), "the bar counts what is shown");
     assert!(has_label_containing(&h, "1 more selected but hidden"), "and says what is left out");
     h.get_by_role_and_label(Role::Button, "Delete").click();
@@ -798,4 +820,451 @@ fn the_window_lists_a_pool_kept_in_postgresql() {
     h.run_steps(3);
     assert!(has_label(&h, "Showing 2 of 2 accounts"));
     assert!(has_label(&h, "user2@example.com"));
+}
+
+/// Types `url` into the proxy address field shown.
+fn type_proxy<S>(h: &mut Harness<'_, S>, url: &str) {
+    h.get_by_label("Proxy address").focus();
+    h.step();
+    h.get_by_label("Proxy address").type_text(url);
+    h.run_steps(2);
+}
+
+/// A proxy field over a stored proxy: it says the stored one is kept, and its password shows
+/// nowhere.
+fn assert_stored_proxy_hidden<S>(h: &Harness<'_, S>, password: &str) {
+    assert!(has_label_containing(h, "Leave empty to keep the stored proxy"));
+    assert!(!all_texts(h).iter().any(|t| t.contains(password)), "the password {password} is shown");
+}
+
+/// Every text the harness shows (labels and values), for "never shown" checks.
+fn all_texts<S>(h: &Harness<'_, S>) -> Vec<String> {
+    h.query_all_by(|_| true)
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            let texts: Vec<String> = [node.label(), node.value(), node.data().placeholder().map(str::to_string)]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!texts.is_empty()).then(|| texts.join(" "))
+        })
+        .collect()
+}
+
+#[test]
+fn edit_account_tests_and_saves_a_proxy_that_is_shown_masked() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let proxy = runtime.block_on(support::proxies::TestProxy::http(Some(("alice", "s3cret"))));
+    let fx = Fixture::with_env(2, &[("CODEXMANAGER_UPSTREAM_BASE_URL", mock.upstream())]);
+    let _guard = fx.runtime.enter();
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, &proxy.url());
+    h.get_by_role_and_label(Role::Button, "Test").click();
+    wait_until(&mut h, "the proxy test", |h| has_label_containing(h, "Reached the upstream through"));
+    assert!(has_label_containing(&h, "http://alice:***@127.0.0.1"), "the result names the proxy masked");
+    assert!(proxy.carried() >= 1, "the test went through the proxy");
+
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    let id = fx.account_id("user1@example.com");
+    let stored = |core: &Core| core.list_accounts().into_iter().find(|v| v.account.id == id)?.account.proxy;
+    wait_until(&mut h, "the save", |_| stored(&fx.core).is_some());
+    assert_eq!(stored(&fx.core), Some(format!("http://alice:***@{}", proxy.addr)));
+    h.run_steps(3);
+    assert!(has_label(&h, "Proxy"), "the row carries a proxy badge");
+    assert!(!all_texts(&h).iter().any(|t| t.contains("s3cret")), "the password is shown nowhere");
+
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(3);
+    assert_stored_proxy_hidden(&h, "s3cret");
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn a_wrong_proxy_is_marked_under_its_field_and_not_saved() {
+    let fx = Fixture::new(1);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Edit user1@example.com").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, "sock5://127.0.0.1:1080");
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "“sock5” proxies are not supported"), "the problem is said");
+    let field = h.get_by_label("Proxy address").rect();
+    let error = h.get_by_label_contains("proxies are not supported").rect();
+    assert!(error.top() >= field.bottom() - 1.0 && error.top() - field.bottom() < 40.0, "under its field");
+    assert!(has_label_containing(&h, "Edit user1@example.com"), "the dialog stays open");
+    assert_eq!(fx.core.list_accounts()[0].account.proxy, None, "nothing saved");
+}
+
+#[test]
+fn set_proxy_changes_only_the_selected_accounts_shown() {
+    let fx = Fixture::new(3);
+    let mut h = two_selected_one_shown(&fx);
+    let backend = h.state().backend().clone();
+    h.get_by_role_and_label(Role::Button, "Set proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, "socks5h://bob:hunter2@127.0.0.1:7890");
+    h.get_by_role_and_label(Role::Button, "Use this proxy").click();
+    let proxy_of =
+        |email: &str| fx.core.list_accounts().into_iter().find(|v| v.account.email.as_deref() == Some(email));
+    wait_until(&mut h, "the proxy to be set", |_| {
+        proxy_of("user1@example.com").is_some_and(|v| v.account.proxy.is_some())
+    });
+    let proxy = |email: &str| proxy_of(email).and_then(|v| v.account.proxy);
+    assert_eq!(proxy("user1@example.com").as_deref(), Some("socks5h://bob:***@127.0.0.1:7890"));
+    assert_eq!(proxy("user2@example.com"), None, "the hidden selection is left as it was");
+    assert_eq!(proxy("user3@example.com"), None);
+    assert!(backend.notices.current().iter().any(|(_, t)| t == "Proxy set for 1 accounts"), "and says so");
+
+    h.get_by_role_and_label(Role::Button, "Set proxy").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Direct").click();
+    wait_until(&mut h, "direct", |_| proxy("user1@example.com").as_deref() == Some("direct"));
+    h.run_steps(2);
+    assert!(has_label(&h, "Direct"), "the badge says the account goes direct");
+}
+
+#[test]
+fn the_global_upstream_proxy_is_tested_and_saved_in_settings() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let dead = support::proxies::dead_proxy_url("socks5h");
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_UPSTREAM_BASE_URL", mock.upstream())]);
+    let _guard = fx.runtime.enter();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 1000.0), Page::Settings);
+    assert!(has_label(&h, "Upstream proxy"));
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    let url = dead.replace("socks5h://", "socks5h://carol:pw123@");
+    type_proxy(&mut h, &url);
+    h.get_by_role_and_label(Role::Button, "Test").click();
+    wait_until(&mut h, "the proxy test", |h| has_label_containing(h, "Not reachable through"));
+    assert!(has_label_containing(&h, "proxy unreachable"), "the reason is in plain words");
+    h.get_by_role_and_label(Role::Button, "Save proxy").click();
+    wait_until(&mut h, "the save", |_| !fx.core.settings()["upstreamProxyUrl"].value.is_empty());
+    let masked = fx.core.settings()["upstreamProxyUrl"].value.clone();
+    assert_eq!(masked, url.replace(":pw123@", ":***@"));
+    h.run_steps(3);
+    assert_stored_proxy_hidden(&h, "pw123");
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn a_proxy_cooldown_shows_its_reason_on_the_accounts_page() {
+    let fx = Fixture::new(2);
+    let id = fx.account_id("user2@example.com");
+    let reason =
+        "proxy unreachable (socks5h://127.0.0.1:9): nothing answers at the proxy's address (connection refused)";
+    let pool = fx.core.pool();
+    pool.by_id[&id].cool_down_until(codexmanager::store::now_millis() + 60_000, reason);
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, page: &mut accounts::AccountsPage| page.ui(ui), page);
+    h.run_steps(3);
+    assert!(has_label(&h, "Cooling down"));
+    assert!(has_label_containing(&h, "proxy unreachable (socks5h://127.0.0.1:9)"), "with its reason");
+    set_lang(Lang::Zh);
+    h.run_steps(2);
+    assert!(has_label_containing(&h, "代理不可达"), "the reason reads in Chinese");
+    set_lang(Lang::En);
+}
+
+#[test]
+fn a_sign_in_through_a_proxy_keeps_that_proxy_on_the_new_account() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let proxy = runtime.block_on(support::proxies::TestProxy::http(None));
+    let fx = sign_in_fixture(&mock, 7);
+    let _guard = fx.runtime.enter();
+    let mut h = device_code_tab(&fx);
+    h.get_by_label("Sign in through").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Own proxy").click();
+    h.run_steps(2);
+    type_proxy(&mut h, &proxy.url());
+    h.get_by_label("Start sign-in").click();
+    wait_until(&mut h, "the sign-in to finish", |h| has_label(h, "Signed in: the account was added."));
+    let added = fx.core.list_accounts().into_iter().find(|a| a.account.email.as_deref() == Some("user7@example.com"));
+    assert_eq!(added.and_then(|a| a.account.proxy), Some(proxy.url()), "the account keeps the proxy");
+    assert!(proxy.carried() >= 1, "the sign-in went through it");
+    drop(mock);
+    drop(runtime);
+}
+
+/// A key made through the core with `policy` (as the RPC would make it).
+fn make_key(fx: &Fixture, name: &str, policy: Value) -> codexmanager::core::KeyRow {
+    let mut new = json!({"name": name});
+    if let (Some(new), Some(policy)) = (new.as_object_mut(), policy.as_object()) {
+        new.extend(policy.clone());
+    }
+    fx.runtime.block_on(fx.core.create_key(serde_json::from_value(new).unwrap())).expect("key created").info
+}
+
+fn keys_harness(fx: &Fixture, size: egui::Vec2) -> Harness<'static, keys::KeysPage> {
+    let page = keys::KeysPage::new(fx.backend());
+    let mut h = Harness::builder()
+        .with_size(size)
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, page: &mut keys::KeysPage| page.ui(ui), page);
+    h.run_steps(3);
+    h
+}
+
+/// "Create key" open on the Platform keys page with `name` typed, the policy shown and one
+/// request limit added.
+fn create_with_a_request_limit(fx: &Fixture, name: &str) -> Harness<'static, keys::KeysPage> {
+    let mut h = keys_harness(fx, egui::vec2(1280.0, 1000.0));
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(3);
+    type_into(&mut h, "e.g. laptop-codex", name);
+    h.get_by_label("Limits, expiry and scope (optional)").click();
+    h.run_steps(3);
+    h.get_by_label("Add a request limit").click();
+    h.run_steps(2);
+    h
+}
+
+#[test]
+fn a_key_is_created_with_every_part_of_its_policy() {
+    let fx = Fixture::new(2);
+    let mut h = create_with_a_request_limit(&fx, "team-ci");
+    type_into(&mut h, "500", "10");
+    h.get_by_label("Add a token limit").click();
+    h.run_steps(2);
+    type_into(&mut h, "2000000", "2,000,000");
+    h.get_by_label("+30 days").click();
+    h.run_steps(2);
+    type_into(&mut h, "any model (or e.g. gpt-5, gpt-5-codex)", "gpt-5, gpt-5-codex");
+    h.get_by_role_and_label(Role::ComboBox, "Reasoning effort").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "high").click();
+    h.run_steps(2);
+    h.get_by_label("IMPORT").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::SpinButton, "Max concurrent requests").set_value_accesskit(3.0);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    wait_until(&mut h, "the key", |h| has_label_containing(h, "shown only this once"));
+    let key = fx.core.list_keys().pop().expect("one key");
+    let policy = &key.policy;
+    let limits: Vec<String> = policy.limits.iter().map(ToString::to_string).collect();
+    assert_eq!(limits, ["10 requests per 5h", "2000000 tokens per 5h"]);
+    let expires = policy.expires_at.expect("an expiry") - codexmanager::store::now_secs();
+    assert!((29 * 86_400..=30 * 86_400).contains(&expires), "in 30 days: {expires}");
+    assert_eq!(policy.models.as_deref(), Some(&["gpt-5".to_string(), "gpt-5-codex".to_string()][..]));
+    assert_eq!(policy.reasoning_effort.as_deref(), Some("high"));
+    assert_eq!(policy.groups.as_deref(), Some(&["IMPORT".to_string()][..]));
+    assert_eq!(policy.max_concurrent, Some(3));
+}
+
+#[test]
+fn a_wrong_limit_or_expiry_is_marked_and_nothing_is_created() {
+    let fx = Fixture::new(1);
+    let mut h = create_with_a_request_limit(&fx, "x");
+    type_into(&mut h, "500", "lots");
+    type_into(&mut h, "never", "next friday");
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Write a whole number above 0, e.g. 500."));
+    assert!(has_label_containing(&h, "“next friday” is not a date and time"));
+    assert!(fx.core.list_keys().is_empty());
+}
+
+#[test]
+fn the_key_list_shows_use_against_each_limit_and_edit_changes_the_policy() {
+    let fx = Fixture::new(1);
+    let key = make_key(&fx, "shared", json!({"limitRequests": ["10/day"], "limitTokens": ["1000/5h"]}));
+    let now = codexmanager::store::now_millis();
+    for _ in 0..4 {
+        drop(fx.core.quotas().admit(&key.id, &key.policy, now).expect("admitted"));
+    }
+    fx.core.quotas().add_tokens(&key.id, 1_000, now);
+    let mut h = keys_harness(&fx, egui::vec2(1280.0, 800.0));
+    assert!(has_label_containing(&h, "4 / 10 req · day"), "the request limit's bar");
+    assert!(has_label_containing(&h, "1K / 1K tok · 5h · frees"), "a reached limit says when it frees up");
+
+    h.get_by_label("Edit shared").click();
+    h.run_steps(3);
+    assert!(field(&h, "e.g. laptop-codex").is_focused(), "the name has focus");
+    h.get_by_label("Remove Token limits 1").click();
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the save", |_| fx.core.list_keys()[0].policy.limits.len() == 1);
+    h.run_steps(3);
+    assert!(!has_label_containing(&h, "tok · 5h"), "the removed limit's bar is gone");
+}
+
+#[test]
+fn key_details_chart_the_use_of_that_key() {
+    let fx = Fixture::new(1);
+    let key = make_key(&fx, "charted", json!({"limitRequests": ["100/day"]}));
+    let now = codexmanager::store::now_millis();
+    for i in 0..3 {
+        fx.core.logs().push(LogRow {
+            ts: now - i * 1_000,
+            key_id: Some(key.id.clone()),
+            method: "POST".into(),
+            path: "/v1/responses".into(),
+            status: if i == 2 { 429 } else { 200 },
+            input_tokens: Some(100),
+            output_tokens: Some(50),
+            attempts: 1,
+            ..LogRow::default()
+        });
+    }
+    fx.runtime.block_on(fx.core.logs().flush());
+    let mut h = keys_harness(&fx, egui::vec2(1280.0, 900.0));
+    h.get_by_label("Details of charted").click();
+    wait_until(&mut h, "the figures", |h| has_label_containing(h, "3 requests · 450 tokens · 1 errors"));
+    assert!(has_label(&h, "Use over time"));
+    assert!(has_label(&h, "Requests") && has_label(&h, "Tokens (input + output)"), "both charts");
+    assert!(has_label_containing(&h, "/ 100 req · day"), "the limit with its use");
+    h.get_by_role_and_label(Role::Button, "30 days").click();
+    h.run_steps(3);
+    assert!(has_label_containing(&h, "3 requests · 450 tokens · 1 errors"), "the month holds the same requests");
+    let rect = dialog_rect(&h, "key_detail");
+    assert!(inside(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 900.0)), rect));
+}
+
+/// Not a check but the data of `scripts/screenshots`: fills the database named by
+/// `CODEXMANAGER_SCREENSHOT_DB` with 30 accounts in three groups (usage of every kind, two
+/// with their own proxy, one direct, one disabled), 5 keys with policies and 270 requests
+/// over the last 30 days.
+#[test]
+#[ignore = "run by scripts/screenshots"]
+fn screenshot_data() {
+    let Some(db) = std::env::var_os("CODEXMANAGER_SCREENSHOT_DB") else {
+        return support::skipped("screenshot_data", "CODEXMANAGER_SCREENSHOT_DB is not set");
+    };
+    let fx = Fixture::at(tempfile::tempdir().expect("temp dir"), db.into(), 30, &[]);
+    let ids: Vec<String> = fx.core.list_accounts().iter().map(|v| v.account.id.clone()).collect();
+    let update = |ids: Vec<String>, patch: Value| {
+        fx.runtime.block_on(fx.core.update_accounts(ids, serde_json::from_value(patch).unwrap())).unwrap();
+    };
+    for (group, range) in [("team-a", 0..12), ("team-b", 12..24), ("backup", 24..30)] {
+        update(ids[range].to_vec(), json!({"group": group}));
+    }
+    update(ids[0..4].to_vec(), json!({"tags": ["pro", "daily"]}));
+    update(vec![ids[2].clone()], json!({"proxy": "socks5h://alice:s3cret@10.0.0.2:7890", "note": "Tokyo exit"}));
+    update(vec![ids[3].clone()], json!({"proxy": "http://proxy.lan:3128"}));
+    update(vec![ids[4].clone()], json!({"proxy": "direct"}));
+    update(vec![ids[29].clone()], json!({"status": "disabled"}));
+    for (n, id) in ids.iter().enumerate().take(27) {
+        let (primary, secondary) = ((n * 37 % 101) as f64, (n * 23 % 97) as f64);
+        let email = format!("user{}@example.com", n + 1);
+        let (primary, secondary) = if n == 7 {
+            (100.0, 64.0)
+        } else if n == 9 {
+            (30.0, 100.0)
+        } else {
+            (primary, secondary)
+        };
+        assert_eq!(fx.account_id(&email), *id);
+        fx.usage(&email, primary, secondary);
+    }
+    let make = |name: &str, extra: Value| make_key(&fx, name, extra);
+    let keys = [
+        make(
+            "laptop-codex",
+            json!({"model": "gpt-5-codex", "limitRequests": ["500/5h"], "limitTokens": ["2000000/day"]}),
+        ),
+        make(
+            "ci-runner",
+            json!({"limitRequests": ["200/day"], "expires": "2027-01-31T18:00:00Z", "groups": ["team-a"]}),
+        ),
+        make("claude-code", json!({"protocol": "anthropic", "reasoningEffort": "high"})),
+        make(
+            "friends",
+            json!({"limitRequests": ["60/day", "1000/month"], "maxConcurrent": 2, "models": ["gpt-5", "gpt-5-codex"]}),
+        ),
+        make("nightly-evals", json!({"limitTokens": ["5000000/week"]})),
+    ];
+    let now = codexmanager::store::now_millis();
+    for i in 0..270i64 {
+        let key = &keys[(i % 5) as usize];
+        let status = match i % 23 {
+            5 => 429,
+            11 => 502,
+            17 => 401,
+            _ => 200,
+        };
+        let ago = if i < 190 { i * 431_000 } else { (i - 189) * 9_000_000 };
+        fx.core.logs().push(LogRow {
+            ts: now - ago,
+            key_id: Some(key.id.clone()),
+            account_id: Some(ids[(i % 27) as usize].clone()),
+            method: "POST".into(),
+            path: if i % 4 == 0 { "/v1/chat/completions".into() } else { "/v1/responses".into() },
+            model: Some(if i % 3 == 0 { "gpt-5".into() } else { "gpt-5-codex".into() }),
+            reasoning_effort: Some(["low", "medium", "high"][(i % 3) as usize].into()),
+            status,
+            duration_ms: 800 + i * 37 % 4_000,
+            first_byte_ms: Some(200 + i * 13 % 900),
+            input_tokens: Some(2_000 + i * 97 % 9_000),
+            cached_tokens: Some(800 + i * 31 % 2_000),
+            output_tokens: Some(300 + i * 53 % 1_500),
+            reasoning_tokens: Some(i * 7 % 300),
+            attempts: if status == 502 { 2 } else { 1 },
+            error: (status != 200).then(|| format!("upstream answered {status}")),
+            counted: true,
+            ..LogRow::default()
+        });
+    }
+    fx.runtime.block_on(fx.core.shutdown());
+}
+
+#[test]
+fn listening_on_the_network_asks_first_and_says_what_it_exposes() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_SERVICE_ADDR", String::new())]);
+    let _guard = fx.runtime.enter();
+    fx.runtime
+        .block_on(fx.core.set_settings(serde_json::from_value(json!({"serviceAddr": "127.0.0.1:0"})).unwrap()))
+        .unwrap();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    field(&h, "localhost:48760").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    field(&h, "localhost:48760").type_text("0.0.0.0:0");
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Apply & restart").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Open the gateway to other machines?"), "it asks first");
+    assert!(has_label_containing(&h, "/rpc and /metrics still answer only this machine"), "and says what it exposes");
+    h.get_by_role_and_label(Role::Button, "Cancel").click();
+    h.run_steps(3);
+    assert_eq!(fx.core.settings()["serviceAddr"].value, "127.0.0.1:0", "cancelled: nothing stored");
+    h.get_by_role_and_label(Role::Button, "Apply & restart").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Listen on the network").click();
+    wait_until(&mut h, "the address to be stored", |_| fx.core.settings()["serviceAddr"].value == "0.0.0.0:0");
+}
+
+#[test]
+fn log_retention_is_set_in_settings_and_each_help_sits_under_its_field() {
+    let fx = Fixture::new(1);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let inflight = h.get_by_role_and_label(Role::SpinButton, "Max in-flight per account").rect();
+    let help = h.get_all_by_label("0 means no limit.").next().expect("the help").rect();
+    assert!(help.top() >= inflight.bottom() - 1.0 && help.top() - inflight.bottom() < 20.0, "under its field");
+    assert!(help.left() >= inflight.left() - 1.0, "in the field's column");
+    h.get_by_role_and_label(Role::SpinButton, "Keep request logs (days)").set_value_accesskit(7.0);
+    h.run_steps(2);
+    h.get_all_by_role_and_label(Role::Button, "Save").next().expect("the gateway's Save").click();
+    wait_until(&mut h, "the save", |_| fx.core.settings()["logRetentionDays"].value == "7");
+    assert!(has_label(&h, "Save proxy"), "the proxy has a Save of its own");
 }

@@ -1,7 +1,7 @@
 //! The Accounts page's dialogs: "Add account" (tabs: sign in — see `sign_in` — or import
 //! files or folders through the native file chooser or typed paths), "Edit account" (label,
-//! group, tags, note, sort order) and "Export accounts". Each owns its fields and its running
-//! job, and says when it closed.
+//! group, tags, note, sort order, and the proxy with a Test — see `proxy`) and "Export
+//! accounts". Each owns its fields and its running job, and says when it closed.
 
 use std::path::PathBuf;
 
@@ -10,6 +10,7 @@ use egui::RichText;
 use super::backend::{Backend, Job, poll_slot};
 use super::dialog::{Dialog, Dismiss, enter_pressed};
 use super::i18n::T;
+use super::proxy::{ProxyField, ProxyOwner};
 use super::sign_in::SignInTab;
 use super::theme;
 use crate::core::{AccountPatch, AccountRow, ExportReport, ImportReport};
@@ -271,6 +272,7 @@ pub struct EditDialog {
     tags: String,
     note: String,
     sort: i64,
+    proxy: ProxyField,
     job: Option<Job<usize>>,
     error: Option<String>,
 }
@@ -278,13 +280,19 @@ pub struct EditDialog {
 impl EditDialog {
     pub fn new(backend: Backend, account: &AccountRow) -> EditDialog {
         EditDialog {
-            backend,
             id: account.id.clone(),
             label: account.label.clone(),
             group: account.group_name.clone(),
             tags: account.tags.join(", "),
             note: account.note.clone(),
             sort: account.sort,
+            proxy: ProxyField::new(
+                backend.clone(),
+                ProxyOwner::Account(account.id.clone()),
+                account.proxy.clone(),
+                true,
+            ),
+            backend,
             job: None,
             error: None,
         }
@@ -295,12 +303,14 @@ impl EditDialog {
     }
 
     fn save(&mut self, ctx: &egui::Context) {
+        let Ok(proxy) = self.proxy.change() else { return };
         let patch = AccountPatch {
             label: Some(self.label.trim().to_string()),
             group: Some(self.group.trim().to_string()),
             tags: Some(self.tags.split([',', '，']).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()),
             note: Some(self.note.clone()),
             sort: Some(self.sort),
+            proxy,
             ..AccountPatch::default()
         };
         let core = self.backend.core.clone();
@@ -344,6 +354,7 @@ impl EditDialog {
                                     .desired_width(320.0),
                             )
                         });
+                        form_row(ui, T::Proxy.tr(), |ui| self.proxy.ui(ui));
                         if opening {
                             label.request_focus();
                         }

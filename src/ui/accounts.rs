@@ -1,10 +1,12 @@
 //! The Accounts page: every account in one virtualised table (label and email, group, tags,
-//! plan, 5-hour and weekly usage with their reset times, availability with its reason, when
-//! its usage was last refreshed, the routing order — editable in place — and note), with
+//! plan, 5-hour and weekly usage with their reset times, availability with its reason or the
+//! cooldown it is in (`proxy unreachable: …`), when its usage was last refreshed, the routing
+//! order — editable in place — and note; an account with a proxy of its own has a badge), with
 //! search, group and availability filters (including "low quota"), sortable columns, actions
-//! per row (edit, refresh usage, delete) and bulk actions on a multi-selection. Bulk actions
-//! only touch the selected rows the filters show. Adding, importing, exporting and editing
-//! accounts live in `account_dialogs`.
+//! per row (edit, refresh usage, delete) and bulk actions on a multi-selection (refresh,
+//! enable, disable, move to a group, set a proxy, export, delete). Bulk actions only touch
+//! the selected rows the filters show. Adding, importing, exporting and editing accounts live
+//! in `account_dialogs`.
 //!
 //! The table fits the window from 960 points up: the less important columns give way first
 //! (account, usage, status, order and the row actions always stay; the group then moves under
@@ -21,7 +23,7 @@ use super::backend::{Backend, Job};
 use super::dashboard::availability_rank;
 use super::dialog::{Answer, Confirm};
 use super::i18n::T;
-use super::{fmt, theme};
+use super::{fmt, proxy, theme};
 use crate::core::{AccountPatch, AccountView, Progress, Snapshot};
 use crate::usage::availability::Availability;
 
@@ -177,6 +179,7 @@ enum Bulk {
     Move,
     Delete,
     Order,
+    Proxy,
 }
 
 pub struct AccountsPage {
@@ -190,6 +193,11 @@ pub struct AccountsPage {
     view: Option<View>,
     bulk: Option<(Bulk, Job<usize>)>,
     move_to: String,
+    /// The proxy typed into the bulk bar's "Set proxy", and what is wrong with it.
+    proxy_to: String,
+    proxy_problem: Option<String>,
+    /// The value a bulk "Set proxy" is saving (`inherit`, `direct` or a URL).
+    proxy_saving: String,
     /// The accounts a delete asks about, by id.
     confirm_delete: Option<Vec<String>>,
     edit: Option<EditDialog>,
@@ -287,7 +295,7 @@ pub fn reason_text(reason: &str) -> String {
         "5-hour window exhausted" => T::Reason5h.tr().to_string(),
         "weekly window exhausted" => T::ReasonWeekly.tr().to_string(),
         "usage limit reached" => T::ReasonLimit.tr().to_string(),
-        other => other.to_string(),
+        other => proxy::reason_text(other),
     }
 }
 
@@ -304,6 +312,9 @@ impl AccountsPage {
             view: None,
             bulk: None,
             move_to: String::new(),
+            proxy_to: String::new(),
+            proxy_problem: None,
+            proxy_saving: String::new(),
             confirm_delete: None,
             edit: None,
             add: None,
@@ -312,6 +323,11 @@ impl AccountsPage {
             refresh_skipped: 0,
             order_edit: None,
         }
+    }
+
+    /// What the page reaches the core through.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     /// Opens "Add account" on `tab`.
@@ -414,6 +430,7 @@ impl AccountsPage {
                         Bulk::Disable => Some(T::DisabledN),
                         Bulk::Move => Some(T::MovedN),
                         Bulk::Delete => Some(T::DeletedN),
+                        Bulk::Proxy => Some(T::ProxySetN),
                         Bulk::Order => None,
                     };
                     if let Some(message) = message {
@@ -575,6 +592,7 @@ impl AccountsPage {
                     }
                 });
             });
+            ui.add_enabled_ui(!busy, |ui| self.proxy_menu(ui, &ids));
             if theme::button(ui, T::Export.tr()).clicked() {
                 self.export = Some(ExportDialog::new(self.backend.clone(), Some(ids.clone())));
             }
@@ -590,6 +608,48 @@ impl AccountsPage {
         });
     }
 
+    /// "Set proxy" for the selected rows shown: a URL, direct, or the global setting.
+    fn proxy_menu(&mut self, ui: &mut egui::Ui, ids: &[String]) {
+        ui.menu_button(T::SetProxy.tr(), |ui| {
+            ui.set_min_width(320.0);
+            ui.label(RichText::new(T::SetProxyHelp.tr()).color(theme::weak(ui)));
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.proxy_to)
+                    .hint_text(proxy::PROXY_HINT)
+                    .desired_width(300.0)
+                    .font(egui::TextStyle::Monospace),
+            );
+            theme::name_widget(&field, egui::Role::TextInput, T::ProxyUrl.tr());
+            if field.changed() {
+                self.proxy_problem = None;
+            }
+            if let Some(problem) = &self.proxy_problem {
+                theme::field_error(ui, problem);
+            }
+            let mut chosen = None;
+            ui.horizontal(|ui| {
+                if theme::primary_button(ui, !self.proxy_to.trim().is_empty(), T::UseThisProxy.tr()).clicked() {
+                    match proxy::check_url(&self.proxy_to) {
+                        Ok(()) => chosen = Some(self.proxy_to.trim().to_string()),
+                        Err(problem) => self.proxy_problem = Some(problem),
+                    }
+                }
+                if theme::button(ui, T::ProxyDirect.tr()).on_hover_text(T::ProxyDirectHelp.tr()).clicked() {
+                    chosen = Some("direct".to_string());
+                }
+                if theme::button(ui, T::ProxyGlobal.tr()).on_hover_text(T::ProxyGlobalHelp.tr()).clicked() {
+                    chosen = Some("inherit".to_string());
+                }
+            });
+            if let Some(value) = chosen {
+                self.proxy_saving = value;
+                self.run_bulk(ui.ctx(), Bulk::Proxy, ids.to_vec());
+                self.proxy_to.clear();
+                ui.close();
+            }
+        });
+    }
+
     fn run_bulk(&mut self, ctx: &egui::Context, what: Bulk, ids: Vec<String>) {
         let core = self.backend.core.clone();
         let patch = match what {
@@ -597,6 +657,7 @@ impl AccountsPage {
             Bulk::Disable => AccountPatch { status: Some("disabled".into()), ..AccountPatch::default() },
             Bulk::Move => AccountPatch { group: Some(self.move_to.trim().to_string()), ..AccountPatch::default() },
             Bulk::Order => AccountPatch { sort: self.order_edit.as_ref().map(|(_, v)| *v), ..AccountPatch::default() },
+            Bulk::Proxy => AccountPatch { proxy: Some(self.proxy_saving.clone()), ..AccountPatch::default() },
             Bulk::Delete => {
                 self.bulk = Some((
                     what,
@@ -713,7 +774,11 @@ impl AccountsPage {
                     ui.add(egui::Label::new(RichText::new(&a.label).strong()).truncate());
                     let second = a.email.as_deref().filter(|e| *e != a.label).unwrap_or(&a.id);
                     let second = if show_group { second.to_string() } else { format!("{second} · {}", a.group_name) };
-                    small(ui, &second);
+                    ui.horizontal(|ui| {
+                        ui.spacing_mut().item_spacing.x = 4.0;
+                        proxy::badge(ui, a.proxy.as_deref());
+                        small(ui, &second);
+                    });
                 });
             }
             AccountColumn::Group => {
@@ -733,9 +798,21 @@ impl AccountsPage {
             AccountColumn::Status => {
                 ui.vertical(|ui| {
                     ui.spacing_mut().item_spacing.y = 2.0;
-                    availability_pill(ui, &view.availability);
-                    if let Availability::Unavailable(reason) = &view.availability {
-                        small(ui, &reason_text(reason));
+                    let cooling = self.cooldown(view, crate::core::now_millis());
+                    match (&view.availability, cooling) {
+                        (Availability::Unavailable(reason), _) => {
+                            availability_pill(ui, &view.availability);
+                            small(ui, &reason_text(reason));
+                        }
+                        (_, Some((until_ms, reason))) => {
+                            theme::pill(ui, T::CoolingDown.tr(), theme::Tone::Warn);
+                            let text = T::CoolingUntil.fill(&[&fmt::time_ms(until_ms), &reason_text(&reason)]);
+                            ui.add(egui::Label::new(RichText::new(&text).size(11.5).color(theme::weak(ui))).truncate())
+                                .on_hover_text(&text);
+                            let left = until_ms - crate::core::now_millis();
+                            ui.ctx().request_repaint_after(std::time::Duration::from_millis(left.max(0) as u64 + 50));
+                        }
+                        _ => availability_pill(ui, &view.availability),
                     }
                 });
             }
@@ -772,6 +849,22 @@ impl AccountsPage {
                 }
             }
         }
+    }
+
+    /// When an account's cooldown ends (Unix ms) and why, while it cools down: what routing
+    /// holds in memory, else what was stored (another process, or before a restart).
+    fn cooldown(&self, view: &AccountView, now_ms: i64) -> Option<(i64, String)> {
+        let pool = self.backend.core.pool();
+        let live = pool.by_id.get(&view.account.id).and_then(|account| {
+            let until = account.cooling_until(now_ms)?;
+            Some((until, account.cooldown_reason(now_ms)?.to_string()))
+        });
+        let a = &view.account;
+        let stored = match (a.cooldown_until, &a.cooldown_reason) {
+            (Some(until), Some(reason)) if until * 1000 > now_ms => Some((until * 1000, reason.clone())),
+            _ => None,
+        };
+        live.or(stored)
     }
 
     /// The routing order, edited in place: saved when the drag ends or the field loses focus.

@@ -230,16 +230,7 @@ impl DashboardPage {
                 Range::Day => (&stats.hourly, true),
                 Range::Month => (&stats.daily, false),
             };
-            let accent = theme::accent(ui);
-            if wide {
-                ui.columns(2, |cols| {
-                    requests_plot(&mut cols[0], buckets, hourly, accent);
-                    tokens_plot(&mut cols[1], buckets, hourly, accent);
-                });
-            } else {
-                requests_plot(ui, buckets, hourly, accent);
-                tokens_plot(ui, buckets, hourly, accent);
-            }
+            traffic_plots(ui, "dashboard", buckets, hourly, wide);
         });
     }
 
@@ -424,22 +415,37 @@ fn nice_step(at_least: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|step| *step >= at_least).unwrap_or(10.0 * power)
 }
 
-fn requests_plot(ui: &mut egui::Ui, buckets: &[Bucket], hourly: bool, accent: egui::Color32) {
+/// Requests (bars) and tokens (a line) per hour or day, side by side when `wide`; `id` keeps
+/// the plots of different pages apart.
+pub fn traffic_plots(ui: &mut egui::Ui, id: &str, buckets: &[Bucket], hourly: bool, wide: bool) {
+    let accent = theme::accent(ui);
+    if wide {
+        ui.columns(2, |cols| {
+            requests_plot(&mut cols[0], id, buckets, hourly, accent);
+            tokens_plot(&mut cols[1], id, buckets, hourly, accent);
+        });
+    } else {
+        requests_plot(ui, id, buckets, hourly, accent);
+        tokens_plot(ui, id, buckets, hourly, accent);
+    }
+}
+
+fn requests_plot(ui: &mut egui::Ui, id: &str, buckets: &[Bucket], hourly: bool, accent: egui::Color32) {
     ui.label(RichText::new(T::RequestsChart.tr()).color(theme::weak(ui)));
     let len = buckets.len();
     let bars: Vec<Bar> =
         buckets.iter().enumerate().map(|(i, b)| Bar::new(x_of(i, len), b.requests as f64).width(0.7)).collect();
-    plot_frame(if hourly { "requests_hourly" } else { "requests_daily" }, buckets, hourly).show(ui, |plot| {
+    plot_frame(&format!("{id}_requests_{hourly}"), buckets, hourly).show(ui, |plot| {
         plot.bar_chart(BarChart::new(T::Requests.tr(), bars).color(accent));
     });
 }
 
-fn tokens_plot(ui: &mut egui::Ui, buckets: &[Bucket], hourly: bool, accent: egui::Color32) {
+fn tokens_plot(ui: &mut egui::Ui, id: &str, buckets: &[Bucket], hourly: bool, accent: egui::Color32) {
     ui.label(RichText::new(T::TokensChart.tr()).color(theme::weak(ui)));
     let len = buckets.len();
     let points: PlotPoints =
         buckets.iter().enumerate().map(|(i, b)| [x_of(i, len), b.tokens as f64]).collect::<Vec<_>>().into();
-    plot_frame(if hourly { "tokens_hourly" } else { "tokens_daily" }, buckets, hourly).show(ui, |plot| {
+    plot_frame(&format!("{id}_tokens_{hourly}"), buckets, hourly).show(ui, |plot| {
         plot.line(Line::new(T::Tokens.tr(), points).color(accent).width(2.0).fill(0.0));
     });
 }
@@ -489,7 +495,7 @@ mod tests {
     fn the_requests_chart_numbers_its_y_axis() {
         for peak in [3, 7, 9, 12, 30, 480] {
             let data = buckets(peak);
-            let texts = painted_texts(move |ui| requests_plot(ui, &data, true, egui::Color32::BROWN));
+            let texts = painted_texts(move |ui| requests_plot(ui, "test", &data, true, egui::Color32::BROWN));
             let numbers: Vec<u64> = texts.iter().filter_map(|t| t.parse::<u64>().ok()).filter(|n| *n > 0).collect();
             assert!(numbers.len() >= 2, "peak {peak}: y labels above 0 are painted: {texts:?}");
             assert!(numbers.iter().all(|n| *n <= peak * 2), "peak {peak}: labels stay near the data: {texts:?}");

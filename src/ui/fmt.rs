@@ -13,6 +13,16 @@ pub fn datetime_ms(ms: i64) -> String {
     }
 }
 
+/// A local `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DD` (midnight) as Unix milliseconds.
+pub fn parse_local(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
+        .ok()?;
+    Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
+}
+
 /// A Unix-seconds instant as local `YYYY-MM-DD HH:MM`.
 pub fn datetime_secs(secs: i64) -> String {
     match Local.timestamp_opt(secs, 0).single() {
@@ -74,6 +84,25 @@ pub fn count(n: i64) -> String {
     out
 }
 
+/// A count in three figures at most, for tight spaces: 950, 1K, 2.5M, 371K.
+pub fn short(n: i64) -> String {
+    let a = (n as f64).abs();
+    let (value, suffix) = if a >= 1e9 {
+        (n as f64 / 1e9, "B")
+    } else if a >= 1e6 {
+        (n as f64 / 1e6, "M")
+    } else if a >= 1e3 {
+        (n as f64 / 1e3, "K")
+    } else {
+        return n.to_string();
+    };
+    if value.abs() >= 9.95 {
+        format!("{value:.0}{suffix}")
+    } else {
+        format!("{}{suffix}", format!("{value:.1}").trim_end_matches(".0"))
+    }
+}
+
 /// A large count shortened: 950, 12.3K, 4.56M, 1.2B.
 pub fn compact(n: i64) -> String {
     let v = n as f64;
@@ -103,6 +132,15 @@ pub fn millis(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_counts_keep_three_figures() {
+        let cases = [(950, "950"), (1_000, "1K"), (370_600, "371K"), (2_000_000, "2M"), (2_500_000, "2.5M")];
+        for (n, text) in cases {
+            assert_eq!(short(n), text, "{n}");
+        }
+        assert_eq!(short(9_960), "10K");
+    }
     use crate::ui::i18n::set_lang;
 
     #[test]

@@ -1,5 +1,6 @@
-//! The Platform keys page's dialogs: creating a key (name, protocol, model binding, and for
-//! Azure OpenAI the endpoint and API key), which then shows the new key once; and the client
+//! The Platform keys page's dialogs: creating a key (name, protocol, model binding, for Azure
+//! OpenAI the endpoint and API key, and the policy — see `key_policy`), which then shows the
+//! new key once; editing a key's name, model binding and policy; and the client
 //! set-up snippets (Codex CLI, Claude Code, any OpenAI client) for a key. The new key can
 //! only be seen in its dialog, so that dialog closes by its own button alone, and asks first
 //! when the key was not copied.
@@ -10,9 +11,10 @@ use super::account_dialogs::form_row;
 use super::backend::{Backend, Job, poll_slot};
 use super::dialog::{Dialog, Dismiss, enter_pressed};
 use super::i18n::T;
+use super::key_policy::PolicyForm;
 use super::keys::protocol_name;
 use super::theme;
-use crate::core::{CreatedKey, KeyField, KeyProblem, KeyProtocol, KeyRow, NewKey};
+use crate::core::{CreatedKey, KeyField, KeyPolicy, KeyProblem, KeyProtocol, KeyRow, KeyUpdate, NewKey, PolicyChange};
 
 /// Stands in for the key in snippets when the full key is no longer known.
 const KEY_PLACEHOLDER: &str = "<your key>";
@@ -136,6 +138,7 @@ pub struct CreateKeyDialog {
     azure_endpoint: String,
     azure_api_key: String,
     azure_api_version: String,
+    policy: PolicyForm,
     job: Option<Job<CreatedKey>>,
     error: Option<String>,
     /// What is wrong with a field, said under it.
@@ -158,6 +161,7 @@ impl CreateKeyDialog {
             azure_endpoint: String::new(),
             azure_api_key: String::new(),
             azure_api_version: String::new(),
+            policy: PolicyForm::new(&KeyPolicy::default()),
             job: None,
             error: None,
             problem: None,
@@ -177,13 +181,13 @@ impl CreateKeyDialog {
             azure_endpoint: azure.then(|| self.azure_endpoint.clone()),
             azure_api_key: azure.then(|| self.azure_api_key.clone()),
             azure_api_version: azure.then(|| self.azure_api_version.clone()),
-            ..NewKey::default()
+            policy: PolicyChange::default(),
         };
         self.error = None;
         self.problem = new.check().err();
-        if self.problem.is_some() {
-            return;
-        }
+        let policy = self.policy.change();
+        let Some(policy) = policy.filter(|_| self.problem.is_none()) else { return };
+        let new = NewKey { policy, ..new };
         let core = self.backend.core.clone();
         self.job = Some(self.backend.spawn(ctx, async move { core.create_key(new).await }));
     }
@@ -251,6 +255,7 @@ impl CreateKeyDialog {
         let mut open = true;
         let busy = self.job.is_some();
         let models = self.backend.core.models();
+        let groups = account_groups(&self.backend);
         let shown = Dialog::new("create_key", T::CreateKey.tr(), 600.0).dismiss(Dismiss::Escape).show(ctx, |d| {
             let opening = d.opening;
             let submit = d.body(|ui| {
@@ -330,6 +335,12 @@ impl CreateKeyDialog {
                     self.problem = None;
                 }
                 ui.label(RichText::new(T::ModelBindingHelp.tr()).color(theme::weak(ui)).size(12.0));
+                ui.add_space(6.0);
+                let open = self.policy.has_problems().then_some(true);
+                egui::CollapsingHeader::new(T::PolicySection.tr())
+                    .id_salt("create_key_policy")
+                    .open(open)
+                    .show(ui, |ui| self.policy.ui(ui, &groups, &models));
                 if let Some(error) = self.error.clone()
                     && theme::error_banner(ui, &T::CreateKeyFailed.fill(&[&error]), T::Dismiss.tr())
                 {
@@ -342,6 +353,124 @@ impl CreateKeyDialog {
                 let ready = !self.name.trim().is_empty() && !busy;
                 if theme::primary_button(ui, ready, T::Create.tr()).clicked() || (submit && ready) {
                     self.submit(ui.ctx());
+                }
+                if theme::button(ui, T::Cancel.tr()).clicked() {
+                    open = false;
+                }
+                if busy {
+                    ui.spinner();
+                }
+            });
+        });
+        open && (busy || !shown.dismissed)
+    }
+}
+
+/// The account groups there are, for a key's scope.
+fn account_groups(backend: &Backend) -> Vec<String> {
+    let snapshot = backend.core.snapshot();
+    let groups: std::collections::BTreeSet<&str> =
+        snapshot.accounts.iter().map(|v| v.account.group_name.as_str()).filter(|g| !g.is_empty()).collect();
+    groups.into_iter().map(str::to_string).collect()
+}
+
+/// Changes a key's name, model binding and policy.
+pub struct EditKeyDialog {
+    backend: Backend,
+    id: String,
+    name: String,
+    model: String,
+    policy: PolicyForm,
+    job: Option<Job<KeyRow>>,
+    error: Option<String>,
+    name_missing: bool,
+}
+
+impl EditKeyDialog {
+    pub fn new(backend: Backend, key: &KeyRow) -> EditKeyDialog {
+        EditKeyDialog {
+            backend,
+            id: key.id.clone(),
+            name: key.name.clone(),
+            model: key.model.clone().unwrap_or_default(),
+            policy: PolicyForm::new(&key.policy),
+            job: None,
+            error: None,
+            name_missing: false,
+        }
+    }
+
+    fn save(&mut self, ctx: &egui::Context) {
+        self.name_missing = self.name.trim().is_empty();
+        let policy = self.policy.change();
+        let Some(policy) = policy.filter(|_| !self.name_missing) else { return };
+        let update = KeyUpdate { name: Some(self.name.clone()), model: Some(self.model.clone()), policy };
+        let (core, id) = (self.backend.core.clone(), self.id.clone());
+        self.error = None;
+        self.job = Some(self.backend.spawn(ctx, async move { core.update_key(id, update).await }));
+    }
+
+    /// Returns false once closed.
+    pub fn show(&mut self, ctx: &egui::Context) -> bool {
+        if let Some(result) = poll_slot(&mut self.job) {
+            match result {
+                Ok(_) => {
+                    self.backend.notices.info(T::Saved, &[]);
+                    return false;
+                }
+                Err(err) => self.error = Some(err),
+            }
+        }
+        let busy = self.job.is_some();
+        let models = self.backend.core.models();
+        let groups = account_groups(&self.backend);
+        let mut open = true;
+        let title = T::EditKeyTitle.fill(&[&self.name]);
+        let shown = Dialog::new("edit_key", title, 640.0).dismiss(Dismiss::Escape).show(ctx, |d| {
+            let opening = d.opening;
+            let submit = d.body(|ui| {
+                let name = egui::Grid::new("edit_key_fields").num_columns(2).spacing([12.0, 10.0]).show(ui, |ui| {
+                    let name = form_row(ui, T::Name.tr(), |ui| {
+                        ui.vertical(|ui| {
+                            let field = ui.add(
+                                egui::TextEdit::singleline(&mut self.name)
+                                    .hint_text(T::KeyNameHint.tr())
+                                    .desired_width(360.0),
+                            );
+                            if self.name_missing {
+                                theme::field_error(ui, T::KeyNameMissing.tr());
+                            }
+                            field
+                        })
+                        .inner
+                    });
+                    if opening {
+                        name.request_focus();
+                    }
+                    form_row(ui, T::ModelBinding.tr(), |ui| {
+                        ui.vertical(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.model)
+                                    .hint_text(T::ModelHint.tr())
+                                    .desired_width(360.0),
+                            );
+                            model_choices(ui, &models, &mut self.model);
+                        });
+                    });
+                    name
+                });
+                ui.add_space(6.0);
+                self.policy.ui(ui, &groups, &models);
+                if let Some(error) = self.error.clone()
+                    && theme::error_banner(ui, &T::SaveFailed.fill(&[&error]), T::Dismiss.tr())
+                {
+                    self.error = None;
+                }
+                enter_pressed(ui, &[&name.inner])
+            });
+            d.buttons(|ui| {
+                if theme::primary_button(ui, !busy, T::Save.tr()).clicked() || (submit && !busy) {
+                    self.save(ui.ctx());
                 }
                 if theme::button(ui, T::Cancel.tr()).clicked() {
                     open = false;

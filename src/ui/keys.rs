@@ -1,7 +1,8 @@
 //! The Platform keys page: every gateway key with its prefix (the full key is never stored),
-//! protocol, model binding, state, dates and use from the request log; enabling, disabling,
-//! binding a model and deleting; creating a key and the client set-up snippets live in
-//! `key_dialogs`.
+//! protocol, model binding, its use against each of its limits as bars, expiry, state, dates
+//! and use from the request log; enabling, disabling, binding a model and deleting. Creating
+//! and editing a key and the client set-up snippets live in `key_dialogs`, the key's details
+//! with its charts in `key_detail`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,13 +14,18 @@ use super::accounts::empty_state;
 use super::backend::{Backend, Job, poll_slot};
 use super::dialog::{Answer, Confirm};
 use super::i18n::T;
-use super::key_dialogs::{CreateKeyDialog, SetupDialog, model_choices};
-use super::{fmt, theme};
+use super::key_detail::{DetailOutcome, KeyDetailDialog};
+use super::key_dialogs::{CreateKeyDialog, EditKeyDialog, SetupDialog, model_choices};
+use super::{fmt, key_policy, theme};
 use crate::core::stats::KeyUsage;
 use crate::core::{KeyProtocol, KeyRow};
 
 /// How often the per-key totals refresh while the page is showing.
 const USAGE_REFRESH: Duration = Duration::from_secs(30);
+/// From this width the table also shows the protocol, the dates and the totals.
+const WIDE_TABLE: f32 = 1150.0;
+/// The row actions' least width (Set up, Edit, Details, Disable, Delete).
+const ACTIONS_WIDTH: f32 = 330.0;
 
 /// A protocol in words.
 pub fn protocol_name(protocol: KeyProtocol) -> &'static str {
@@ -52,6 +58,8 @@ pub struct KeysPage {
     action: Option<Job<()>>,
     create: Option<CreateKeyDialog>,
     setup: Option<SetupDialog>,
+    edit: Option<EditKeyDialog>,
+    detail: Option<KeyDetailDialog>,
     confirm_delete: Option<KeyRow>,
     model_text: String,
     sort: KeySort,
@@ -68,6 +76,8 @@ impl KeysPage {
             action: None,
             create: None,
             setup: None,
+            edit: None,
+            detail: None,
             confirm_delete: None,
             model_text: String::new(),
             sort: KeySort::Created,
@@ -148,30 +158,36 @@ impl KeysPage {
             empty_state(ui, T::NoKeysYet.tr(), T::NoKeysHint.tr());
             return;
         }
-        let wide = ui.available_width() >= 1100.0;
+        let wide = ui.available_width() >= WIDE_TABLE;
         let busy = self.action.is_some();
+        let now_ms = crate::core::now_millis();
         let mut table = TableBuilder::new(ui)
             .id_salt("keys_table")
             .striped(true)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(140.0).at_least(100.0).clip(true))
-            .column(Column::initial(110.0).at_least(90.0).clip(true))
-            .column(Column::initial(125.0).at_least(90.0).clip(true))
-            .column(Column::initial(135.0).at_least(100.0).clip(true))
-            .column(Column::initial(76.0).at_least(70.0));
+            .column(Column::exact(140.0).clip(true));
         if wide {
-            table = table.column(Column::initial(132.0).at_least(120.0)).column(Column::initial(92.0).at_least(80.0));
+            table = table.column(Column::exact(96.0).clip(true));
+        }
+        table = table
+            .column(Column::exact(112.0).clip(true))
+            .column(Column::exact(180.0).clip(true))
+            .column(Column::exact(76.0));
+        if wide {
+            table = table.column(Column::exact(124.0).clip(true)).column(Column::exact(84.0).clip(true));
         }
         table
-            .column(Column::remainder().at_least(200.0))
+            .column(Column::remainder().at_least(ACTIONS_WIDTH))
             .header(30.0, |mut header| {
                 let heading = |ui: &mut egui::Ui, text: &str| {
                     ui.label(RichText::new(text).strong().color(theme::weak(ui)));
                 };
-                header.col(|ui| self.sort_header(ui, T::Name.tr(), KeySort::Name));
-                header.col(|ui| heading(ui, T::KeyPrefix.tr()));
-                header.col(|ui| heading(ui, T::Protocol.tr()));
+                header.col(|ui| self.sort_header(ui, T::NameKey.tr(), KeySort::Name));
+                if wide {
+                    header.col(|ui| heading(ui, T::Protocol.tr()));
+                }
                 header.col(|ui| heading(ui, T::ModelBinding.tr()));
+                header.col(|ui| heading(ui, T::Limits.tr()));
                 header.col(|ui| heading(ui, T::Status.tr()));
                 if wide {
                     header.col(|ui| {
@@ -190,71 +206,98 @@ impl KeysPage {
                         ui.vertical(|ui| {
                             ui.spacing_mut().item_spacing.y = 2.0;
                             ui.add(egui::Label::new(RichText::new(&key.name).strong()).truncate());
-                            ui.add(
-                                egui::Label::new(RichText::new(&key.id).size(11.0).color(theme::weak(ui))).truncate(),
-                            );
+                            let second = if wide {
+                                key.key_prefix.clone()
+                            } else {
+                                format!("{} · {}", key.key_prefix, protocol_name(key.protocol))
+                            };
+                            let second = RichText::new(second).size(11.0).monospace().color(theme::weak(ui));
+                            ui.add(egui::Label::new(second).truncate());
                         });
                     });
-                    row.col(|ui| {
-                        ui.label(RichText::new(&key.key_prefix).monospace());
-                    });
-                    row.col(|ui| {
-                        ui.label(protocol_name(key.protocol));
-                    });
+                    if wide {
+                        row.col(|ui| {
+                            ui.label(protocol_name(key.protocol));
+                        });
+                    }
                     row.col(|ui| self.model_cell(ui, key, busy));
+                    row.col(|ui| self.limits_cell(ui, key, now_ms));
                     row.col(|ui| {
-                        if key.enabled {
+                        if key.policy.expires_at.is_some_and(|at| at * 1000 <= now_ms) {
+                            theme::pill(ui, T::Expired.tr(), theme::Tone::Bad);
+                        } else if key.enabled {
                             theme::pill(ui, T::Enabled.tr(), theme::Tone::Good);
                         } else {
                             theme::pill(ui, T::Disabled.tr(), theme::Tone::Neutral);
                         }
                     });
                     if wide {
-                        let usage = self.usage.get(&key.id);
-                        row.col(|ui| {
-                            ui.vertical(|ui| {
-                                ui.spacing_mut().item_spacing.y = 2.0;
-                                ui.label(RichText::new(fmt::datetime_secs(key.created_at)).size(12.5));
-                                let last = key
-                                    .last_used_at
-                                    .map(fmt::datetime_secs)
-                                    .or_else(|| usage.and_then(|u| u.last_ms).map(|ms| fmt::datetime_secs(ms / 1000)))
-                                    .unwrap_or_else(|| T::Never.tr().to_string());
-                                ui.label(RichText::new(last).size(11.5).color(theme::weak(ui)));
-                            });
-                        });
-                        row.col(|ui| {
-                            ui.vertical(|ui| {
-                                ui.spacing_mut().item_spacing.y = 2.0;
-                                let (requests, tokens) = usage.map_or((0, 0), |u| (u.requests as i64, u.tokens));
-                                ui.label(RichText::new(T::NRequests.fill(&[&fmt::count(requests)])).size(12.5));
-                                ui.label(
-                                    RichText::new(T::NTokens.fill(&[&fmt::compact(tokens)]))
-                                        .size(11.5)
-                                        .color(theme::weak(ui)),
-                                );
-                            });
-                        });
+                        self.dates_and_use(&mut row, key);
                     }
-                    row.col(|ui| {
-                        ui.spacing_mut().item_spacing.x = 6.0;
-                        let setup = T::SetUpKey.fill(&[&key.name]);
-                        if theme::row_button(ui, true, T::SetUp.tr(), &setup).on_hover_text(T::SetUpHint.tr()).clicked()
-                        {
-                            self.setup = Some(SetupDialog::new(self.backend.base_host(), key.clone(), None));
-                        }
-                        let toggle = if key.enabled { T::Disable } else { T::Enable };
-                        let toggle_name = format!("{} {}", toggle.tr(), key.name);
-                        if theme::row_button(ui, !busy, toggle.tr(), &toggle_name).clicked() {
-                            self.act(ui.ctx(), key.id.clone(), RowAction::Enable(!key.enabled));
-                        }
-                        let delete = T::DeleteAccount.fill(&[&key.name]);
-                        if theme::row_danger_button(ui, !busy, T::Delete.tr(), &delete).clicked() {
-                            self.confirm_delete = Some(key.clone());
-                        }
-                    });
+                    row.col(|ui| self.actions_cell(ui, key, busy));
                 });
             });
+    }
+
+    /// The key's use against each of its limits (from the quotas in memory), and its expiry.
+    fn limits_cell(&self, ui: &mut egui::Ui, key: &KeyRow, now_ms: i64) {
+        let uses = self.backend.core.quotas().usage(&key.id, &key.policy, now_ms);
+        ui.vertical(|ui| {
+            ui.spacing_mut().item_spacing.y = 2.0;
+            if uses.is_empty() {
+                ui.label(RichText::new(T::NoLimit.tr()).size(12.5).color(theme::weak(ui)));
+            } else {
+                let most = if key.policy.expires_at.is_some() { 1 } else { 2 };
+                key_policy::limit_bars(ui, &uses, most);
+            }
+            if let Some(at) = key.policy.expires_at {
+                let text = format!("{} {}", T::Expires.tr(), fmt::datetime_secs(at));
+                ui.add(egui::Label::new(RichText::new(text).size(11.0).color(theme::weak(ui))).truncate());
+            }
+        });
+    }
+
+    fn dates_and_use(&self, row: &mut egui_extras::TableRow<'_, '_>, key: &KeyRow) {
+        let usage = self.usage.get(&key.id);
+        row.col(|ui| {
+            ui.vertical(|ui| {
+                ui.spacing_mut().item_spacing.y = 2.0;
+                ui.label(RichText::new(fmt::datetime_secs(key.created_at)).size(12.5));
+                let last = self.last_used(key).map_or_else(|| T::Never.tr().to_string(), fmt::datetime_secs);
+                ui.label(RichText::new(last).size(11.5).color(theme::weak(ui)));
+            });
+        });
+        row.col(|ui| {
+            ui.vertical(|ui| {
+                ui.spacing_mut().item_spacing.y = 2.0;
+                let (requests, tokens) = usage.map_or((0, 0), |u| (u.requests as i64, u.tokens));
+                ui.label(RichText::new(T::NRequests.fill(&[&fmt::count(requests)])).size(12.5));
+                ui.label(RichText::new(T::NTokens.fill(&[&fmt::compact(tokens)])).size(11.5).color(theme::weak(ui)));
+            });
+        });
+    }
+
+    fn actions_cell(&mut self, ui: &mut egui::Ui, key: &KeyRow, busy: bool) {
+        ui.spacing_mut().item_spacing.x = 6.0;
+        let setup = T::SetUpKey.fill(&[&key.name]);
+        if theme::row_button(ui, true, T::SetUp.tr(), &setup).on_hover_text(T::SetUpHint.tr()).clicked() {
+            self.setup = Some(SetupDialog::new(self.backend.base_host(), key.clone(), None));
+        }
+        if theme::row_button(ui, true, T::Edit.tr(), &T::EditAccount.fill(&[&key.name])).clicked() {
+            self.edit = Some(EditKeyDialog::new(self.backend.clone(), key));
+        }
+        if theme::row_button(ui, true, T::Details.tr(), &T::DetailsOf.fill(&[&key.name])).clicked() {
+            self.detail = Some(KeyDetailDialog::new(self.backend.clone(), ui.ctx(), key));
+        }
+        let toggle = if key.enabled { T::Disable } else { T::Enable };
+        let toggle_name = format!("{} {}", toggle.tr(), key.name);
+        if theme::row_button(ui, !busy, toggle.tr(), &toggle_name).clicked() {
+            self.act(ui.ctx(), key.id.clone(), RowAction::Enable(!key.enabled));
+        }
+        let delete = T::DeleteAccount.fill(&[&key.name]);
+        if theme::row_danger_button(ui, !busy, T::Delete.tr(), &delete).clicked() {
+            self.confirm_delete = Some(key.clone());
+        }
     }
 
     /// When a key was last used, from the key row or the log's totals.
@@ -302,6 +345,23 @@ impl KeysPage {
             && !dialog.show(ctx)
         {
             self.setup = None;
+        }
+        if let Some(dialog) = self.edit.as_mut()
+            && !dialog.show(ctx)
+        {
+            self.edit = None;
+        }
+        let outcome = self.detail.as_mut().map(|dialog| dialog.show(ctx));
+        match outcome {
+            Some(DetailOutcome::Closed) => self.detail = None,
+            Some(DetailOutcome::Edit) => {
+                let snapshot = self.backend.core.snapshot();
+                let id = self.detail.take().map(|d| d.key_id().to_string());
+                if let Some(key) = snapshot.keys.iter().find(|k| Some(&k.id) == id.as_ref()) {
+                    self.edit = Some(EditKeyDialog::new(self.backend.clone(), key));
+                }
+            }
+            Some(DetailOutcome::Open) | None => {}
         }
         if let Some(key) = self.confirm_delete.clone() {
             let answer = Confirm {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{Local, NaiveDateTime, TimeZone};
+use chrono::Local;
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
@@ -174,15 +174,6 @@ pub struct LogsPage {
     names: Option<Names>,
 }
 
-fn parse_local(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
-        .ok()?;
-    Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis())
-}
-
 impl LogsPage {
     pub fn new(backend: Backend) -> LogsPage {
         let now = Local::now();
@@ -229,8 +220,8 @@ impl LogsPage {
             TimeRange::Hours24 => (Some(now_ms - 24 * 3_600_000), None),
             TimeRange::Today => (Some(crate::core::stats::ranges_at(&now).today_start), None),
             TimeRange::Custom => {
-                let from = parse_local(&self.from).ok_or_else(|| T::BadDate.fill(&[&self.from]))?;
-                let to = parse_local(&self.to).ok_or_else(|| T::BadDate.fill(&[&self.to]))?;
+                let from = fmt::parse_local(&self.from).ok_or_else(|| T::BadDate.fill(&[&self.from]))?;
+                let to = fmt::parse_local(&self.to).ok_or_else(|| T::BadDate.fill(&[&self.to]))?;
                 if to < from {
                     return Err(T::RangeBackwards.tr().to_string());
                 }
@@ -649,8 +640,8 @@ mod tests {
 
     #[test]
     fn custom_dates_parse_in_local_time() {
-        assert!(parse_local("2026-03-10 14:25").is_some());
-        assert!(parse_local("2026-03-10").is_some());
-        assert!(parse_local("yesterday").is_none());
+        assert!(fmt::parse_local("2026-03-10 14:25").is_some());
+        assert!(fmt::parse_local("2026-03-10").is_some());
+        assert!(fmt::parse_local("yesterday").is_none());
     }
 }

@@ -1,8 +1,10 @@
-//! The Settings page: the service (address with restart, start/stop), the gateway's routing
-//! (strategy, in-flight limit per account, usage poll interval), appearance (language, theme,
-//! close-to-tray), and where the data lives, which secret store holds the master key, the
-//! RPC token and the version. Every change is stored through `Core::set_settings`; a value
-//! an environment variable sets is shown read-only with the variable's name.
+//! The Settings page: the service (address with restart — an address other machines can
+//! reach asks first and says what that exposes —, start/stop), the gateway's routing
+//! (strategy, in-flight limit per account, usage poll interval, request-log retention), the
+//! global upstream proxy with a Test, appearance (language, theme, close-to-tray), and where
+//! the data lives, which secret store holds the master key, the RPC token and the version.
+//! Every change is stored through `Core::set_settings`; a value an environment variable sets
+//! is shown read-only with the variable's name.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,7 +14,9 @@ use serde_json::{Map, Value};
 
 use super::backend::{Backend, Job, poll_slot};
 use super::dashboard::service_pill;
+use super::dialog::{Answer, Confirm};
 use super::i18n::{Lang, T};
+use super::proxy::{ProxyField, ProxyOwner};
 use super::theme;
 use crate::config::{self, Source};
 use crate::core::{KeySource, SettingView};
@@ -22,16 +26,60 @@ use crate::paths::DataLocation;
 #[derive(Debug, Clone, PartialEq)]
 struct GatewayFields {
     route: String,
-    inflight: u64,
-    poll: u64,
+    /// The values of [`NUMBERS`], in order.
+    numbers: [u64; 4],
 }
+
+/// A number setting of the gateway card: its key, what it is called, what its values mean.
+struct NumberSetting {
+    key: &'static str,
+    label: T,
+    help: T,
+    range: std::ops::RangeInclusive<u64>,
+    suffix: &'static str,
+}
+
+const NUMBERS: [NumberSetting; 4] = [
+    NumberSetting {
+        key: "accountMaxInflight",
+        label: T::MaxInflight,
+        help: T::MaxInflightHelp,
+        range: 0..=10_000,
+        suffix: "",
+    },
+    NumberSetting {
+        key: "usagePollIntervalSecs",
+        label: T::PollInterval,
+        help: T::PollIntervalHelp,
+        range: 30..=86_400,
+        suffix: " s",
+    },
+    NumberSetting {
+        key: "logRetentionDays",
+        label: T::LogRetention,
+        help: T::LogRetentionHelp,
+        range: 0..=3_650,
+        suffix: "",
+    },
+    NumberSetting {
+        key: "logMaxRows",
+        label: T::LogMaxRows,
+        help: T::LogMaxRowsHelp,
+        range: 0..=100_000_000,
+        suffix: "",
+    },
+];
 
 pub struct SettingsPage {
     backend: Backend,
     addr: String,
     gateway: Option<GatewayFields>,
+    /// The global upstream proxy's field, for the stored (masked) value it was made from.
+    proxy: Option<(String, ProxyField)>,
     save_job: Option<Job<HashMap<String, SettingView>>>,
     restart_after_save: bool,
+    /// "Open the gateway to other machines?" is being asked about the typed address.
+    confirm_lan: bool,
     token: Option<Result<String, String>>,
     token_job: Option<Job<String>>,
     show_token: bool,
@@ -53,6 +101,15 @@ fn setting(settings: &HashMap<String, SettingView>, key: &str) -> (String, Sourc
     }
 }
 
+/// Whether a listen address (several may be given, comma-separated) lets other machines in:
+/// any host but `localhost` and the loopback addresses.
+fn exposes_network(addr: &str) -> bool {
+    addr.split(',').map(str::trim).filter(|a| !a.is_empty()).any(|a| {
+        let host = a.rsplit_once(':').map_or(a, |(host, _)| host).trim_matches(['[', ']']);
+        !(host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+    })
+}
+
 /// "Set by CODEXMANAGER_X" under a field the environment decides.
 fn env_note(ui: &mut egui::Ui, key: &str, source: Source) {
     if source == Source::Environment
@@ -69,8 +126,10 @@ impl SettingsPage {
             backend,
             addr,
             gateway: None,
+            proxy: None,
             save_job: None,
             restart_after_save: false,
+            confirm_lan: false,
             token: None,
             token_job: None,
             show_token: false,
@@ -159,20 +218,46 @@ impl SettingsPage {
         self.poll(ui.ctx());
         let settings = self.backend.core.settings();
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            let wide = ui.available_width() >= 900.0;
-            if wide {
+            let width = ui.available_width();
+            // Columns lay text out justified; cards read better ragged-right.
+            let column = |ui: &mut egui::Ui, add: &mut dyn FnMut(&mut egui::Ui)| {
+                ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| add(ui));
+            };
+            if width >= 1150.0 {
+                ui.columns(3, |cols| {
+                    column(&mut cols[0], &mut |ui| {
+                        self.service_card(ui, &settings);
+                        ui.add_space(theme::GAP);
+                        self.data_card(ui);
+                    });
+                    column(&mut cols[1], &mut |ui| self.gateway_card(ui, &settings));
+                    column(&mut cols[2], &mut |ui| {
+                        self.appearance_card(ui, &settings);
+                        ui.add_space(theme::GAP);
+                        self.proxy_card(ui, &settings);
+                    });
+                });
+            } else if width >= 900.0 {
                 ui.columns(2, |cols| {
-                    self.service_card(&mut cols[0], &settings);
-                    cols[0].add_space(theme::GAP);
-                    self.appearance_card(&mut cols[0], &settings);
-                    self.gateway_card(&mut cols[1], &settings);
-                    cols[1].add_space(theme::GAP);
-                    self.data_card(&mut cols[1]);
+                    column(&mut cols[0], &mut |ui| {
+                        self.service_card(ui, &settings);
+                        ui.add_space(theme::GAP);
+                        self.gateway_card(ui, &settings);
+                    });
+                    column(&mut cols[1], &mut |ui| {
+                        self.proxy_card(ui, &settings);
+                        ui.add_space(theme::GAP);
+                        self.appearance_card(ui, &settings);
+                        ui.add_space(theme::GAP);
+                        self.data_card(ui);
+                    });
                 });
             } else {
                 self.service_card(ui, &settings);
                 ui.add_space(theme::GAP);
                 self.gateway_card(ui, &settings);
+                ui.add_space(theme::GAP);
+                self.proxy_card(ui, &settings);
                 ui.add_space(theme::GAP);
                 self.appearance_card(ui, &settings);
                 ui.add_space(theme::GAP);
@@ -218,9 +303,10 @@ impl SettingsPage {
                     .on_hover_text(T::ApplyRestartHint.tr())
                     .clicked()
                 {
-                    if changed {
-                        self.restart_after_save = true;
-                        self.save(ui.ctx(), vec![("serviceAddr", Value::String(self.addr.trim().to_string()))]);
+                    if changed && exposes_network(&self.addr) {
+                        self.confirm_lan = true;
+                    } else if changed {
+                        self.save_addr(ui.ctx());
                     } else {
                         self.backend.service.restart(&self.backend.runtime, ui.ctx());
                     }
@@ -228,16 +314,42 @@ impl SettingsPage {
             });
             env_note(ui, "serviceAddr", source);
         });
+        if self.confirm_lan {
+            let answer = Confirm {
+                id: "confirm_lan",
+                title: T::LanTitle.tr().to_string(),
+                message: T::LanBody.fill(&[&self.addr.trim()]),
+                items: &[],
+                note: None,
+                action: T::LanAction.tr(),
+            }
+            .show(ui.ctx());
+            match answer {
+                Some(Answer::Confirmed) => {
+                    self.confirm_lan = false;
+                    self.save_addr(ui.ctx());
+                }
+                Some(Answer::Cancelled) => self.confirm_lan = false,
+                None => {}
+            }
+        }
+    }
+
+    /// Stores the typed listen address, then restarts the service on it.
+    fn save_addr(&mut self, ctx: &egui::Context) {
+        self.restart_after_save = true;
+        self.save(ctx, vec![("serviceAddr", Value::String(self.addr.trim().to_string()))]);
     }
 
     fn gateway_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
         let (route, route_src) = setting(settings, "routeStrategy");
-        let (inflight, inflight_src) = setting(settings, "accountMaxInflight");
-        let (poll, poll_src) = setting(settings, "usagePollIntervalSecs");
+        let numbers = NUMBERS.map(|n| setting(settings, n.key));
         let stored = GatewayFields {
             route: config::RouteStrategy::parse(&route).unwrap_or(config::RouteStrategy::Ordered).as_str().to_string(),
-            inflight: inflight.parse().unwrap_or(0),
-            poll: poll.parse().unwrap_or(600),
+            numbers: std::array::from_fn(|i| {
+                let default = config::setting_spec(NUMBERS[i].key).map_or(0, |spec| spec.default.parse().unwrap_or(0));
+                numbers[i].0.parse().unwrap_or(default)
+            }),
         };
         let mut fields = self.gateway.clone().unwrap_or_else(|| stored.clone());
         theme::card(ui, T::Gateway.tr(), Some(T::GatewaySubtitle.tr()), |ui| {
@@ -257,29 +369,23 @@ impl SettingsPage {
             env_note(ui, "routeStrategy", route_src);
             ui.add_space(6.0);
             egui::Grid::new("gateway_fields").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
-                ui.label(T::MaxInflight.tr());
-                ui.vertical(|ui| {
-                    ui.spacing_mut().item_spacing.y = 2.0;
-                    let field = ui.add_enabled(
-                        inflight_src != Source::Environment,
-                        egui::DragValue::new(&mut fields.inflight).range(0..=10_000),
-                    );
-                    theme::name_widget(&field, egui::Role::SpinButton, T::MaxInflight.tr());
-                    ui.label(RichText::new(T::MaxInflightHelp.tr()).color(theme::weak(ui)).size(12.0));
-                });
-                ui.end_row();
-                ui.label(T::PollInterval.tr());
-                let field = ui
-                    .add_enabled(
-                        poll_src != Source::Environment,
-                        egui::DragValue::new(&mut fields.poll).range(30..=86_400).suffix(" s"),
-                    )
-                    .on_hover_text(T::PollIntervalHelp.tr());
-                theme::name_widget(&field, egui::Role::SpinButton, T::PollInterval.tr());
-                ui.end_row();
+                for (i, number) in NUMBERS.iter().enumerate() {
+                    ui.label(number.label.tr());
+                    ui.vertical(|ui| {
+                        ui.spacing_mut().item_spacing.y = 2.0;
+                        let value = egui::DragValue::new(&mut fields.numbers[i])
+                            .range(number.range.clone())
+                            .suffix(number.suffix);
+                        let field = ui.add_enabled(numbers[i].1 != Source::Environment, value);
+                        theme::name_widget(&field, egui::Role::SpinButton, number.label.tr());
+                        ui.add(
+                            egui::Label::new(RichText::new(number.help.tr()).color(theme::weak(ui)).size(12.0)).wrap(),
+                        );
+                        env_note(ui, number.key, numbers[i].1);
+                    });
+                    ui.end_row();
+                }
             });
-            env_note(ui, "accountMaxInflight", inflight_src);
-            env_note(ui, "usagePollIntervalSecs", poll_src);
             ui.add_space(6.0);
             let dirty = fields != stored;
             ui.horizontal(|ui| {
@@ -288,11 +394,10 @@ impl SettingsPage {
                     if route_src != Source::Environment {
                         values.push(("routeStrategy", Value::String(fields.route.clone())));
                     }
-                    if inflight_src != Source::Environment {
-                        values.push(("accountMaxInflight", Value::from(fields.inflight)));
-                    }
-                    if poll_src != Source::Environment {
-                        values.push(("usagePollIntervalSecs", Value::from(fields.poll)));
+                    for (i, number) in NUMBERS.iter().enumerate() {
+                        if numbers[i].1 != Source::Environment {
+                            values.push((number.key, Value::from(fields.numbers[i])));
+                        }
                     }
                     self.save(ui.ctx(), values);
                 }
@@ -302,6 +407,39 @@ impl SettingsPage {
             });
         });
         self.gateway = Some(fields).filter(|f| *f != stored);
+    }
+
+    fn proxy_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
+        theme::card(ui, T::UpstreamProxy.tr(), Some(T::UpstreamProxyHelp.tr()), |ui| self.upstream_proxy(ui, settings));
+    }
+
+    /// The global upstream proxy, with Test and its own Save.
+    fn upstream_proxy(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
+        let (stored, source) = setting(settings, "upstreamProxyUrl");
+        if self.proxy.as_ref().is_none_or(|(made_from, _)| *made_from != stored) {
+            let field = ProxyField::new(
+                self.backend.clone(),
+                ProxyOwner::Global,
+                Some(stored.clone()),
+                source != Source::Environment,
+            );
+            self.proxy = Some((stored, field));
+        }
+        let editable = source != Source::Environment;
+        let idle = self.save_job.is_none();
+        let Some((_, field)) = self.proxy.as_mut() else { return };
+        let mut value = None;
+        field.ui_with(ui, |ui, field| {
+            if theme::primary_button(ui, editable && idle && field.dirty(), T::SaveProxy.tr()).clicked()
+                && let Ok(Some(changed)) = field.change()
+            {
+                value = Some(changed);
+            }
+        });
+        env_note(ui, "upstreamProxyUrl", source);
+        if let Some(value) = value {
+            self.save(ui.ctx(), vec![("upstreamProxyUrl", Value::String(value))]);
+        }
     }
 
     fn appearance_card(&mut self, ui: &mut egui::Ui, settings: &HashMap<String, SettingView>) {
@@ -431,5 +569,20 @@ impl SettingsPage {
                 ui.end_row();
             });
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_addresses_keep_the_gateway_to_this_machine() {
+        for addr in ["localhost:48760", "127.0.0.1:48760", "[::1]:48760", "LOCALHOST:1, 127.0.0.2:2"] {
+            assert!(!exposes_network(addr), "{addr}");
+        }
+        for addr in ["0.0.0.0:48760", "192.168.1.5:48760", "[::]:48760", "localhost:1,0.0.0.0:2", "myhost:48760"] {
+            assert!(exposes_network(addr), "{addr}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The "Sign in" tab of the Add-account dialog: browser sign-in (the callback listener takes
 //! the answer), pasting the address the browser ended on, and device codes. The core runs the
-//! sign-in; this tab starts it, shows what the person must open or type, and polls its status
-//! once a second until it ends.
+//! sign-in; this tab starts it (through the proxy chosen under "Sign in through", which the
+//! new account keeps), shows what the person must open or type, and polls its status once a
+//! second until it ends.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use egui::RichText;
 
 use super::backend::{Backend, Job, poll_slot};
 use super::i18n::T;
+use super::proxy::{ProxyField, ProxyOwner};
 use super::theme;
 use crate::core::{LoginKind, LoginState, LoginStatus, LoginTicket};
 
@@ -29,12 +31,14 @@ pub struct SignInTab {
     status: Option<LoginStatus>,
     pasted: String,
     error: Option<String>,
+    /// The proxy the sign-in's token exchange goes through; the new account keeps it.
+    proxy: ProxyField,
 }
 
 impl SignInTab {
     pub fn new(backend: Backend) -> SignInTab {
         SignInTab {
-            backend,
+            backend: backend.clone(),
             method: Method::Browser,
             start: None,
             ticket: None,
@@ -42,6 +46,7 @@ impl SignInTab {
             status: None,
             pasted: String::new(),
             error: None,
+            proxy: ProxyField::new(backend.clone(), ProxyOwner::SignIn, None, true),
         }
     }
 
@@ -92,7 +97,13 @@ impl SignInTab {
             Method::Paste => T::SignInPasteHelp.tr(),
             Method::Device => T::SignInDeviceHelp.tr(),
         });
-        ui.add_space(6.0);
+        ui.add_space(4.0);
+        ui.add_enabled_ui(!busy, |ui| {
+            egui::CollapsingHeader::new(T::SignInThrough.tr()).id_salt("sign_in_proxy").show(ui, |ui| {
+                self.proxy.ui(ui);
+            });
+        });
+        ui.add_space(4.0);
         ui.horizontal(|ui| {
             if theme::primary_button(ui, !busy, T::StartSignIn.tr()).clicked() {
                 self.begin(ui.ctx());
@@ -122,8 +133,9 @@ impl SignInTab {
             Method::Paste => LoginKind::Manual,
             Method::Device => LoginKind::Device,
         };
+        let Ok(proxy) = self.proxy.sign_in_choice() else { return };
         let core = self.backend.core.clone();
-        self.start = Some(self.backend.spawn(ctx, async move { core.login_start(kind).await }));
+        self.start = Some(self.backend.spawn(ctx, async move { core.login_start_via(kind, proxy).await }));
     }
 
     fn take_results(&mut self) {

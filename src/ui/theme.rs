@@ -364,19 +364,23 @@ pub fn usage_bar(ui: &mut egui::Ui, caption: &str, used_percent: Option<f64>, wi
             Vec2::new(58.0, 14.0),
             egui::Label::new(RichText::new(text).size(11.5).color(weak(ui))).selectable(false),
         );
-        let bar_width = (width - 64.0).max(24.0);
-        let (rect, response) = ui.allocate_exact_size(Vec2::new(bar_width, 7.0), Sense::hover());
-        let track = if is_dark(ui) { Color32::from_rgb(0x3a, 0x36, 0x31) } else { Color32::from_rgb(0xe6, 0xe0, 0xd6) };
-        ui.painter().rect_filled(rect, CornerRadius::same(4), track);
-        if let Some(p) = used_percent {
-            let fraction = (p / 100.0).clamp(0.0, 1.0) as f32;
-            let mut filled = rect;
-            filled.set_width(rect.width() * fraction);
-            ui.painter().rect_filled(filled, CornerRadius::same(4), usage_color(is_dark(ui), p));
-        }
-        response
+        bar(ui, (width - 64.0).max(24.0), used_percent)
     })
     .inner
+}
+
+/// A bare bar `width` wide, filled to `used_percent` in the colour of how full it is.
+pub fn bar(ui: &mut egui::Ui, width: f32, used_percent: Option<f64>) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(Vec2::new(width, 7.0), Sense::hover());
+    let track = if is_dark(ui) { Color32::from_rgb(0x3a, 0x36, 0x31) } else { Color32::from_rgb(0xe6, 0xe0, 0xd6) };
+    ui.painter().rect_filled(rect, CornerRadius::same(4), track);
+    if let Some(p) = used_percent {
+        let fraction = (p / 100.0).clamp(0.0, 1.0) as f32;
+        let mut filled = rect;
+        filled.set_width(rect.width() * fraction);
+        ui.painter().rect_filled(filled, CornerRadius::same(4), usage_color(is_dark(ui), p));
+    }
+    response
 }
 
 /// A card: a framed box with a heading, an optional line under it, and content.
