@@ -4,7 +4,8 @@
 //! 127.0.0.1 three ways — direct, through nginx as a plain reverse proxy, and through the real
 //! gateway (`codexmanager serve` as a child process) — for four request scenarios at
 //! concurrency 1, 16, 64 and 256; then holds 1,000 slow streams open through a fresh `serve`
-//! and reads its memory; times `serve`'s start-up over 1,000 and 10,000 accounts; times the
+//! and reads its memory; runs the small requests through `serve` on PostgreSQL beside
+//! `serve` on SQLite (when the PostgreSQL binaries are installed); times `serve`'s start-up over 1,000 and 10,000 accounts; times the
 //! window's pages headless over 5,000 accounts and 1,000,000 log rows (frames while scrolled,
 //! repaints while idle) and, when there is a display (`xvfb-run`), how long the real window
 //! takes to open on that database. It prints Markdown tables and the budget's verdicts, and
@@ -33,7 +34,7 @@ use support::fixtures::{self, Scenario};
 use support::load::{self, RunStats, Target};
 use support::mock::{MockUpstream, SlowPace};
 use support::procs::{self, DataDir, Nginx, WindowOpen};
-use support::report::{self, ManyStreams, Report, Startup, Throughput, UiFrames, UiIdle, UiResults};
+use support::report::{self, ManyStreams, Report, Startup, StoreRun, Throughput, UiFrames, UiIdle, UiResults};
 use support::{budget, ui};
 
 /// Sizes and durations of one run.
@@ -111,8 +112,8 @@ struct Options {
     out: PathBuf,
 }
 
-const SECTIONS: [&str; 5] = ["throughput", "turns", "streams", "startup", "ui"];
-const USAGE: &str = "options: --smoke, --only SECTIONS (throughput,turns,streams,startup,ui), --levels 1,16,.., \
+const SECTIONS: [&str; 6] = ["throughput", "turns", "store", "streams", "startup", "ui"];
+const USAGE: &str = "options: --smoke, --only SECTIONS (throughput,turns,store,streams,startup,ui), --levels 1,16,.., \
     --scenarios responses,responses-stream,chat-stream,messages-stream, --seconds N (per throughput run), \
     --pool N (accounts in the gateway's pool), --out DIR";
 
@@ -211,6 +212,7 @@ fn main() -> ExitCode {
         nginx: nginx.as_ref().map(|_| nginx_version()),
         throughput: Vec::new(),
         turns: None,
+        stores: Vec::new(),
         many_streams: None,
         startup: Vec::new(),
         ui: UiResults::default(),
@@ -222,6 +224,9 @@ fn main() -> ExitCode {
     drop(nginx);
     if options.wants("turns") {
         report.turns = Some(runtime.block_on(turns(&plan, &mock, scratch.path())));
+    }
+    if options.wants("store") {
+        report.stores = runtime.block_on(stores(&plan, &mock, scratch.path()));
     }
     if options.wants("streams") {
         report.many_streams = Some(runtime.block_on(many_streams(&plan, &mock, scratch.path())));
@@ -346,6 +351,43 @@ async fn turns(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> support::tur
         turns.history_kib, turns.http_ttfb_p50_ms, turns.websocket_ttfb_p50_ms
     );
     turns
+}
+
+/// The small requests through `serve` on PostgreSQL beside `serve` on SQLite, each pair
+/// measured back to back: the hot path reads neither store, but the request log is written
+/// to it. Skipped (empty) without the PostgreSQL binaries.
+async fn stores(plan: &Plan, mock: &MockUpstream, scratch: &Path) -> Vec<StoreRun> {
+    let Some(cluster) = support::postgres::Cluster::start("the PostgreSQL line") else { return Vec::new() };
+    let sqlite = DataDir::new(scratch.join("store-sqlite"));
+    let postgres = DataDir::on_postgres(scratch.join("store-postgres"), cluster.fresh_database().await);
+    let sqlite_key = prepare_db(&sqlite, plan.pool_accounts);
+    let postgres_key = prepare_db(&postgres, plan.pool_accounts);
+    let on_sqlite = sqlite.serve(&mock.upstream_base());
+    let on_postgres = postgres.serve(&mock.upstream_base());
+    on_sqlite.wait_healthy(Duration::from_secs(30)).await;
+    on_postgres.wait_healthy(Duration::from_secs(30)).await;
+    let levels = plan.levels.iter().copied().filter(|&level| level > 1 && level <= budget::BUDGET_LEVEL);
+    let mut results = Vec::new();
+    for level in levels {
+        for scenario in [Scenario::Responses, Scenario::ResponsesStream] {
+            let target = |serve: &procs::Serve, key: &str| {
+                let url = format!("{}{}", serve.base(), scenario.gateway_path());
+                Target::post(url, scenario.gateway_body(), Some(key), scenario.gateway_end())
+            };
+            let pid = [on_sqlite.running.pid()];
+            let sqlite_run = measure(plan, &target(&on_sqlite, &sqlite_key), level, "gateway on SQLite", &pid).await;
+            let pid = [on_postgres.running.pid()];
+            let postgres_run =
+                measure(plan, &target(&on_postgres, &postgres_key), level, "gateway on PostgreSQL", &pid).await;
+            let run = StoreRun::new(scenario, level, sqlite_run, postgres_run);
+            eprintln!(
+                "{:<17} c={:<3} on SQLite {:>7.0}/s  on PostgreSQL {:>7.0}/s  ({:.2})",
+                run.scenario, level, run.sqlite.rps, run.postgres.rps, run.postgres_over_sqlite
+            );
+            results.push(run);
+        }
+    }
+    results
 }
 
 /// One run; `proxy` are the processes between client and mock, whose CPU time is counted.

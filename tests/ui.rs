@@ -1268,3 +1268,15 @@ fn log_retention_is_set_in_settings_and_each_help_sits_under_its_field() {
     wait_until(&mut h, "the save", |_| fx.core.settings()["logRetentionDays"].value == "7");
     assert!(has_label(&h, "Save proxy"), "the proxy has a Save of its own");
 }
+
+#[test]
+fn the_quota_guard_is_set_in_settings_and_a_variable_locks_it() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_QUOTA_GUARD_7D_PERCENT", "95".into())]);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    assert!(has_label(&h, "Set by the environment variable CODEXMANAGER_QUOTA_GUARD_7D_PERCENT"), "the weekly guard names its variable");
+    h.get_by_role_and_label(Role::SpinButton, "Quota guard, 5-hour window").set_value_accesskit(90.5);
+    h.run_steps(2);
+    h.get_all_by_role_and_label(Role::Button, "Save").next().expect("the gateway's Save").click();
+    wait_until(&mut h, "the save", |_| fx.core.settings()["quotaGuard5hPercent"].value == "90.5");
+    assert_eq!(fx.core.settings()["quotaGuard7dPercent"].value, "95", "the variable's value stays");
+}

@@ -13,6 +13,8 @@ const TRANSLATION_RATIO: f64 = 0.8;
 const ADDED_P50_MS: f64 = 0.2;
 const ADDED_P99_MS: f64 = 0.5;
 const STREAM_GROWTH_KIB: f64 = 64.0;
+/// The gateway on PostgreSQL against the gateway on SQLite: the hot path reads neither.
+const STORE_RATIO: f64 = 0.9;
 const STARTUP_ACCOUNTS: usize = 10_000;
 const STARTUP_MS: f64 = 300.0;
 /// 40 MB, in KiB.
@@ -63,6 +65,7 @@ pub fn evaluate(report: &Report) -> Vec<Verdict> {
         .extend(["responses", "responses-stream", "responses-256k"].map(|scenario| added_latency(report, scenario)));
     verdicts.push(large_nginx_ratio(report));
     verdicts.extend(["chat-stream", "messages-stream"].map(|scenario| translation_ratio(report, scenario)));
+    verdicts.push(store_ratio(report));
     verdicts.push(many_streams(report));
     verdicts.extend(startup(report));
     verdicts.extend(ui(report));
@@ -146,6 +149,23 @@ fn translation_ratio(report: &Report, scenario: &str) -> Verdict {
     let ratio = t.gateway.rps / own.gateway.rps;
     let measured = format!("{ratio:.2} ({:.0} vs {:.0} req/s)", t.gateway.rps, own.gateway.rps);
     Verdict { alarm: ratio < TRANSLATION_RATIO / 2.0, ..verdict.judged(measured, ratio >= TRANSLATION_RATIO) }
+}
+
+fn store_ratio(report: &Report) -> Verdict {
+    let verdict = Verdict::new(
+        format!("streaming `/v1/responses` at concurrency {BUDGET_LEVEL}: gateway on PostgreSQL / on SQLite"),
+        format!("≥ {STORE_RATIO}"),
+    );
+    let Some(s) = report.stores.iter().find(|s| s.scenario == "responses-stream" && s.concurrency == BUDGET_LEVEL)
+    else {
+        return verdict;
+    };
+    let failed = s.sqlite.errors + s.postgres.errors;
+    let measured = format!("{:.2} ({:.0} vs {:.0} req/s)", s.postgres_over_sqlite, s.postgres.rps, s.sqlite.rps);
+    Verdict {
+        alarm: failed > 0 || s.postgres_over_sqlite < STORE_RATIO / 2.0,
+        ..verdict.judged(measured, failed == 0 && s.postgres_over_sqlite >= STORE_RATIO)
+    }
 }
 
 fn many_streams(report: &Report) -> Verdict {

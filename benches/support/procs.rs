@@ -55,15 +55,25 @@ impl Drop for Running {
     }
 }
 
-/// A data folder for one `codexmanager` database.
+/// A data folder for one `codexmanager` database: the SQLite file inside it, or a
+/// PostgreSQL database (with the master key its secrets are sealed with).
 pub struct DataDir {
     pub root: PathBuf,
+    postgres: Option<String>,
 }
+
+/// The master key the benchmark's PostgreSQL databases are sealed with.
+const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 impl DataDir {
     pub fn new(root: PathBuf) -> DataDir {
         std::fs::create_dir_all(&root).expect("create a data folder");
-        DataDir { root }
+        DataDir { root, postgres: None }
+    }
+
+    /// A data folder whose database is the PostgreSQL database at `url`.
+    pub fn on_postgres(root: PathBuf, url: String) -> DataDir {
+        DataDir { postgres: Some(url), ..DataDir::new(root) }
     }
 
     pub fn db(&self) -> PathBuf {
@@ -86,6 +96,9 @@ impl DataDir {
             .env("XDG_DATA_HOME", self.root.join("xdg"))
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
+        if let Some(url) = &self.postgres {
+            command.env("CODEXMANAGER_DATABASE_URL", url).env("CODEXMANAGER_MASTER_KEY", MASTER_KEY);
+        }
         command
     }
 

@@ -98,6 +98,30 @@ impl Throughput {
     }
 }
 
+/// One scenario at one concurrency through `serve` on SQLite and on PostgreSQL.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreRun {
+    pub scenario: &'static str,
+    pub label: &'static str,
+    pub concurrency: usize,
+    pub sqlite: RunStats,
+    pub postgres: RunStats,
+    pub postgres_over_sqlite: f64,
+}
+
+impl StoreRun {
+    pub fn new(scenario: super::fixtures::Scenario, concurrency: usize, sqlite: RunStats, postgres: RunStats) -> StoreRun {
+        StoreRun {
+            scenario: scenario.name(),
+            label: scenario.label(),
+            concurrency,
+            postgres_over_sqlite: postgres.rps / sqlite.rps,
+            sqlite,
+            postgres,
+        }
+    }
+}
+
 /// Many slow streams held open through a separate `serve` process.
 #[derive(Debug, Clone, Serialize)]
 pub struct ManyStreams {
@@ -161,6 +185,8 @@ pub struct Report {
     pub nginx: Option<String>,
     pub throughput: Vec<Throughput>,
     pub turns: Option<super::turns::Turns>,
+    /// The gateway on PostgreSQL beside SQLite; empty when not run or without PostgreSQL.
+    pub stores: Vec<StoreRun>,
     pub many_streams: Option<ManyStreams>,
     pub startup: Vec<Startup>,
     pub ui: UiResults,
@@ -174,6 +200,7 @@ impl Report {
         let mut results = Vec::new();
         results.extend(self.throughput.iter().map(|t| tagged("throughput", t)));
         results.extend(self.turns.iter().map(|t| tagged("turns", t)));
+        results.extend(self.stores.iter().map(|s| tagged("store", s)));
         results.extend(self.many_streams.iter().map(|m| tagged("many_streams", m)));
         results.extend(self.startup.iter().map(|s| tagged("startup", s)));
         results.extend(self.ui.frames.iter().map(|u| tagged("ui_frames", u)));
@@ -278,6 +305,26 @@ impl Report {
                 t.websocket_ttfb_p50_ms,
                 t.websocket_ttfb_p90_ms
             );
+        }
+        if !self.stores.is_empty() {
+            out.push_str("The gateway on PostgreSQL beside SQLite (requests/s, p50 ms, CPU µs per request of `serve`; each pair run back to back):\n\n");
+            out.push_str("| scenario | conc. | on SQLite | on PostgreSQL | PostgreSQL / SQLite |\n|---|---:|---:|---:|---:|\n");
+            let run = |r: &RunStats| {
+                let cpu = r.proxy_cpu_us.map_or("–".into(), |us| format!("{us:.0}"));
+                format!("{:.0}, {:.2} ms, {cpu} µs", r.rps, r.p50_ms)
+            };
+            for s in &self.stores {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:.2} |",
+                    s.label,
+                    s.concurrency,
+                    run(&s.sqlite),
+                    run(&s.postgres),
+                    s.postgres_over_sqlite
+                );
+            }
+            out.push('\n');
         }
         if let Some(m) = &self.many_streams {
             let _ = writeln!(

@@ -518,6 +518,10 @@ table! {
     LogRetentionHelp => "0 keeps them all; the charts keep a year.", "0 表示全部保留；图表数据保留一年。";
     LogMaxRows => "Request log rows at most", "请求日志最多行数";
     LogMaxRowsHelp => "0 means no limit.", "0 表示不限制。";
+    QuotaGuard5h => "Quota guard, 5-hour window", "额度保护（5 小时窗口）";
+    QuotaGuard5hHelp => "An account used this much of its 5-hour window is tried only after every account below it.", "5 小时窗口用量达到此值的账号，排在所有低于此值的账号之后再尝试。";
+    QuotaGuard7d => "Quota guard, weekly window", "额度保护（每周窗口）";
+    QuotaGuard7dHelp => "The same for the weekly window. 100 % turns a guard off.", "每周窗口同理。设为 100 % 即关闭该保护。";
 
     LanTitle => "Open the gateway to other machines?", "向其他机器开放网关？";
     LanBody => "Listening on {} lets every machine that can reach this one call the gateway. Each gateway route still needs a platform key; /rpc and /metrics still answer only this machine (unless CODEXMANAGER_RPC_ALLOW_REMOTE=1), and remote callers of /health learn only that it is up. The traffic is plain HTTP: beyond a trusted LAN, put a TLS reverse proxy in front.", "监听 {} 后，所有能访问本机的机器都能调用网关。每个网关路由仍需平台 Key；/rpc 与 /metrics 仍只响应本机（除非设置 CODEXMANAGER_RPC_ALLOW_REMOTE=1），远程访问 /health 只能得知服务在运行。流量为明文 HTTP：超出可信局域网时，请在前面加一层 TLS 反向代理。";

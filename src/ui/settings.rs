@@ -1,8 +1,9 @@
 //! The Settings page: the service (address with restart — an address other machines can
 //! reach asks first and says what that exposes —, start/stop), the gateway's routing
-//! (strategy, in-flight limit per account, usage poll interval, request-log retention), the
-//! global upstream proxy with a Test, appearance (language, theme, close-to-tray), and where
-//! the data lives, which secret store holds the master key, the RPC token and the version.
+//! (strategy, in-flight limit per account, the quota guard, usage poll interval, request-log
+//! retention), the global upstream proxy with a Test, appearance (language, theme,
+//! close-to-tray), and where the data lives, which secret store holds the master key, the RPC
+//! token and the version.
 //! Every change is stored through `Core::set_settings`; a value an environment variable sets
 //! is shown read-only with the variable's name.
 
@@ -27,7 +28,7 @@ use crate::paths::DataLocation;
 struct GatewayFields {
     route: String,
     /// The values of [`NUMBERS`], in order.
-    numbers: [u64; 4],
+    numbers: [f64; 6],
 }
 
 /// A number setting of the gateway card: its key, what it is called, what its values mean.
@@ -35,38 +36,60 @@ struct NumberSetting {
     key: &'static str,
     label: T,
     help: T,
-    range: std::ops::RangeInclusive<u64>,
+    range: std::ops::RangeInclusive<f64>,
     suffix: &'static str,
+    /// Whole numbers are stored as integers; the quota guard's percentages may have a fraction.
+    whole: bool,
 }
 
-const NUMBERS: [NumberSetting; 4] = [
+const NUMBERS: [NumberSetting; 6] = [
     NumberSetting {
         key: "accountMaxInflight",
         label: T::MaxInflight,
         help: T::MaxInflightHelp,
-        range: 0..=10_000,
+        range: 0.0..=10_000.0,
         suffix: "",
+        whole: true,
+    },
+    NumberSetting {
+        key: "quotaGuard5hPercent",
+        label: T::QuotaGuard5h,
+        help: T::QuotaGuard5hHelp,
+        range: 0.0..=100.0,
+        suffix: " %",
+        whole: false,
+    },
+    NumberSetting {
+        key: "quotaGuard7dPercent",
+        label: T::QuotaGuard7d,
+        help: T::QuotaGuard7dHelp,
+        range: 0.0..=100.0,
+        suffix: " %",
+        whole: false,
     },
     NumberSetting {
         key: "usagePollIntervalSecs",
         label: T::PollInterval,
         help: T::PollIntervalHelp,
-        range: 30..=86_400,
+        range: 30.0..=86_400.0,
         suffix: " s",
+        whole: true,
     },
     NumberSetting {
         key: "logRetentionDays",
         label: T::LogRetention,
         help: T::LogRetentionHelp,
-        range: 0..=3_650,
+        range: 0.0..=3_650.0,
         suffix: "",
+        whole: true,
     },
     NumberSetting {
         key: "logMaxRows",
         label: T::LogMaxRows,
         help: T::LogMaxRowsHelp,
-        range: 0..=100_000_000,
+        range: 0.0..=100_000_000.0,
         suffix: "",
+        whole: true,
     },
 ];
 
@@ -347,7 +370,8 @@ impl SettingsPage {
         let stored = GatewayFields {
             route: config::RouteStrategy::parse(&route).unwrap_or(config::RouteStrategy::Ordered).as_str().to_string(),
             numbers: std::array::from_fn(|i| {
-                let default = config::setting_spec(NUMBERS[i].key).map_or(0, |spec| spec.default.parse().unwrap_or(0));
+                let default =
+                    config::setting_spec(NUMBERS[i].key).map_or(0.0, |spec| spec.default.parse().unwrap_or(0.0));
                 numbers[i].0.parse().unwrap_or(default)
             }),
         };
@@ -375,6 +399,7 @@ impl SettingsPage {
                         ui.spacing_mut().item_spacing.y = 2.0;
                         let value = egui::DragValue::new(&mut fields.numbers[i])
                             .range(number.range.clone())
+                            .max_decimals(if number.whole { 0 } else { 1 })
                             .suffix(number.suffix);
                         let field = ui.add_enabled(numbers[i].1 != Source::Environment, value);
                         theme::name_widget(&field, egui::Role::SpinButton, number.label.tr());
@@ -396,7 +421,8 @@ impl SettingsPage {
                     }
                     for (i, number) in NUMBERS.iter().enumerate() {
                         if numbers[i].1 != Source::Environment {
-                            values.push((number.key, Value::from(fields.numbers[i])));
+                            let value = fields.numbers[i];
+                            values.push((number.key, if number.whole { Value::from(value as u64) } else { Value::from(value) }));
                         }
                     }
                     self.save(ui.ctx(), values);

@@ -280,12 +280,33 @@ async fn logs_and_stats(store: &Store) {
     assert!(store.key_usage().await.unwrap().is_empty());
 }
 
+/// A log writer's batch under load: thousands of rows in one call, none lost, the optional
+/// fields kept whether set or empty.
+async fn a_large_log_batch(store: &Store) {
+    let rows: Vec<LogRow> = (0..2_500)
+        .map(|n| LogRow {
+            first_byte_ms: (n % 2 == 0).then_some(n),
+            reasoning_effort: (n % 3 == 0).then(|| "high".to_string()),
+            ..log(1_000 + n, if n % 5 == 0 { 429 } else { 200 }, Some("k1"), "/v1/responses")
+        })
+        .collect();
+    store.insert_logs(std::sync::Arc::new(rows)).await.unwrap();
+    assert_eq!(store.log_count(LogFilter::default()).await.unwrap(), 2_500);
+    let errors = LogFilter { text: Some("Upstream said no".into()), ..LogFilter::default() };
+    assert_eq!(store.log_count(errors).await.unwrap(), 500);
+    let newest = store.log_page(LogFilter::default(), 0, 2).await.unwrap();
+    assert_eq!((newest[0].ts, newest[0].first_byte_ms, newest[0].reasoning_effort.as_deref()), (3_499, None, Some("high")));
+    assert_eq!((newest[1].ts, newest[1].first_byte_ms, newest[1].reasoning_effort.as_deref()), (3_498, Some(2_498), None));
+    assert_eq!(store.clear_logs().await.unwrap(), 2_500);
+}
+
 /// The whole suite on one store.
 async fn conformance(store: Store) {
     settings_meta_and_models(&store).await;
     accounts_tokens_and_leases(&store).await;
     keys(&store).await;
     logs_and_stats(&store).await;
+    a_large_log_batch(&store).await;
 }
 
 #[tokio::test]
