@@ -29,6 +29,17 @@ struct Fixture {
     core: Core,
 }
 
+/// The XDG config folder of every test here, so Settings' "Start at login" registers the
+/// app in a temporary folder and never in the account running the tests. Set before the first
+/// fixture exists (every test makes one first), while no other thread reads the environment.
+static CONFIG_HOME: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // SAFETY: set once, before any fixture (and so any core or window thread) exists; the
+    // other tests wait on this LazyLock before they start theirs.
+    unsafe { std::env::set_var("XDG_CONFIG_HOME", dir.path()) };
+    dir
+});
+
 fn jwt(payload: &Value) -> String {
     let enc = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     format!("{}.{}.sig", enc(&json!({"alg": "none", "typ": "JWT"})), enc(payload))
@@ -37,7 +48,13 @@ fn jwt(payload: &Value) -> String {
 fn auth_json(n: usize) -> String {
     let auth = json!({"chatgpt_account_id": format!("acct-{n:05}"), "chatgpt_user_id": format!("user-{n:05}"),
         "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" }});
-    let id = jwt(&json!({"email": format!("user{n}@example.com"), "sub": format!("sub-{n}"),
+    // Even accounts signed in with Google under a name, as the issuer's id tokens say.
+    let (sub, name) = if n.is_multiple_of(2) {
+        (format!("google-oauth2|{n:021}"), Some(format!("User {n}")))
+    } else {
+        (format!("sub-{n}"), None)
+    };
+    let id = jwt(&json!({"email": format!("user{n}@example.com"), "sub": sub, "name": name,
         "https://api.openai.com/auth": auth}));
     let access = jwt(&json!({"exp": 4_000_000_000i64, "https://api.openai.com/auth": auth}));
     json!({"tokens": {"id_token": id, "access_token": access, "refresh_token": format!("rt_{n}"),
@@ -58,6 +75,7 @@ impl Fixture {
 
     /// A core on the database `db` (`dir` is kept for the test's files).
     fn at(dir: tempfile::TempDir, db: std::path::PathBuf, accounts: usize, extra: &[(&str, String)]) -> Fixture {
+        std::sync::LazyLock::force(&CONFIG_HOME);
         set_lang(Lang::En);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let mut vars = HashMap::from([
@@ -527,7 +545,7 @@ fn a_selection_hidden_by_the_search_is_not_deleted() {
     assert!(has_label_containing(&h, "1 more selected but hidden"), "and says what is left out");
     h.get_by_role_and_label(Role::Button, "Delete").click();
     h.run_steps(2);
-    assert!(has_label(&h, "Delete 1 accounts?"));
+    assert!(has_label(&h, "Delete this account?"));
     assert!(has_label(&h, "• user1@example.com"));
     assert!(!has_label(&h, "• user2@example.com"), "the hidden one is not in the list");
     assert!(has_label_containing(&h, "1 more selected accounts are hidden"));
@@ -710,6 +728,94 @@ fn the_low_quota_filter_shows_accounts_with_less_than_a_fifth_left() {
     h.run_steps(3);
     assert!(has_label(&h, "Showing 1 of 3 accounts"));
     assert!(has_label(&h, "user1@example.com"));
+}
+
+#[test]
+fn each_account_says_how_it_signs_in() {
+    let fx = Fixture::new(1);
+    let id = jwt(&json!({"email": "frank@example.com", "sub": "google-oauth2|1149356", "name": "Frank Smith"}));
+    let access = jwt(&json!({"exp": 4_000_000_000i64}));
+    let text = json!({"tokens": {"id_token": id, "access_token": access, "refresh_token": "rt_frank"}}).to_string();
+    fx.runtime.block_on(fx.core.import_texts(vec![("frank.json".into(), text)])).expect("import");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the sign-in under the name", |h| has_label_containing(h, "Google · Frank Smith"));
+    // An account whose tokens name no provider keeps its id there.
+    let plain = fx.account_id("user1@example.com");
+    assert!(has_label_containing(&h, &plain), "{plain} is shown for the account without one");
+    assert!(!has_label_containing(&h, "User 1"));
+}
+
+#[test]
+fn a_failed_request_opens_on_its_error_and_copies_its_path() {
+    let fx = Fixture::new(1);
+    fx.logs(3);
+    fx.core.logs().push(LogRow {
+        ts: codexmanager::store::now_millis() + 1_000,
+        method: "POST".into(),
+        path: "/v1/chat/completions".into(),
+        model: Some("gpt-5".into()),
+        status: 429,
+        error: Some("the key's limit of 60 requests a day is reached".into()),
+        ..LogRow::default()
+    });
+    fx.runtime.block_on(fx.core.logs().flush());
+    let page = logs::LogsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1000.0, 800.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the rows", |h| has_label(h, "4 requests"));
+    let status = h.get_by_label("429").rect().center();
+    click_at(&mut h, status);
+    h.run_steps(2);
+    let error = h.get_by_label("the key's limit of 60 requests a day is reached").rect();
+    let copy = h.get_by_label("Copy the path").rect();
+    assert!(error.bottom() <= copy.top(), "the error {error:?} comes before the path {copy:?}");
+    h.get_by_label("Copy the path").click();
+    h.step();
+    let copied = h.output().platform_output.commands.iter().any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "/v1/chat/completions"));
+    assert!(copied, "the path is on the clipboard");
+}
+
+#[test]
+fn a_stopped_service_offers_start_on_the_dashboard() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_SERVICE_ADDR", "127.0.0.1:0".into())]);
+    let _guard = fx.runtime.enter();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Dashboard);
+    assert!(has_label_containing(&h, "The service is stopped"), "the base URLs say they do not answer yet");
+    h.get_by_role_and_label(Role::Button, "Start service").click();
+    wait_until(&mut h, "the start", |h| h.state().backend().service.state().addr().is_some());
+    wait_until(&mut h, "the note gone", |h| !has_label_containing(h, "The service is stopped"));
+    assert!(h.query_by_role_and_label(Role::Button, "Start service").is_none(), "Start goes once it runs");
+    h.get_by_label("Gateway service").click();
+    wait_until(&mut h, "the stop", |h| has_label(h, "Stopped"));
+}
+
+#[test]
+fn an_accent_palette_recolours_the_window_and_is_kept() {
+    let fx = Fixture::new(1);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let amber = h.ctx.global_style().visuals.selection.bg_fill;
+    h.get_by_role_and_label(Role::Button, "Blue").click();
+    wait_until(&mut h, "the new accent", |h| h.ctx.global_style().visuals.selection.bg_fill != amber);
+    assert_eq!(codexmanager::ui::theme::palette(), codexmanager::ui::theme::Palette::Blue);
+    let stored = fx.core.config().settings.iter().find(|(k, _, _)| *k == "accent").map(|(_, v, _)| v.clone());
+    assert_eq!(stored.as_deref(), Some("blue"));
+}
+
+#[test]
+fn start_at_login_writes_and_removes_the_xdg_autostart_entry() {
+    let fx = Fixture::new(1);
+    let entry = CONFIG_HOME.path().join("autostart/codexmanager.desktop");
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let label = "Start at login, hidden in the tray";
+    wait_until(&mut h, "the switch to read the system", |h| !h.get_by_label(label).accesskit_node().is_disabled());
+    assert!(!entry.exists());
+    h.get_by_label(label).click();
+    wait_until(&mut h, "the entry", |_| entry.is_file());
+    let text = std::fs::read_to_string(&entry).expect("the entry reads");
+    assert!(text.contains("[Desktop Entry]") && text.contains(" --hidden"), "{text}");
+    wait_until(&mut h, "the switch to be ready again", |h| !h.get_by_label(label).accesskit_node().is_disabled());
+    h.get_by_label(label).click();
+    wait_until(&mut h, "the entry removed", |_| !entry.exists());
 }
 
 #[test]
@@ -1194,6 +1300,10 @@ fn screenshot_data() {
         ),
         make("nightly-evals", json!({"limitTokens": ["5000000/week"]})),
     ];
+    // Every key but the last has been used by its tool: the first steps are done.
+    for key in &keys[..4] {
+        fx.core.note_key_used(&key.id);
+    }
     let now = codexmanager::store::now_millis();
     for i in 0..270i64 {
         let key = &keys[(i % 5) as usize];

@@ -195,6 +195,7 @@ table! {
     Edit => "Edit", "编辑";
     EditAccount => "Edit {}", "编辑 {}";
     DeleteAccountsTitle => "Delete {} accounts?", "删除 {} 个账号？";
+    DeleteAccountTitle => "Delete this account?", "删除此账号？";
     DeleteAccountsBody => "Their tokens and usage are removed from this machine. This cannot be undone.", "其令牌与用量数据将从本机删除，此操作无法撤销。";
     Cancel => "Cancel", "取消";
 
@@ -268,6 +269,8 @@ table! {
     KeyUsageFailed => "The key statistics could not be loaded", "Key 用量统计加载失败";
     KeyActionFailed => "The key could not be changed", "Key 修改失败";
     ProtocolOpenai => "OpenAI compatible", "OpenAI 兼容";
+    ProtocolOpenaiShort => "OpenAI", "OpenAI";
+    ProtocolAnthropicShort => "Anthropic", "Anthropic";
     ProtocolAnthropic => "Anthropic (Claude Code)", "Anthropic（Claude Code）";
     ProtocolAzure => "Azure OpenAI", "Azure OpenAI";
     KeyNameHint => "e.g. laptop-codex", "如 laptop-codex";
@@ -417,6 +420,8 @@ table! {
     RefreshDoneSkipped => "Usage refreshed: {} accounts, {} failed; {} skipped (disabled or signed out: enable them or sign in again)", "用量已刷新：{} 个账号，失败 {} 个；跳过 {} 个（已禁用或已失效：请启用或重新登录）";
     LastRefreshed => "Refreshed", "最近刷新";
     NeverRefreshed => "not yet", "尚未刷新";
+    EmailSignIn => "Email", "邮箱";
+    SignInAndId => "Signs in with {} · id {}", "登录方式：{} · ID {}";
     OrderOf => "Order of {}", "{} 的顺序";
     SignInChatGpt => "Sign in with ChatGPT", "使用 ChatGPT 登录";
     KeyNotCopied => "The key was not copied. Once this dialog closes it cannot be shown again: tools need a new key then.", "Key 尚未复制。关闭此窗口后将无法再次显示，届时需要重新创建 Key。";
