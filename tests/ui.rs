@@ -862,6 +862,20 @@ fn the_first_steps_lead_to_adding_an_account() {
 }
 
 #[test]
+fn the_empty_accounts_page_offers_signing_in_first_centred() {
+    let fx = Fixture::new(0);
+    let size = egui::vec2(1024.0, 640.0);
+    let mut h = app_harness(&fx, size, Page::Accounts);
+    h.run_steps(2);
+    let sign_in = h.get_by_role_and_label(Role::Button, "Sign in with ChatGPT").rect();
+    let import = h.get_by_role_and_label(Role::Button, "Import files").rect();
+    assert!(sign_in.right() <= import.left(), "signing in comes first");
+    let middle = (sign_in.left() + import.right()) / 2.0;
+    assert!((middle - size.x / 2.0).abs() < 3.0, "the buttons are centred: {middle} in {}", size.x);
+    assert!(h.query_by_role_and_label(Role::Button, "Add account").is_none(), "one way in, not two");
+}
+
+#[test]
 fn the_header_switch_stops_and_starts_the_service() {
     let fx = Fixture::with_env(1, &[("CODEXMANAGER_SERVICE_ADDR", "127.0.0.1:0".into())]);
     let _guard = fx.runtime.enter();

@@ -84,10 +84,18 @@ fn parse_paths(text: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// How far a form's label sits below its row's top: level with the text of a one-line field.
+const FORM_LABEL_TOP: f32 = 4.0;
+
 /// A labelled row of a form's grid; forms add their fields through this so a new field is
 /// one more call.
 pub fn form_row<R>(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
-    ui.label(label);
+    // At the top of its row, level with the first line of a tall field (a note, the proxy's
+    // choices) rather than floating in its middle.
+    ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+        ui.add_space(FORM_LABEL_TOP);
+        ui.label(label);
+    });
     let inner = add(ui);
     ui.end_row();
     inner

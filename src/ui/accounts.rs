@@ -428,9 +428,7 @@ impl AccountsPage {
             ui.label(RichText::new(T::NoAccountsYet.tr()).size(16.0).strong());
             ui.label(RichText::new(T::NoAccountsHint.tr()).color(theme::weak(ui)));
             ui.add_space(12.0);
-            ui.horizontal(|ui| {
-                let width = 2.0 * theme::BUTTON_MIN_WIDTH + 160.0;
-                ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+            theme::centred_row(ui, "first_account_buttons", |ui| {
                 if theme::primary_button(ui, true, T::SignInChatGpt.tr()).clicked() {
                     self.add = Some(AddDialog::new(self.backend.clone(), AddTab::SignIn));
                 }

@@ -201,7 +201,7 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
         v.widgets.hovered.weak_bg_fill = lerp(card, fill, 0.45);
         v.widgets.hovered.bg_fill = lerp(card, fill, 0.45);
         v.selection.bg_fill = lerp(card, fill, 0.6);
-        v.selection.stroke = Stroke::new(1.0, Color32::from_rgb(0xff, 0xf6, 0xe8));
+        v.selection.stroke = Stroke::new(FOCUS_STROKE, Color32::from_rgb(0xff, 0xf6, 0xe8));
     } else {
         v.extreme_bg_color = lerp(Color32::WHITE, fill, 0.03);
         v.widgets.noninteractive.fg_stroke = Stroke::new(1.0, Color32::from_rgb(0x33, 0x30, 0x2c));
@@ -215,7 +215,7 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
         v.widgets.hovered.bg_fill = lerp(Color32::WHITE, fill, 0.2);
         v.widgets.active.weak_bg_fill = lerp(Color32::WHITE, fill, 0.3);
         v.selection.bg_fill = lerp(Color32::WHITE, fill, 0.22);
-        v.selection.stroke = Stroke::new(1.0, Color32::from_rgb(0x2a, 0x1c, 0x08));
+        v.selection.stroke = Stroke::new(FOCUS_STROKE, Color32::from_rgb(0x2a, 0x1c, 0x08));
     }
     v.weak_text_color = Some(weak_color(dark));
     v.hyperlink_color = palette.text(dark);
@@ -228,6 +228,10 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
     v.menu_corner_radius = radius;
     v
 }
+
+/// The outline of a focused text field (egui draws it with the selection stroke): twice a
+/// resting field's, so where typing goes is plain at a glance.
+const FOCUS_STROKE: f32 = 2.0;
 
 /// Installs the light and dark looks for `palette`; which one shows follows the theme
 /// preference. Also makes `palette` the one this thread draws with.
@@ -455,6 +459,23 @@ pub fn segmented<V: PartialEq + Copy>(ui: &mut egui::Ui, current: &mut V, option
         },
     );
     changed
+}
+
+/// A row of widgets centred in the available width. Their width is known only once drawn,
+/// so it is measured and kept under `id`; the frame is laid out again when it changed.
+pub fn centred_row(ui: &mut egui::Ui, id: &str, add: impl FnOnce(&mut egui::Ui)) {
+    let id = ui.make_persistent_id(id);
+    let width = ui.data(|d| d.get_temp::<f32>(id)).unwrap_or(0.0);
+    ui.horizontal(|ui| {
+        ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+        let start = ui.cursor().left();
+        add(ui);
+        let drawn = ui.min_rect().right() - start;
+        if (drawn - width).abs() > 0.5 {
+            ui.data_mut(|d| d.insert_temp(id, drawn));
+            ui.ctx().request_discard("centred row measured");
+        }
+    });
 }
 
 /// A clear outline around the widget that has keyboard focus.
