@@ -200,7 +200,8 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
         v.widgets.inactive.bg_fill = lerp(card, fill, 0.25);
         v.widgets.hovered.weak_bg_fill = lerp(card, fill, 0.45);
         v.widgets.hovered.bg_fill = lerp(card, fill, 0.45);
-        v.selection.bg_fill = lerp(card, fill, 0.6);
+        // Light enough that secondary text on a selected row still reads (4.5:1).
+        v.selection.bg_fill = lerp(card, fill, 0.24);
         v.selection.stroke = Stroke::new(FOCUS_STROKE, Color32::from_rgb(0xff, 0xf6, 0xe8));
     } else {
         v.extreme_bg_color = lerp(Color32::WHITE, fill, 0.03);
@@ -214,7 +215,7 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
         v.widgets.hovered.weak_bg_fill = lerp(Color32::WHITE, fill, 0.2);
         v.widgets.hovered.bg_fill = lerp(Color32::WHITE, fill, 0.2);
         v.widgets.active.weak_bg_fill = lerp(Color32::WHITE, fill, 0.3);
-        v.selection.bg_fill = lerp(Color32::WHITE, fill, 0.22);
+        v.selection.bg_fill = lerp(Color32::WHITE, fill, 0.16);
         v.selection.stroke = Stroke::new(FOCUS_STROKE, Color32::from_rgb(0x2a, 0x1c, 0x08));
     }
     v.weak_text_color = Some(weak_color(dark));
@@ -356,6 +357,9 @@ pub fn pill(ui: &mut egui::Ui, text: &str, tone: Tone) -> egui::Response {
     response
 }
 
+/// The width of a usage bar's caption ("5h 91%").
+const USAGE_CAPTION_WIDTH: f32 = 66.0;
+
 /// A horizontal bar of `used_percent` with a caption on its left, e.g. "5h 62%".
 pub fn usage_bar(ui: &mut egui::Ui, caption: &str, used_percent: Option<f64>, width: f32) -> egui::Response {
     ui.horizontal(|ui| {
@@ -364,11 +368,12 @@ pub fn usage_bar(ui: &mut egui::Ui, caption: &str, used_percent: Option<f64>, wi
             Some(p) => format!("{caption} {p:.0}%"),
             None => format!("{caption} –"),
         };
+        // Room for the longest caption, "5小时 100%".
         ui.add_sized(
-            Vec2::new(58.0, 14.0),
+            Vec2::new(USAGE_CAPTION_WIDTH, 14.0),
             egui::Label::new(RichText::new(text).size(11.5).color(weak(ui))).selectable(false),
         );
-        bar(ui, (width - 64.0).max(24.0), used_percent)
+        bar(ui, (width - USAGE_CAPTION_WIDTH - 6.0).max(24.0), used_percent)
     })
     .inner
 }
@@ -654,10 +659,13 @@ mod tests {
                     assert!(contrast(v.text_color(), surface) >= 4.5, "{at}: body text");
                     assert!(contrast(v.widgets.inactive.bg_stroke.color, surface) >= 3.0, "{at}: checkbox outline");
                 }
-                assert!(
-                    contrast(v.selection.stroke.color, v.selection.bg_fill) >= 4.5,
-                    "{palette:?} dark={dark}: selected row"
-                );
+                // A selected row: its text, its secondary text and its tags.
+                for (name, text) in
+                    [("text", v.selection.stroke.color), ("secondary", weak_color(dark)), ("tags", palette.text(dark))]
+                {
+                    let ratio = contrast(text, v.selection.bg_fill);
+                    assert!(ratio >= 4.5, "{palette:?} dark={dark}: {name} on a selected row, {ratio:.2}");
+                }
                 for tone in [Tone::Good, Tone::Warn, Tone::Bad, Tone::Neutral, Tone::Accent] {
                     let (fg, bg) = PALETTE.with(|cell| {
                         cell.set(palette);
