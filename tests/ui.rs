@@ -666,6 +666,25 @@ fn add_account_shrinks_back_when_switching_to_a_shorter_tab() {
 }
 
 #[test]
+fn set_up_shrinks_back_when_switching_to_a_shorter_snippet() {
+    let fx = Fixture::new(1);
+    make_key(&fx, "laptop", json!({}));
+    let size = egui::vec2(1024.0, 640.0);
+    let mut h = app_harness(&fx, size, Page::Keys);
+    h.get_by_label("Set up laptop").click();
+    h.run_steps(4);
+    h.get_by_role_and_label(Role::Button, "Codex CLI").click();
+    h.run_steps(4);
+    let codex = dialog_rect(&h, "key_setup");
+    h.get_by_role_and_label(Role::Button, "Claude Code").click();
+    h.run_steps(4);
+    let claude = dialog_rect(&h, "key_setup");
+    assert!(claude.height() < codex.height() - 40.0, "the two-line snippet is shorter: {claude:?} vs {codex:?}");
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    assert!(inside(screen, codex) && inside(screen, claude));
+}
+
+#[test]
 fn importing_a_missing_file_says_nothing_was_imported() {
     let fx = Fixture::new(1);
     let page = accounts::AccountsPage::new(fx.backend());
@@ -681,6 +700,30 @@ fn importing_a_missing_file_says_nothing_was_imported() {
     wait_until(&mut h, "the report", |h| has_label_containing(h, "Nothing was imported"));
     assert!(has_label_containing(&h, "no such file or folder; check the path"));
     assert!(!fx.backend().notices.current().iter().any(|(_, t)| t.starts_with("Imported")), "no green toast");
+}
+
+#[test]
+fn why_a_file_was_not_imported_is_said_in_chinese_too() {
+    let fx = Fixture::new(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("broken.json");
+    std::fs::write(&bad, "{not json").expect("the file is written");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, page: &mut accounts::AccountsPage| page.ui(ui), page);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Import").click();
+    h.run_steps(3);
+    type_into(&mut h, "/home/me/.codex/auth.json", &bad.display().to_string());
+    h.get_by_role_and_label(Role::Button, "Import paths").click();
+    wait_until(&mut h, "the report", |h| has_label_containing(h, "Nothing was imported"));
+    assert!(has_label_containing(&h, "check that it is an auth.json file"));
+    set_lang(Lang::Zh);
+    h.run_steps(2);
+    assert!(has_label_containing(&h, "不是有效的 JSON"), "the reason follows the language");
+    set_lang(Lang::En);
 }
 
 #[test]

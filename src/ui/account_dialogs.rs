@@ -262,13 +262,28 @@ fn import_report(ui: &mut egui::Ui, report: &ImportReport) {
     if !report.failed.is_empty() {
         egui::ScrollArea::vertical().id_salt("import_problems").max_height(120.0).show(ui, |ui| {
             for problem in &report.failed {
-                let message = match problem.message.as_str() {
-                    "no such file or folder" => T::NoSuchPath.tr(),
-                    other => other,
-                };
+                let message = import_problem_text(&problem.message);
                 ui.label(RichText::new(format!("{}: {message}", problem.source)).size(12.0));
             }
         });
+    }
+}
+
+/// Why a file or entry was not imported, in the window's language: the import's own reasons
+/// (auth::import) by their words; a reason from elsewhere as it came.
+fn import_problem_text(message: &str) -> String {
+    match message {
+        "no such file or folder" => return T::NoSuchPath.tr().to_string(),
+        "the file holds no JSON value" => return T::NoJsonValue.tr().to_string(),
+        "expected a JSON object with tokens" => return T::NotAnAccountObject.tr().to_string(),
+        _ => {}
+    }
+    if message.starts_with("no access_token found") {
+        return T::NoAccessToken.tr().to_string();
+    }
+    match message.strip_prefix("not valid JSON: ") {
+        Some(detail) => T::NotValidJson.fill(&[&detail]),
+        None => message.to_string(),
     }
 }
 

@@ -412,6 +412,10 @@ table! {
     NoFileChooserExport => "No file chooser is available here (no desktop portal on the session bus, and no zenity). Type the path in the field above instead.", "此系统没有可用的文件选择器（会话总线上没有桌面门户，也没有 zenity）。请在上方输入框中输入路径。";
     NothingImported => "Nothing was imported: {} files or entries could not be read (listed below).", "没有导入任何账号：{} 个文件或条目无法读取（见下方列表）。";
     NoSuchPath => "no such file or folder; check the path", "文件或文件夹不存在，请检查路径";
+    NoJsonValue => "the file is empty; an account file holds a JSON object with its tokens", "文件为空；账号文件应包含带 tokens 的 JSON 对象";
+    NotAnAccountObject => "not an account: expected a JSON object with its tokens", "不是账号：应为带 tokens 的 JSON 对象";
+    NoAccessToken => "no access_token found (expected `tokens.access_token` or `access_token`)", "未找到 access_token（应为 `tokens.access_token` 或 `access_token`）";
+    NotValidJson => "not valid JSON ({}); check that it is an auth.json file", "不是有效的 JSON（{}）；请确认这是 auth.json 文件";
     HiddenSelected => "({} more selected but hidden by the filters: left out)", "（另有 {} 个已选账号被筛选隐藏，不受影响）";
     HiddenNotDeleted => "{} more selected accounts are hidden by the filters and are not deleted.", "另有 {} 个已选账号被筛选隐藏，不会被删除。";
     DeleteAccount => "Delete {}", "删除 {}";
