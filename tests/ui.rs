@@ -685,6 +685,20 @@ fn set_up_shrinks_back_when_switching_to_a_shorter_snippet() {
 }
 
 #[test]
+fn form_labels_stay_on_one_line_at_the_top_of_their_row() {
+    let fx = Fixture::new(1);
+    let mut h = app_harness(&fx, egui::vec2(1024.0, 640.0), Page::Keys);
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(4);
+    let field = field(&h, "e.g. gpt-5-codex (empty: any)").rect();
+    // The form's label, not the table's column of the same name.
+    let label = h.get_all_by_label("Model binding").map(|n| n.rect()).find(|r| r.right() < field.left());
+    let label = label.filter(|r| (r.top() - field.top()).abs() < 40.0).expect("the form's label beside its field");
+    assert!(label.height() < 22.0, "one line, not wrapped letter by letter: {label:?}");
+    assert!(label.top() >= field.top() && label.bottom() <= field.bottom() + 1.0, "{label:?} beside {field:?}");
+}
+
+#[test]
 fn importing_a_missing_file_says_nothing_was_imported() {
     let fx = Fixture::new(1);
     let page = accounts::AccountsPage::new(fx.backend());

@@ -94,7 +94,8 @@ pub fn form_row<R>(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::U
     // choices) rather than floating in its middle.
     ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
         ui.add_space(FORM_LABEL_TOP);
-        ui.label(label);
+        // On one line: the column is as wide as its longest label.
+        ui.add(egui::Label::new(label).extend());
     });
     let inner = add(ui);
     ui.end_row();

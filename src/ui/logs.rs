@@ -392,7 +392,7 @@ impl LogsPage {
                 ui.label("–");
                 ui.add(egui::TextEdit::singleline(&mut self.to).hint_text(T::To.tr()).desired_width(130.0));
             }
-            ui.add(egui::TextEdit::singleline(&mut self.text).hint_text(T::SearchLogs.tr()).desired_width(220.0));
+            ui.add(egui::TextEdit::singleline(&mut self.text).hint_text(T::SearchLogs.tr()).desired_width(290.0));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let busy = self.clear_job.is_some();
                 if theme::danger_button(ui, !busy, T::ClearLogs.tr()).clicked() {
