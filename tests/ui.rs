@@ -1202,6 +1202,27 @@ fn keys_harness(fx: &Fixture, size: egui::Vec2) -> Harness<'static, keys::KeysPa
     h
 }
 
+#[test]
+fn keys_sort_by_name_both_ways() {
+    let fx = Fixture::new(1);
+    for name in ["bravo", "charlie", "alpha"] {
+        make_key(&fx, name, json!({}));
+    }
+    let mut h = keys_harness(&fx, egui::vec2(1400.0, 800.0));
+    let order = |h: &Harness<'_, keys::KeysPage>| {
+        let mut rows: Vec<(f32, &str)> =
+            ["alpha", "bravo", "charlie"].into_iter().map(|n| (h.get_by_label(n).rect().top(), n)).collect();
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        rows.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+    };
+    h.get_by_role_and_label(Role::Button, "Name · key").click();
+    h.run_steps(2);
+    assert_eq!(order(&h), ["alpha", "bravo", "charlie"]);
+    h.get_by_role_and_label(Role::Button, "Name · key").click();
+    h.run_steps(2);
+    assert_eq!(order(&h), ["charlie", "bravo", "alpha"]);
+}
+
 /// "Create key" open on the Platform keys page with `name` typed, the policy shown and one
 /// request limit added.
 fn create_with_a_request_limit(fx: &Fixture, name: &str) -> Harness<'static, keys::KeysPage> {
