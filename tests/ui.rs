@@ -212,6 +212,29 @@ fn refresh_all_shows_progress_and_re_enables() {
     drop(runtime);
 }
 
+#[test]
+fn refresh_all_says_how_many_it_skipped_and_why() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let fx = Fixture::with_env(3, &[("CODEXMANAGER_USAGE_BASE_URL", mock.base.clone())]);
+    let _guard = fx.runtime.enter();
+    let disabled = vec![fx.account_id("user3@example.com")];
+    let patch = serde_json::from_value(json!({"status": "disabled"})).expect("a patch");
+    fx.runtime.block_on(fx.core.update_accounts(disabled, patch)).expect("disabled");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Refresh all").click();
+    let said = |h: &Harness<'_, accounts::AccountsPage>| {
+        h.state().backend().notices.current().into_iter().map(|(_, text)| text).find(|t| t.starts_with("Usage refreshed"))
+    };
+    wait_until(&mut h, "the closing line", |h| said(h).is_some());
+    let line = said(&h).unwrap_or_default();
+    assert!(line.contains("2 accounts") && line.contains("1 skipped (disabled or signed out"), "{line}");
+    drop(mock);
+    drop(runtime);
+}
+
 /// A fixture whose issuer is `mock`, which signs in as account `n`.
 fn sign_in_fixture(mock: &support::mock::Mock, n: usize) -> Fixture {
     mock.sign_in_as(n);
