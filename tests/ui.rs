@@ -29,6 +29,17 @@ struct Fixture {
     core: Core,
 }
 
+/// The XDG config folder of every test here, so Settings' "Start at login" registers the
+/// app in a temporary folder and never in the account running the tests. Set before the first
+/// fixture exists (every test makes one first), while no other thread reads the environment.
+static CONFIG_HOME: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // SAFETY: set once, before any fixture (and so any core or window thread) exists; the
+    // other tests wait on this LazyLock before they start theirs.
+    unsafe { std::env::set_var("XDG_CONFIG_HOME", dir.path()) };
+    dir
+});
+
 fn jwt(payload: &Value) -> String {
     let enc = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     format!("{}.{}.sig", enc(&json!({"alg": "none", "typ": "JWT"})), enc(payload))
@@ -37,7 +48,13 @@ fn jwt(payload: &Value) -> String {
 fn auth_json(n: usize) -> String {
     let auth = json!({"chatgpt_account_id": format!("acct-{n:05}"), "chatgpt_user_id": format!("user-{n:05}"),
         "chatgpt_plan_type": if n.is_multiple_of(2) { "plus" } else { "pro" }});
-    let id = jwt(&json!({"email": format!("user{n}@example.com"), "sub": format!("sub-{n}"),
+    // Even accounts signed in with Google under a name, as the issuer's id tokens say.
+    let (sub, name) = if n.is_multiple_of(2) {
+        (format!("google-oauth2|{n:021}"), Some(format!("User {n}")))
+    } else {
+        (format!("sub-{n}"), None)
+    };
+    let id = jwt(&json!({"email": format!("user{n}@example.com"), "sub": sub, "name": name,
         "https://api.openai.com/auth": auth}));
     let access = jwt(&json!({"exp": 4_000_000_000i64, "https://api.openai.com/auth": auth}));
     json!({"tokens": {"id_token": id, "access_token": access, "refresh_token": format!("rt_{n}"),
@@ -58,6 +75,7 @@ impl Fixture {
 
     /// A core on the database `db` (`dir` is kept for the test's files).
     fn at(dir: tempfile::TempDir, db: std::path::PathBuf, accounts: usize, extra: &[(&str, String)]) -> Fixture {
+        std::sync::LazyLock::force(&CONFIG_HOME);
         set_lang(Lang::En);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let mut vars = HashMap::from([
@@ -190,6 +208,29 @@ fn refresh_all_shows_progress_and_re_enables() {
     wait_until(&mut h, "the end of the refresh", |h| !has_label_containing(h, "Refreshing usage:"));
     assert!(!h.get_by_label("Refresh all").accesskit_node().is_disabled(), "enabled again");
     wait_until(&mut h, "usage bars", |h| has_label_containing(h, "5h"));
+    drop(mock);
+    drop(runtime);
+}
+
+#[test]
+fn refresh_all_says_how_many_it_skipped_and_why() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mock = runtime.block_on(support::mock::Mock::start());
+    let fx = Fixture::with_env(3, &[("CODEXMANAGER_USAGE_BASE_URL", mock.base.clone())]);
+    let _guard = fx.runtime.enter();
+    let disabled = vec![fx.account_id("user3@example.com")];
+    let patch = serde_json::from_value(json!({"status": "disabled"})).expect("a patch");
+    fx.runtime.block_on(fx.core.update_accounts(disabled, patch)).expect("disabled");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    h.run_steps(2);
+    h.get_by_label("Refresh all").click();
+    let said = |h: &Harness<'_, accounts::AccountsPage>| {
+        h.state().backend().notices.current().into_iter().map(|(_, text)| text).find(|t| t.starts_with("Usage refreshed"))
+    };
+    wait_until(&mut h, "the closing line", |h| said(h).is_some());
+    let line = said(&h).unwrap_or_default();
+    assert!(line.contains("2 accounts") && line.contains("1 skipped (disabled or signed out"), "{line}");
     drop(mock);
     drop(runtime);
 }
@@ -527,7 +568,7 @@ fn a_selection_hidden_by_the_search_is_not_deleted() {
     assert!(has_label_containing(&h, "1 more selected but hidden"), "and says what is left out");
     h.get_by_role_and_label(Role::Button, "Delete").click();
     h.run_steps(2);
-    assert!(has_label(&h, "Delete 1 accounts?"));
+    assert!(has_label(&h, "Delete this account?"));
     assert!(has_label(&h, "• user1@example.com"));
     assert!(!has_label(&h, "• user2@example.com"), "the hidden one is not in the list");
     assert!(has_label_containing(&h, "1 more selected accounts are hidden"));
@@ -648,6 +689,39 @@ fn add_account_shrinks_back_when_switching_to_a_shorter_tab() {
 }
 
 #[test]
+fn set_up_shrinks_back_when_switching_to_a_shorter_snippet() {
+    let fx = Fixture::new(1);
+    make_key(&fx, "laptop", json!({}));
+    let size = egui::vec2(1024.0, 640.0);
+    let mut h = app_harness(&fx, size, Page::Keys);
+    h.get_by_label("Set up laptop").click();
+    h.run_steps(4);
+    h.get_by_role_and_label(Role::Button, "Codex CLI").click();
+    h.run_steps(4);
+    let codex = dialog_rect(&h, "key_setup");
+    h.get_by_role_and_label(Role::Button, "Claude Code").click();
+    h.run_steps(4);
+    let claude = dialog_rect(&h, "key_setup");
+    assert!(claude.height() < codex.height() - 40.0, "the two-line snippet is shorter: {claude:?} vs {codex:?}");
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    assert!(inside(screen, codex) && inside(screen, claude));
+}
+
+#[test]
+fn form_labels_stay_on_one_line_at_the_top_of_their_row() {
+    let fx = Fixture::new(1);
+    let mut h = app_harness(&fx, egui::vec2(1024.0, 640.0), Page::Keys);
+    h.get_by_role_and_label(Role::Button, "Create key").click();
+    h.run_steps(4);
+    let field = field(&h, "e.g. gpt-5-codex (empty: any)").rect();
+    // The form's label, not the table's column of the same name.
+    let label = h.get_all_by_label("Model binding").map(|n| n.rect()).find(|r| r.right() < field.left());
+    let label = label.filter(|r| (r.top() - field.top()).abs() < 40.0).expect("the form's label beside its field");
+    assert!(label.height() < 22.0, "one line, not wrapped letter by letter: {label:?}");
+    assert!(label.top() >= field.top() && label.bottom() <= field.bottom() + 1.0, "{label:?} beside {field:?}");
+}
+
+#[test]
 fn importing_a_missing_file_says_nothing_was_imported() {
     let fx = Fixture::new(1);
     let page = accounts::AccountsPage::new(fx.backend());
@@ -663,6 +737,30 @@ fn importing_a_missing_file_says_nothing_was_imported() {
     wait_until(&mut h, "the report", |h| has_label_containing(h, "Nothing was imported"));
     assert!(has_label_containing(&h, "no such file or folder; check the path"));
     assert!(!fx.backend().notices.current().iter().any(|(_, t)| t.starts_with("Imported")), "no green toast");
+}
+
+#[test]
+fn why_a_file_was_not_imported_is_said_in_chinese_too() {
+    let fx = Fixture::new(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("broken.json");
+    std::fs::write(&bad, "{not json").expect("the file is written");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, page: &mut accounts::AccountsPage| page.ui(ui), page);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Import").click();
+    h.run_steps(3);
+    type_into(&mut h, "/home/me/.codex/auth.json", &bad.display().to_string());
+    h.get_by_role_and_label(Role::Button, "Import paths").click();
+    wait_until(&mut h, "the report", |h| has_label_containing(h, "Nothing was imported"));
+    assert!(has_label_containing(&h, "check that it is an auth.json file"));
+    set_lang(Lang::Zh);
+    h.run_steps(2);
+    assert!(has_label_containing(&h, "不是有效的 JSON"), "the reason follows the language");
+    set_lang(Lang::En);
 }
 
 #[test]
@@ -713,6 +811,94 @@ fn the_low_quota_filter_shows_accounts_with_less_than_a_fifth_left() {
 }
 
 #[test]
+fn each_account_says_how_it_signs_in() {
+    let fx = Fixture::new(1);
+    let id = jwt(&json!({"email": "frank@example.com", "sub": "google-oauth2|1149356", "name": "Frank Smith"}));
+    let access = jwt(&json!({"exp": 4_000_000_000i64}));
+    let text = json!({"tokens": {"id_token": id, "access_token": access, "refresh_token": "rt_frank"}}).to_string();
+    fx.runtime.block_on(fx.core.import_texts(vec![("frank.json".into(), text)])).expect("import");
+    let page = accounts::AccountsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the sign-in under the name", |h| has_label_containing(h, "Google · Frank Smith"));
+    // An account whose tokens name no provider keeps its id there.
+    let plain = fx.account_id("user1@example.com");
+    assert!(has_label_containing(&h, &plain), "{plain} is shown for the account without one");
+    assert!(!has_label_containing(&h, "User 1"));
+}
+
+#[test]
+fn a_failed_request_opens_on_its_error_and_copies_its_path() {
+    let fx = Fixture::new(1);
+    fx.logs(3);
+    fx.core.logs().push(LogRow {
+        ts: codexmanager::store::now_millis() + 1_000,
+        method: "POST".into(),
+        path: "/v1/chat/completions".into(),
+        model: Some("gpt-5".into()),
+        status: 429,
+        error: Some("the key's limit of 60 requests a day is reached".into()),
+        ..LogRow::default()
+    });
+    fx.runtime.block_on(fx.core.logs().flush());
+    let page = logs::LogsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1000.0, 800.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the rows", |h| has_label(h, "4 requests"));
+    let status = h.get_by_label("429").rect().center();
+    click_at(&mut h, status);
+    h.run_steps(2);
+    let error = h.get_by_label("the key's limit of 60 requests a day is reached").rect();
+    let copy = h.get_by_label("Copy the path").rect();
+    assert!(error.bottom() <= copy.top(), "the error {error:?} comes before the path {copy:?}");
+    h.get_by_label("Copy the path").click();
+    h.step();
+    let copied = h.output().platform_output.commands.iter().any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "/v1/chat/completions"));
+    assert!(copied, "the path is on the clipboard");
+}
+
+#[test]
+fn a_stopped_service_offers_start_on_the_dashboard() {
+    let fx = Fixture::with_env(1, &[("CODEXMANAGER_SERVICE_ADDR", "127.0.0.1:0".into())]);
+    let _guard = fx.runtime.enter();
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Dashboard);
+    assert!(has_label_containing(&h, "The service is stopped"), "the base URLs say they do not answer yet");
+    h.get_by_role_and_label(Role::Button, "Start service").click();
+    wait_until(&mut h, "the start", |h| h.state().backend().service.state().addr().is_some());
+    wait_until(&mut h, "the note gone", |h| !has_label_containing(h, "The service is stopped"));
+    assert!(h.query_by_role_and_label(Role::Button, "Start service").is_none(), "Start goes once it runs");
+    h.get_by_label("Gateway service").click();
+    wait_until(&mut h, "the stop", |h| has_label(h, "Stopped"));
+}
+
+#[test]
+fn an_accent_palette_recolours_the_window_and_is_kept() {
+    let fx = Fixture::new(1);
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let amber = h.ctx.global_style().visuals.selection.bg_fill;
+    h.get_by_role_and_label(Role::Button, "Blue").click();
+    wait_until(&mut h, "the new accent", |h| h.ctx.global_style().visuals.selection.bg_fill != amber);
+    assert_eq!(codexmanager::ui::theme::palette(), codexmanager::ui::theme::Palette::Blue);
+    let stored = fx.core.config().settings.iter().find(|(k, _, _)| *k == "accent").map(|(_, v, _)| v.clone());
+    assert_eq!(stored.as_deref(), Some("blue"));
+}
+
+#[test]
+fn start_at_login_writes_and_removes_the_xdg_autostart_entry() {
+    let fx = Fixture::new(1);
+    let entry = CONFIG_HOME.path().join("autostart/codexmanager.desktop");
+    let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
+    let label = "Start at login, hidden in the tray";
+    wait_until(&mut h, "the switch to read the system", |h| !h.get_by_label(label).accesskit_node().is_disabled());
+    assert!(!entry.exists());
+    h.get_by_label(label).click();
+    wait_until(&mut h, "the entry", |_| entry.is_file());
+    let text = std::fs::read_to_string(&entry).expect("the entry reads");
+    assert!(text.contains("[Desktop Entry]") && text.contains(" --hidden"), "{text}");
+    wait_until(&mut h, "the switch to be ready again", |h| !h.get_by_label(label).accesskit_node().is_disabled());
+    h.get_by_label(label).click();
+    wait_until(&mut h, "the entry removed", |_| !entry.exists());
+}
+
+#[test]
 fn the_log_search_understands_fields() {
     let fx = Fixture::new(1);
     fx.logs(20);
@@ -753,6 +939,20 @@ fn the_first_steps_lead_to_adding_an_account() {
     h.run_steps(4);
     assert_eq!(h.state().page(), Page::Accounts);
     assert!(has_label(&h, "Start sign-in"), "the sign-in tab is open");
+}
+
+#[test]
+fn the_empty_accounts_page_offers_signing_in_first_centred() {
+    let fx = Fixture::new(0);
+    let size = egui::vec2(1024.0, 640.0);
+    let mut h = app_harness(&fx, size, Page::Accounts);
+    h.run_steps(2);
+    let sign_in = h.get_by_role_and_label(Role::Button, "Sign in with ChatGPT").rect();
+    let import = h.get_by_role_and_label(Role::Button, "Import files").rect();
+    assert!(sign_in.right() <= import.left(), "signing in comes first");
+    let middle = (sign_in.left() + import.right()) / 2.0;
+    assert!((middle - size.x / 2.0).abs() < 3.0, "the buttons are centred: {middle} in {}", size.x);
+    assert!(h.query_by_role_and_label(Role::Button, "Add account").is_none(), "one way in, not two");
 }
 
 #[test]
@@ -1025,6 +1225,27 @@ fn keys_harness(fx: &Fixture, size: egui::Vec2) -> Harness<'static, keys::KeysPa
     h
 }
 
+#[test]
+fn keys_sort_by_name_both_ways() {
+    let fx = Fixture::new(1);
+    for name in ["bravo", "charlie", "alpha"] {
+        make_key(&fx, name, json!({}));
+    }
+    let mut h = keys_harness(&fx, egui::vec2(1400.0, 800.0));
+    let order = |h: &Harness<'_, keys::KeysPage>| {
+        let mut rows: Vec<(f32, &str)> =
+            ["alpha", "bravo", "charlie"].into_iter().map(|n| (h.get_by_label(n).rect().top(), n)).collect();
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        rows.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+    };
+    h.get_by_role_and_label(Role::Button, "Name · key").click();
+    h.run_steps(2);
+    assert_eq!(order(&h), ["alpha", "bravo", "charlie"]);
+    h.get_by_role_and_label(Role::Button, "Name · key").click();
+    h.run_steps(2);
+    assert_eq!(order(&h), ["charlie", "bravo", "alpha"]);
+}
+
 /// "Create key" open on the Platform keys page with `name` typed, the policy shown and one
 /// request limit added.
 fn create_with_a_request_limit(fx: &Fixture, name: &str) -> Harness<'static, keys::KeysPage> {
@@ -1194,6 +1415,10 @@ fn screenshot_data() {
         ),
         make("nightly-evals", json!({"limitTokens": ["5000000/week"]})),
     ];
+    // Every key but the last has been used by its tool: the first steps are done.
+    for key in &keys[..4] {
+        fx.core.note_key_used(&key.id);
+    }
     let now = codexmanager::store::now_millis();
     for i in 0..270i64 {
         let key = &keys[(i % 5) as usize];

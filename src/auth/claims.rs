@@ -63,6 +63,27 @@ impl Claims {
     }
 }
 
+/// How the person signed in to ChatGPT, as the id token says: the identity provider (the
+/// part of `sub` before `|`, e.g. `google-oauth2` in `google-oauth2|1149…`) and the name on
+/// the account. Either may be missing (older tokens, tokens without an id token).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignIn {
+    pub provider: Option<String>,
+    pub name: Option<String>,
+}
+
+impl SignIn {
+    pub fn from_tokens(tokens: &Tokens) -> SignIn {
+        let Some(payload) = tokens.id_token.as_deref().and_then(decode_payload) else {
+            return SignIn::default();
+        };
+        let provider = text(payload.get("sub"))
+            .and_then(|sub| sub.split_once('|').map(|(provider, _)| provider.to_string()))
+            .filter(|provider| !provider.is_empty());
+        SignIn { provider, name: text(payload.get("name")) }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -101,5 +122,16 @@ pub(crate) mod tests {
         let claims =
             Claims::from_tokens(&Tokens { access_token: "opaque".into(), refresh_token: None, id_token: None });
         assert_eq!(claims, Claims::default());
+    }
+
+    #[test]
+    fn the_sign_in_names_its_provider_and_person() {
+        let id = jwt(&json!({"sub": "google-oauth2|1149", "name": "Frank Smith"}));
+        let tokens = Tokens { access_token: "opaque".into(), refresh_token: None, id_token: Some(id) };
+        let sign_in = SignIn::from_tokens(&tokens);
+        assert_eq!(sign_in.provider.as_deref(), Some("google-oauth2"));
+        assert_eq!(sign_in.name.as_deref(), Some("Frank Smith"));
+        let bare = Tokens { id_token: Some(jwt(&json!({"sub": "user-1"}))), ..tokens };
+        assert_eq!(SignIn::from_tokens(&bare), SignIn::default());
     }
 }

@@ -84,10 +84,19 @@ fn parse_paths(text: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// How far a form's label sits below its row's top: level with the text of a one-line field.
+const FORM_LABEL_TOP: f32 = 4.0;
+
 /// A labelled row of a form's grid; forms add their fields through this so a new field is
 /// one more call.
 pub fn form_row<R>(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
-    ui.label(label);
+    // At the top of its row, level with the first line of a tall field (a note, the proxy's
+    // choices) rather than floating in its middle.
+    ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+        ui.add_space(FORM_LABEL_TOP);
+        // On one line: the column is as wide as its longest label.
+        ui.add(egui::Label::new(label).extend());
+    });
     let inner = add(ui);
     ui.end_row();
     inner
@@ -254,13 +263,28 @@ fn import_report(ui: &mut egui::Ui, report: &ImportReport) {
     if !report.failed.is_empty() {
         egui::ScrollArea::vertical().id_salt("import_problems").max_height(120.0).show(ui, |ui| {
             for problem in &report.failed {
-                let message = match problem.message.as_str() {
-                    "no such file or folder" => T::NoSuchPath.tr(),
-                    other => other,
-                };
+                let message = import_problem_text(&problem.message);
                 ui.label(RichText::new(format!("{}: {message}", problem.source)).size(12.0));
             }
         });
+    }
+}
+
+/// Why a file or entry was not imported, in the window's language: the import's own reasons
+/// (auth::import) by their words; a reason from elsewhere as it came.
+fn import_problem_text(message: &str) -> String {
+    match message {
+        "no such file or folder" => return T::NoSuchPath.tr().to_string(),
+        "the file holds no JSON value" => return T::NoJsonValue.tr().to_string(),
+        "expected a JSON object with tokens" => return T::NotAnAccountObject.tr().to_string(),
+        _ => {}
+    }
+    if message.starts_with("no access_token found") {
+        return T::NoAccessToken.tr().to_string();
+    }
+    match message.strip_prefix("not valid JSON: ") {
+        Some(detail) => T::NotValidJson.fill(&[&detail]),
+        None => message.to_string(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The Accounts page: every account in one virtualised table (label and email, group, tags,
-//! plan, 5-hour and weekly usage with their reset times, availability with its reason or the
+//! The Accounts page: every account in one virtualised table (label and email, how it signs
+//! in — the identity provider and the name on the account, read from its id token off the UI
+//! thread —, group, tags, plan, 5-hour and weekly usage with their reset times, availability with its reason or the
 //! cooldown it is in (`proxy unreachable: …`), when its usage was last refreshed, the routing
 //! order — editable in place — and note; an account with a proxy of its own has a badge), with
 //! search, group and availability filters (including "low quota"), sortable columns, actions
@@ -12,18 +13,19 @@
 //! (account, usage, status, order and the row actions always stay; the group then moves under
 //! the account's name).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
 use super::account_dialogs::{AddDialog, AddTab, DialogOutcome, EditDialog, ExportDialog};
-use super::backend::{Backend, Job};
+use super::backend::{Backend, Job, poll_slot};
 use super::dashboard::availability_rank;
 use super::dialog::{Answer, Confirm};
 use super::i18n::T;
 use super::{fmt, proxy, theme};
+use crate::auth::claims::SignIn;
 use crate::core::{AccountPatch, AccountView, Progress, Snapshot};
 use crate::usage::availability::Availability;
 
@@ -209,6 +211,12 @@ pub struct AccountsPage {
     refresh_skipped: usize,
     /// An order being typed or dragged in the table, before it is saved.
     order_edit: Option<(String, i64)>,
+    /// How each account signs in, as shown ("Google · Frank Smith"; empty when its tokens do
+    /// not say), by account id.
+    sign_ins: HashMap<String, String>,
+    /// Reading the sign-ins of accounts not in `sign_ins` yet, and the snapshot that was for.
+    sign_in_job: Option<Job<Vec<(String, String)>>>,
+    sign_ins_checked: Option<Arc<Snapshot>>,
 }
 
 fn used(view: &AccountView, primary: bool) -> Option<f64> {
@@ -277,6 +285,20 @@ impl View {
     }
 }
 
+/// An account's sign-in in words: the provider's name and the person's, e.g. "Google · Frank
+/// Smith"; empty when the tokens say neither.
+pub fn sign_in_text(sign_in: &SignIn) -> String {
+    let provider = sign_in.provider.as_deref().map(|provider| match provider {
+        "google-oauth2" => "Google",
+        "apple" => "Apple",
+        "windowslive" => "Microsoft",
+        "github" => "GitHub",
+        "auth0" => T::EmailSignIn.tr(),
+        other => other,
+    });
+    [provider, sign_in.name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ")
+}
+
 /// The availability of an account as a pill, and its reason in words.
 pub fn availability_pill(ui: &mut egui::Ui, availability: &Availability) {
     let (text, tone) = match availability {
@@ -322,6 +344,9 @@ impl AccountsPage {
             refresh: None,
             refresh_skipped: 0,
             order_edit: None,
+            sign_ins: HashMap::new(),
+            sign_in_job: None,
+            sign_ins_checked: None,
         }
     }
 
@@ -403,9 +428,7 @@ impl AccountsPage {
             ui.label(RichText::new(T::NoAccountsYet.tr()).size(16.0).strong());
             ui.label(RichText::new(T::NoAccountsHint.tr()).color(theme::weak(ui)));
             ui.add_space(12.0);
-            ui.horizontal(|ui| {
-                let width = 2.0 * theme::BUTTON_MIN_WIDTH + 160.0;
-                ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+            theme::centred_row(ui, "first_account_buttons", |ui| {
                 if theme::primary_button(ui, true, T::SignInChatGpt.tr()).clicked() {
                     self.add = Some(AddDialog::new(self.backend.clone(), AddTab::SignIn));
                 }
@@ -418,6 +441,7 @@ impl AccountsPage {
 
     fn poll(&mut self, ctx: &egui::Context) {
         self.poll_refresh(ctx);
+        self.poll_sign_ins(ctx);
         if let Some((what, job)) = self.bulk.as_mut()
             && let Some(result) = job.poll()
         {
@@ -449,6 +473,44 @@ impl AccountsPage {
             }
             ctx.request_repaint();
         }
+    }
+
+    /// Reads the sign-in of each account not read yet, on the runtime (opening tokens is not
+    /// work for the UI thread); looked at again only when the snapshot changes.
+    fn poll_sign_ins(&mut self, ctx: &egui::Context) {
+        if let Some(result) = poll_slot(&mut self.sign_in_job) {
+            match result {
+                Ok(found) => self.sign_ins.extend(found),
+                Err(err) => tracing::warn!("the accounts' sign-ins were not read: {err}"),
+            }
+        }
+        let snapshot = self.backend.core.snapshot();
+        if self.sign_in_job.is_some() || self.sign_ins_checked.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snapshot)) {
+            return;
+        }
+        let missing: Vec<String> = snapshot
+            .accounts
+            .iter()
+            .map(|v| &v.account.id)
+            .filter(|id| !self.sign_ins.contains_key(*id))
+            .cloned()
+            .collect();
+        self.sign_ins_checked = Some(snapshot);
+        if missing.is_empty() {
+            return;
+        }
+        let pool = self.backend.core.pool();
+        self.sign_in_job = Some(self.backend.spawn(ctx, async move {
+            let found = missing
+                .into_iter()
+                .map(|id| {
+                    let sign_in = pool.by_id.get(&id).and_then(|a| a.tokens()).map(|t| SignIn::from_tokens(&t));
+                    let text = sign_in.map(|s| sign_in_text(&s)).unwrap_or_default();
+                    (id, text)
+                })
+                .collect();
+            Ok::<_, std::convert::Infallible>(found)
+        }));
     }
 
     fn toolbar(&mut self, ui: &mut egui::Ui) {
@@ -772,12 +834,19 @@ impl AccountsPage {
                 ui.vertical(|ui| {
                     ui.spacing_mut().item_spacing.y = 2.0;
                     ui.add(egui::Label::new(RichText::new(&a.label).strong()).truncate());
-                    let second = a.email.as_deref().filter(|e| *e != a.label).unwrap_or(&a.id);
+                    let sign_in = self.sign_ins.get(&a.id).filter(|s| !s.is_empty());
+                    let email = a.email.as_deref().filter(|e| *e != a.label);
+                    let second = email.or(sign_in.map(String::as_str)).unwrap_or(&a.id);
                     let second = if show_group { second.to_string() } else { format!("{second} · {}", a.group_name) };
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing.x = 4.0;
                         proxy::badge(ui, a.proxy.as_deref());
-                        small(ui, &second);
+                        let hover = match sign_in {
+                            Some(sign_in) => T::SignInAndId.fill(&[sign_in, &a.id]),
+                            None => a.id.clone(),
+                        };
+                        ui.add(egui::Label::new(RichText::new(&second).size(11.5).color(theme::weak(ui))).truncate())
+                            .on_hover_text(hover);
                     });
                 });
             }
@@ -917,7 +986,11 @@ impl AccountsPage {
             let note = (from_selection && hidden > 0).then(|| T::HiddenNotDeleted.fill(&[&hidden]));
             let answer = Confirm {
                 id: "confirm_delete_accounts",
-                title: T::DeleteAccountsTitle.fill(&[&ids.len()]),
+                title: if ids.len() == 1 {
+                    T::DeleteAccountTitle.tr().to_string()
+                } else {
+                    T::DeleteAccountsTitle.fill(&[&ids.len()])
+                },
                 message: T::DeleteAccountsBody.tr().to_string(),
                 items: &names,
                 note,

@@ -195,6 +195,7 @@ table! {
     Edit => "Edit", "编辑";
     EditAccount => "Edit {}", "编辑 {}";
     DeleteAccountsTitle => "Delete {} accounts?", "删除 {} 个账号？";
+    DeleteAccountTitle => "Delete this account?", "删除此账号？";
     DeleteAccountsBody => "Their tokens and usage are removed from this machine. This cannot be undone.", "其令牌与用量数据将从本机删除，此操作无法撤销。";
     Cancel => "Cancel", "取消";
 
@@ -268,6 +269,8 @@ table! {
     KeyUsageFailed => "The key statistics could not be loaded", "Key 用量统计加载失败";
     KeyActionFailed => "The key could not be changed", "Key 修改失败";
     ProtocolOpenai => "OpenAI compatible", "OpenAI 兼容";
+    ProtocolOpenaiShort => "OpenAI", "OpenAI";
+    ProtocolAnthropicShort => "Anthropic", "Anthropic";
     ProtocolAnthropic => "Anthropic (Claude Code)", "Anthropic（Claude Code）";
     ProtocolAzure => "Azure OpenAI", "Azure OpenAI";
     KeyNameHint => "e.g. laptop-codex", "如 laptop-codex";
@@ -409,6 +412,10 @@ table! {
     NoFileChooserExport => "No file chooser is available here (no desktop portal on the session bus, and no zenity). Type the path in the field above instead.", "此系统没有可用的文件选择器（会话总线上没有桌面门户，也没有 zenity）。请在上方输入框中输入路径。";
     NothingImported => "Nothing was imported: {} files or entries could not be read (listed below).", "没有导入任何账号：{} 个文件或条目无法读取（见下方列表）。";
     NoSuchPath => "no such file or folder; check the path", "文件或文件夹不存在，请检查路径";
+    NoJsonValue => "the file is empty; an account file holds a JSON object with its tokens", "文件为空；账号文件应包含带 tokens 的 JSON 对象";
+    NotAnAccountObject => "not an account: expected a JSON object with its tokens", "不是账号：应为带 tokens 的 JSON 对象";
+    NoAccessToken => "no access_token found (expected `tokens.access_token` or `access_token`)", "未找到 access_token（应为 `tokens.access_token` 或 `access_token`）";
+    NotValidJson => "not valid JSON ({}); check that it is an auth.json file", "不是有效的 JSON（{}）；请确认这是 auth.json 文件";
     HiddenSelected => "({} more selected but hidden by the filters: left out)", "（另有 {} 个已选账号被筛选隐藏，不受影响）";
     HiddenNotDeleted => "{} more selected accounts are hidden by the filters and are not deleted.", "另有 {} 个已选账号被筛选隐藏，不会被删除。";
     DeleteAccount => "Delete {}", "删除 {}";
@@ -417,6 +424,8 @@ table! {
     RefreshDoneSkipped => "Usage refreshed: {} accounts, {} failed; {} skipped (disabled or signed out: enable them or sign in again)", "用量已刷新：{} 个账号，失败 {} 个；跳过 {} 个（已禁用或已失效：请启用或重新登录）";
     LastRefreshed => "Refreshed", "最近刷新";
     NeverRefreshed => "not yet", "尚未刷新";
+    EmailSignIn => "Email", "邮箱";
+    SignInAndId => "Signs in with {} · id {}", "登录方式：{} · ID {}";
     OrderOf => "Order of {}", "{} 的顺序";
     SignInChatGpt => "Sign in with ChatGPT", "使用 ChatGPT 登录";
     KeyNotCopied => "The key was not copied. Once this dialog closes it cannot be shown again: tools need a new key then.", "Key 尚未复制。关闭此窗口后将无法再次显示，届时需要重新创建 Key。";

@@ -36,6 +36,15 @@ pub fn protocol_name(protocol: KeyProtocol) -> &'static str {
     }
 }
 
+/// The protocol in a word, for the table's narrow column (the full name is its hover text).
+fn protocol_short(protocol: KeyProtocol) -> &'static str {
+    match protocol {
+        KeyProtocol::Openai => T::ProtocolOpenaiShort.tr(),
+        KeyProtocol::Anthropic => T::ProtocolAnthropicShort.tr(),
+        KeyProtocol::AzureOpenai => T::ProtocolAzure.tr(),
+    }
+}
+
 /// What the key table is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeySort {
@@ -167,14 +176,14 @@ impl KeysPage {
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::exact(140.0).clip(true));
         if wide {
-            table = table.column(Column::exact(96.0).clip(true));
+            table = table.column(Column::exact(84.0).clip(true));
         }
         table = table
             .column(Column::exact(112.0).clip(true))
             .column(Column::exact(180.0).clip(true))
             .column(Column::exact(76.0));
         if wide {
-            table = table.column(Column::exact(124.0).clip(true)).column(Column::exact(84.0).clip(true));
+            table = table.column(Column::exact(136.0).clip(true)).column(Column::exact(84.0).clip(true));
         }
         table
             .column(Column::remainder().at_least(ACTIONS_WIDTH))
@@ -209,7 +218,7 @@ impl KeysPage {
                             let second = if wide {
                                 key.key_prefix.clone()
                             } else {
-                                format!("{} · {}", key.key_prefix, protocol_name(key.protocol))
+                                format!("{} · {}", key.key_prefix, protocol_short(key.protocol))
                             };
                             let second = RichText::new(second).size(11.0).monospace().color(theme::weak(ui));
                             ui.add(egui::Label::new(second).truncate());
@@ -217,7 +226,8 @@ impl KeysPage {
                     });
                     if wide {
                         row.col(|ui| {
-                            ui.label(protocol_name(key.protocol));
+                            ui.add(egui::Label::new(protocol_short(key.protocol)).truncate())
+                                .on_hover_text(protocol_name(key.protocol));
                         });
                     }
                     row.col(|ui| self.model_cell(ui, key, busy));

@@ -76,14 +76,15 @@ impl LogColumn {
     ];
     /// The columns that always show.
     const CORE: [LogColumn; 4] = [LogColumn::Account, LogColumn::Path, LogColumn::Model, LogColumn::Status];
-    /// The others, in the order they are added as the window widens.
+    /// The others, in the order they are added as the window widens: each one only once
+    /// every one before it is shown, so a column seen at one width stays at every wider one.
     const OPTIONAL: [LogColumn; 8] = [
         LogColumn::Time,
         LogColumn::Tokens,
         LogColumn::Duration,
+        LogColumn::Method,
         LogColumn::Key,
         LogColumn::Error,
-        LogColumn::Method,
         LogColumn::Effort,
         LogColumn::FirstByte,
     ];
@@ -101,7 +102,7 @@ impl LogColumn {
             LogColumn::FirstByte => 84.0,
             LogColumn::Tokens => 110.0,
             LogColumn::Method => 70.0,
-            LogColumn::Error => 160.0,
+            LogColumn::Error => 140.0,
         }
     }
 
@@ -127,10 +128,11 @@ impl LogColumn {
         let mut used: f32 = LogColumn::CORE.iter().map(|c| c.width()).sum();
         let mut shown: Vec<LogColumn> = LogColumn::CORE.to_vec();
         for column in LogColumn::OPTIONAL {
-            if used + column.width() <= width {
-                used += column.width();
-                shown.push(column);
+            if used + column.width() > width {
+                break;
             }
+            used += column.width();
+            shown.push(column);
         }
         LogColumn::DISPLAY_ORDER.into_iter().filter(|c| shown.contains(c)).collect()
     }
@@ -390,7 +392,7 @@ impl LogsPage {
                 ui.label("–");
                 ui.add(egui::TextEdit::singleline(&mut self.to).hint_text(T::To.tr()).desired_width(130.0));
             }
-            ui.add(egui::TextEdit::singleline(&mut self.text).hint_text(T::SearchLogs.tr()).desired_width(220.0));
+            ui.add(egui::TextEdit::singleline(&mut self.text).hint_text(T::SearchLogs.tr()).desired_width(290.0));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let busy = self.clear_job.is_some();
                 if theme::danger_button(ui, !busy, T::ClearLogs.tr()).clicked() {
@@ -636,6 +638,17 @@ mod tests {
         let middle = LogColumn::fitting(800.0);
         assert!(middle.contains(&LogColumn::Time) && middle.contains(&LogColumn::Tokens));
         assert!(!middle.contains(&LogColumn::FirstByte));
+        // What a 1280-point window has room for (less the page's, card's and table's margins).
+        let at_1280 = LogColumn::fitting(1280.0 - 88.0);
+        for column in [LogColumn::Key, LogColumn::Method, LogColumn::Error] {
+            assert!(at_1280.contains(&column), "{column:?} at 1280: {at_1280:?}");
+        }
+        let mut shown_before: Vec<LogColumn> = Vec::new();
+        for width in (500..2000).step_by(10) {
+            let shown = LogColumn::fitting(width as f32);
+            assert!(shown_before.iter().all(|c| shown.contains(c)), "a column went away at {width}: {shown:?}");
+            shown_before = shown;
+        }
     }
 
     #[test]

@@ -200,8 +200,9 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
         v.widgets.inactive.bg_fill = lerp(card, fill, 0.25);
         v.widgets.hovered.weak_bg_fill = lerp(card, fill, 0.45);
         v.widgets.hovered.bg_fill = lerp(card, fill, 0.45);
-        v.selection.bg_fill = lerp(card, fill, 0.6);
-        v.selection.stroke = Stroke::new(1.0, Color32::from_rgb(0xff, 0xf6, 0xe8));
+        // Light enough that secondary text on a selected row still reads (4.5:1).
+        v.selection.bg_fill = lerp(card, fill, 0.24);
+        v.selection.stroke = Stroke::new(FOCUS_STROKE, Color32::from_rgb(0xff, 0xf6, 0xe8));
     } else {
         v.extreme_bg_color = lerp(Color32::WHITE, fill, 0.03);
         v.widgets.noninteractive.fg_stroke = Stroke::new(1.0, Color32::from_rgb(0x33, 0x30, 0x2c));
@@ -214,8 +215,8 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
         v.widgets.hovered.weak_bg_fill = lerp(Color32::WHITE, fill, 0.2);
         v.widgets.hovered.bg_fill = lerp(Color32::WHITE, fill, 0.2);
         v.widgets.active.weak_bg_fill = lerp(Color32::WHITE, fill, 0.3);
-        v.selection.bg_fill = lerp(Color32::WHITE, fill, 0.22);
-        v.selection.stroke = Stroke::new(1.0, Color32::from_rgb(0x2a, 0x1c, 0x08));
+        v.selection.bg_fill = lerp(Color32::WHITE, fill, 0.16);
+        v.selection.stroke = Stroke::new(FOCUS_STROKE, Color32::from_rgb(0x2a, 0x1c, 0x08));
     }
     v.weak_text_color = Some(weak_color(dark));
     v.hyperlink_color = palette.text(dark);
@@ -228,6 +229,10 @@ fn visuals(theme: Theme, palette: Palette) -> egui::Visuals {
     v.menu_corner_radius = radius;
     v
 }
+
+/// The outline of a focused text field (egui draws it with the selection stroke): twice a
+/// resting field's, so where typing goes is plain at a glance.
+const FOCUS_STROKE: f32 = 2.0;
 
 /// Installs the light and dark looks for `palette`; which one shows follows the theme
 /// preference. Also makes `palette` the one this thread draws with.
@@ -352,6 +357,9 @@ pub fn pill(ui: &mut egui::Ui, text: &str, tone: Tone) -> egui::Response {
     response
 }
 
+/// The width of a usage bar's caption ("5h 91%").
+const USAGE_CAPTION_WIDTH: f32 = 66.0;
+
 /// A horizontal bar of `used_percent` with a caption on its left, e.g. "5h 62%".
 pub fn usage_bar(ui: &mut egui::Ui, caption: &str, used_percent: Option<f64>, width: f32) -> egui::Response {
     ui.horizontal(|ui| {
@@ -360,11 +368,12 @@ pub fn usage_bar(ui: &mut egui::Ui, caption: &str, used_percent: Option<f64>, wi
             Some(p) => format!("{caption} {p:.0}%"),
             None => format!("{caption} –"),
         };
+        // Room for the longest caption, "5小时 100%".
         ui.add_sized(
-            Vec2::new(58.0, 14.0),
+            Vec2::new(USAGE_CAPTION_WIDTH, 14.0),
             egui::Label::new(RichText::new(text).size(11.5).color(weak(ui))).selectable(false),
         );
-        bar(ui, (width - 64.0).max(24.0), used_percent)
+        bar(ui, (width - USAGE_CAPTION_WIDTH - 6.0).max(24.0), used_percent)
     })
     .inner
 }
@@ -455,6 +464,23 @@ pub fn segmented<V: PartialEq + Copy>(ui: &mut egui::Ui, current: &mut V, option
         },
     );
     changed
+}
+
+/// A row of widgets centred in the available width. Their width is known only once drawn,
+/// so it is measured and kept under `id`; the frame is laid out again when it changed.
+pub fn centred_row(ui: &mut egui::Ui, id: &str, add: impl FnOnce(&mut egui::Ui)) {
+    let id = ui.make_persistent_id(id);
+    let width = ui.data(|d| d.get_temp::<f32>(id)).unwrap_or(0.0);
+    ui.horizontal(|ui| {
+        ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+        let start = ui.cursor().left();
+        add(ui);
+        let drawn = ui.min_rect().right() - start;
+        if (drawn - width).abs() > 0.5 {
+            ui.data_mut(|d| d.insert_temp(id, drawn));
+            ui.ctx().request_discard("centred row measured");
+        }
+    });
 }
 
 /// A clear outline around the widget that has keyboard focus.
@@ -633,10 +659,13 @@ mod tests {
                     assert!(contrast(v.text_color(), surface) >= 4.5, "{at}: body text");
                     assert!(contrast(v.widgets.inactive.bg_stroke.color, surface) >= 3.0, "{at}: checkbox outline");
                 }
-                assert!(
-                    contrast(v.selection.stroke.color, v.selection.bg_fill) >= 4.5,
-                    "{palette:?} dark={dark}: selected row"
-                );
+                // A selected row: its text, its secondary text and its tags.
+                for (name, text) in
+                    [("text", v.selection.stroke.color), ("secondary", weak_color(dark)), ("tags", palette.text(dark))]
+                {
+                    let ratio = contrast(text, v.selection.bg_fill);
+                    assert!(ratio >= 4.5, "{palette:?} dark={dark}: {name} on a selected row, {ratio:.2}");
+                }
                 for tone in [Tone::Good, Tone::Warn, Tone::Bad, Tone::Neutral, Tone::Accent] {
                     let (fg, bg) = PALETTE.with(|cell| {
                         cell.set(palette);
