@@ -837,15 +837,19 @@ fn a_failed_request_opens_on_its_error_and_copies_its_path() {
         model: Some("gpt-5".into()),
         status: 429,
         error: Some("the key's limit of 60 requests a day is reached".into()),
+        request_id: Some("req-7f3a2c".into()),
         ..LogRow::default()
     });
     fx.runtime.block_on(fx.core.logs().flush());
     let page = logs::LogsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1000.0, 800.0), page, |ui, page| page.ui(ui));
-    wait_until(&mut h, "the rows", |h| has_label(h, "4 requests"));
+    // The count can arrive a frame before the rows: wait for the row itself.
+    wait_until(&mut h, "the rows", |h| has_label(h, "4 requests") && has_label(h, "429"));
     let status = h.get_by_label("429").rect().center();
     click_at(&mut h, status);
     h.run_steps(2);
+    assert!(has_label(&h, "Request id") && has_label(&h, "req-7f3a2c"), "the id to find it in the trace");
+    assert!(!has_label(&h, "Instance"), "one instance on SQLite: no instance row");
     let error = h.get_by_label("the key's limit of 60 requests a day is reached").rect();
     let copy = h.get_by_label("Copy the path").rect();
     assert!(error.bottom() <= copy.top(), "the error {error:?} comes before the path {copy:?}");
@@ -1014,12 +1018,29 @@ fn the_window_lists_a_pool_kept_in_postgresql() {
     let setup = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let url = setup.block_on(cluster.fresh_database());
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
-    let fx = Fixture::with_env(2, &[("CODEXMANAGER_DATABASE_URL", url), ("CODEXMANAGER_MASTER_KEY", key)]);
+    let fx = Fixture::with_env(
+        2,
+        &[
+            ("CODEXMANAGER_DATABASE_URL", url),
+            ("CODEXMANAGER_MASTER_KEY", key),
+            ("CODEXMANAGER_INSTANCE_NAME", "gw-a".into()),
+        ],
+    );
     let page = accounts::AccountsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1400.0, 900.0), page, |ui, page| page.ui(ui));
     h.run_steps(3);
     assert!(has_label(&h, "Showing 2 of 2 accounts"));
     assert!(has_label(&h, "user2@example.com"));
+
+    fx.logs(1);
+    fx.runtime.block_on(fx.core.logs().flush());
+    let page = logs::LogsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(1000.0, 800.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the row", |h| has_label(h, "1 requests") && has_label(h, "200"));
+    let status = h.get_by_label("200").rect().center();
+    click_at(&mut h, status);
+    h.run_steps(2);
+    assert!(has_label(&h, "Instance") && has_label(&h, "gw-a"), "the instance that served it");
 }
 
 /// Types `url` into the proxy address field shown.

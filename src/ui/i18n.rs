@@ -527,6 +527,8 @@ table! {
     LogRetentionHelp => "0 keeps them all; the charts keep a year.", "0 表示全部保留；图表数据保留一年。";
     LogMaxRows => "Request log rows at most", "请求日志最多行数";
     LogMaxRowsHelp => "0 means no limit.", "0 表示不限制。";
+    RequestId => "Request id", "请求 ID";
+    Instance => "Instance", "实例";
     QuotaGuard5h => "Quota guard, 5-hour window", "额度保护（5 小时窗口）";
     QuotaGuard5hHelp => "An account used this much of its 5-hour window is tried only after every account below it.", "5 小时窗口用量达到此值的账号，排在所有低于此值的账号之后再尝试。";
     QuotaGuard7d => "Quota guard, weekly window", "额度保护（每周窗口）";

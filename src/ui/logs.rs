@@ -526,7 +526,11 @@ impl LogsPage {
                     (T::ReasoningTokens.tr(), tokens(log.reasoning_tokens)),
                     (T::Attempts.tr(), log.attempts.to_string()),
                 ];
-                for (name, value) in rows {
+                // The request id matches the trace and the client's x-request-id; the instance
+                // is there on a database several instances share.
+                let known = [(T::RequestId.tr(), log.request_id.clone()), (T::Instance.tr(), log.instance.clone())];
+                let known = known.into_iter().filter_map(|(name, value)| Some((name, value?)));
+                for (name, value) in rows.into_iter().chain(known) {
                     ui.label(RichText::new(name).color(theme::weak(ui)));
                     ui.add(egui::Label::new(value).wrap());
                     ui.end_row();
