@@ -296,6 +296,50 @@ async fn poll_usage(core: Core) {
     }
 }
 
+impl Core {
+    /// Deletes request-log rows beyond the retention settings, a batch at a time, and chart
+    /// totals older than a year; returns how many log rows went.
+    pub async fn prune_logs_now(&self) -> Result<usize, super::CoreError> {
+        let config = self.config();
+        let now = crate::store::now_millis();
+        let before = match config.log_retention_days {
+            0 => i64::MIN,
+            days => now - i64::try_from(days).unwrap_or(i64::MAX / 86_400_000).saturating_mul(86_400_000),
+        };
+        let max_rows = i64::try_from(config.log_max_rows).unwrap_or(i64::MAX);
+        let mut total = 0;
+        loop {
+            let pruned = self.store().prune_logs(before, max_rows, PRUNE_BATCH).await?;
+            total += pruned;
+            if pruned < PRUNE_BATCH as usize {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        self.store().prune_stats(now - STATS_KEEP_MS).await?;
+        Ok(total)
+    }
+}
+
+/// Request-log rows pruned per transaction, so the log writer and token saves never wait long.
+const PRUNE_BATCH: i64 = 5_000;
+/// The 15-minute totals behind the charts are kept this long, whatever the log keeps.
+const STATS_KEEP_MS: i64 = 366 * 86_400_000;
+
+/// Prunes the request log (`logRetentionDays`, `logMaxRows`) a minute after start and then
+/// every hour, in small transactions.
+async fn prune_logs(core: Core) {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    loop {
+        match core.prune_logs_now().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old request-log rows pruned"),
+            Err(err) => tracing::warn!("pruning the request log failed: {err}"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,49 +375,5 @@ mod tests {
             })
             .collect();
         assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1800, 1800, 1800]);
-    }
-}
-
-/// Request-log rows pruned per transaction, so the log writer and token saves never wait long.
-const PRUNE_BATCH: i64 = 5_000;
-/// The 15-minute totals behind the charts are kept this long, whatever the log keeps.
-const STATS_KEEP_MS: i64 = 366 * 86_400_000;
-
-/// Prunes the request log (`logRetentionDays`, `logMaxRows`) a minute after start and then
-/// every hour, in small transactions.
-async fn prune_logs(core: Core) {
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    loop {
-        match core.prune_logs_now().await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old request-log rows pruned"),
-            Err(err) => tracing::warn!("pruning the request log failed: {err}"),
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
-}
-
-impl Core {
-    /// Deletes request-log rows beyond the retention settings, a batch at a time, and chart
-    /// totals older than a year; returns how many log rows went.
-    pub async fn prune_logs_now(&self) -> Result<usize, super::CoreError> {
-        let config = self.config();
-        let now = crate::store::now_millis();
-        let before = match config.log_retention_days {
-            0 => i64::MIN,
-            days => now - i64::try_from(days).unwrap_or(i64::MAX / 86_400_000).saturating_mul(86_400_000),
-        };
-        let max_rows = i64::try_from(config.log_max_rows).unwrap_or(i64::MAX);
-        let mut total = 0;
-        loop {
-            let pruned = self.store().prune_logs(before, max_rows, PRUNE_BATCH).await?;
-            total += pruned;
-            if pruned < PRUNE_BATCH as usize {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        self.store().prune_stats(now - STATS_KEEP_MS).await?;
-        Ok(total)
     }
 }
