@@ -5,13 +5,17 @@
 //! carries a token, a key or a request body: the types that hold secrets redact themselves in
 //! `Debug`.
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::Env;
 use crate::paths::DataPaths;
+
+/// Lines the log file's writer thread may have queued; beyond them a line is dropped rather
+/// than a request kept waiting (lossy, as `tracing_appender` is by default).
+const FILE_QUEUE_LINES: usize = 8_192;
 
 /// Keeps the file writer flushing; hold it until the process ends.
 pub struct LogGuard {
@@ -48,7 +52,9 @@ pub fn init(env: &Env, paths: &DataPaths, stderr_default: &str) -> LogGuard {
         .build(paths.log_dir());
     let (file_layer, guard) = match appender {
         Ok(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The default queue holds 128,000 lines, preallocated: 4 MB of every process's
+            // memory for a file that gets a few lines a minute.
+            let (writer, guard) = NonBlockingBuilder::default().buffered_lines_limit(FILE_QUEUE_LINES).finish(appender);
             let layer = if json {
                 tracing_subscriber::fmt::layer().json().with_writer(writer).with_filter(filter("info")).boxed()
             } else {
