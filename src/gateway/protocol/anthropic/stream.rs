@@ -97,12 +97,6 @@ impl MessagesStream {
         write(out, "ping", json!({"type": "ping"}));
     }
 
-    /// Whether `message_stop` or an error was sent.
-    #[cfg(test)]
-    pub fn is_finished(&self) -> bool {
-        self.finished
-    }
-
     fn start(&mut self, response: &Value, out: &mut String) {
         if self.started {
             return;
@@ -554,7 +548,7 @@ mod tests {
             json!({"type": "message_delta", "delta": {"stop_reason": "end_turn",
             "stop_sequence": null}, "usage": {"input_tokens": 176, "output_tokens": 85, "cache_read_input_tokens": 1024}})
         );
-        assert!(stream.is_finished());
+        assert_eq!(frames.last().unwrap().0, "message_stop");
     }
 
     #[test]
@@ -736,7 +730,6 @@ mod tests {
             "message": "Rate limit reached. Try again in 2s."}})]
         );
         assert_eq!(frames.last().unwrap().0, "error");
-        assert!(stream.is_finished());
         let mut out = String::new();
         stream.on_error("api_error", "late", &mut out);
         assert!(out.is_empty());

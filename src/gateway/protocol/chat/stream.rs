@@ -99,11 +99,6 @@ impl ChatStream {
         write_data(out, "[DONE]");
     }
 
-    /// True once a terminal event has been translated, or `on_error` ran.
-    #[cfg(test)]
-    pub fn is_finished(&self) -> bool {
-        self.finished
-    }
 
     /// Takes the chunk id and creation time from the first `response` object that has them.
     fn remember(&mut self, response: &Value) {
