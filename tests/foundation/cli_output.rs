@@ -79,3 +79,42 @@ fn without_a_display_the_window_says_so_in_one_line() {
     assert!(said[0].contains("no display") && said[0].contains("codexmanager serve"), "{stderr}");
     assert!(!said[0].contains(".rs"), "no source paths: {stderr}");
 }
+
+#[test]
+fn key_actions_answer_in_json_and_an_azure_key_is_read_from_stdin() {
+    use std::io::Write;
+    let home = TestHome::new();
+    let create = |stdin: &str| {
+        let mut child = home
+            .command()
+            .args(["key", "create", "--name", "az", "--protocol", "azure_openai"])
+            .args(["--azure-endpoint", "https://example.openai.azure.com", "--azure-api-key", "-", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let empty = create("");
+    assert!(!empty.status.success());
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("--azure-api-key -: nothing was read from stdin"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    assert_eq!(home.run_json(&["key", "list", "--json"]).as_array().map(Vec::len), Some(0), "nothing created");
+
+    let created = create("az-secret-from-stdin\n");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let id = serde_json::from_slice::<serde_json::Value>(&created.stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let listed = home.run(&["key", "list", "--json"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("az-secret-from-stdin"), "the Azure key is not shown");
+
+    for (action, word) in [("disable", "disabled"), ("enable", "enabled"), ("delete", "deleted")] {
+        let answer = home.run_json(&["key", action, &id, "--json"]);
+        assert_eq!(answer, serde_json::json!({"id": id, "ok": true, "action": word}), "key {action}");
+    }
+    assert_eq!(home.run_json(&["key", "list", "--json"]).as_array().map(Vec::len), Some(0), "deleted");
+}
