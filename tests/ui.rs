@@ -226,7 +226,13 @@ fn refresh_all_says_how_many_it_skipped_and_why() {
     h.run_steps(2);
     h.get_by_label("Refresh all").click();
     let said = |h: &Harness<'_, accounts::AccountsPage>| {
-        h.state().backend().notices.current().into_iter().map(|(_, text)| text).find(|t| t.starts_with("Usage refreshed"))
+        h.state()
+            .backend()
+            .notices
+            .current()
+            .into_iter()
+            .map(|(_, text)| text)
+            .find(|t| t.starts_with("Usage refreshed"))
     };
     wait_until(&mut h, "the closing line", |h| said(h).is_some());
     let line = said(&h).unwrap_or_default();
@@ -855,7 +861,12 @@ fn a_failed_request_opens_on_its_error_and_copies_its_path() {
     assert!(error.bottom() <= copy.top(), "the error {error:?} comes before the path {copy:?}");
     h.get_by_label("Copy the path").click();
     h.step();
-    let copied = h.output().platform_output.commands.iter().any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "/v1/chat/completions"));
+    let copied = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "/v1/chat/completions"));
     assert!(copied, "the path is on the clipboard");
 }
 
@@ -1519,7 +1530,10 @@ fn log_retention_is_set_in_settings_and_each_help_sits_under_its_field() {
 fn the_quota_guard_is_set_in_settings_and_a_variable_locks_it() {
     let fx = Fixture::with_env(1, &[("CODEXMANAGER_QUOTA_GUARD_7D_PERCENT", "95".into())]);
     let mut h = app_harness(&fx, egui::vec2(1280.0, 800.0), Page::Settings);
-    assert!(has_label(&h, "Set by the environment variable CODEXMANAGER_QUOTA_GUARD_7D_PERCENT"), "the weekly guard names its variable");
+    assert!(
+        has_label(&h, "Set by the environment variable CODEXMANAGER_QUOTA_GUARD_7D_PERCENT"),
+        "the weekly guard names its variable"
+    );
     h.get_by_role_and_label(Role::SpinButton, "Quota guard, 5-hour window").set_value_accesskit(90.5);
     h.run_steps(2);
     h.get_all_by_role_and_label(Role::Button, "Save").next().expect("the gateway's Save").click();

@@ -110,7 +110,12 @@ pub struct StoreRun {
 }
 
 impl StoreRun {
-    pub fn new(scenario: super::fixtures::Scenario, concurrency: usize, sqlite: RunStats, postgres: RunStats) -> StoreRun {
+    pub fn new(
+        scenario: super::fixtures::Scenario,
+        concurrency: usize,
+        sqlite: RunStats,
+        postgres: RunStats,
+    ) -> StoreRun {
         StoreRun {
             scenario: scenario.name(),
             label: scenario.label(),
@@ -308,7 +313,9 @@ impl Report {
         }
         if !self.stores.is_empty() {
             out.push_str("The gateway on PostgreSQL beside SQLite (requests/s, p50 ms, CPU µs per request of `serve`; each pair run back to back):\n\n");
-            out.push_str("| scenario | conc. | on SQLite | on PostgreSQL | PostgreSQL / SQLite |\n|---|---:|---:|---:|---:|\n");
+            out.push_str(
+                "| scenario | conc. | on SQLite | on PostgreSQL | PostgreSQL / SQLite |\n|---|---:|---:|---:|---:|\n",
+            );
             let run = |r: &RunStats| {
                 let cpu = r.proxy_cpu_us.map_or("–".into(), |us| format!("{us:.0}"));
                 format!("{:.0}, {:.2} ms, {cpu} µs", r.rps, r.p50_ms)

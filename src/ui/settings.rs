@@ -422,7 +422,10 @@ impl SettingsPage {
                     for (i, number) in NUMBERS.iter().enumerate() {
                         if numbers[i].1 != Source::Environment {
                             let value = fields.numbers[i];
-                            values.push((number.key, if number.whole { Value::from(value as u64) } else { Value::from(value) }));
+                            values.push((
+                                number.key,
+                                if number.whole { Value::from(value as u64) } else { Value::from(value) },
+                            ));
                         }
                     }
                     self.save(ui.ctx(), values);

@@ -295,8 +295,14 @@ async fn a_large_log_batch(store: &Store) {
     let errors = LogFilter { text: Some("Upstream said no".into()), ..LogFilter::default() };
     assert_eq!(store.log_count(errors).await.unwrap(), 500);
     let newest = store.log_page(LogFilter::default(), 0, 2).await.unwrap();
-    assert_eq!((newest[0].ts, newest[0].first_byte_ms, newest[0].reasoning_effort.as_deref()), (3_499, None, Some("high")));
-    assert_eq!((newest[1].ts, newest[1].first_byte_ms, newest[1].reasoning_effort.as_deref()), (3_498, Some(2_498), None));
+    assert_eq!(
+        (newest[0].ts, newest[0].first_byte_ms, newest[0].reasoning_effort.as_deref()),
+        (3_499, None, Some("high"))
+    );
+    assert_eq!(
+        (newest[1].ts, newest[1].first_byte_ms, newest[1].reasoning_effort.as_deref()),
+        (3_498, Some(2_498), None)
+    );
     assert_eq!(store.clear_logs().await.unwrap(), 2_500);
 }
 

@@ -99,7 +99,6 @@ impl ChatStream {
         write_data(out, "[DONE]");
     }
 
-
     /// Takes the chunk id and creation time from the first `response` object that has them.
     fn remember(&mut self, response: &Value) {
         if self.id.is_empty()
