@@ -846,14 +846,7 @@ fn a_failed_request_opens_on_its_error_and_copies_its_path() {
         request_id: Some("req-7f3a2c".into()),
         ..LogRow::default()
     });
-    fx.runtime.block_on(fx.core.logs().flush());
-    let page = logs::LogsPage::new(fx.backend());
-    let mut h = page_harness(egui::vec2(1000.0, 800.0), page, |ui, page| page.ui(ui));
-    // The count can arrive a frame before the rows: wait for the row itself.
-    wait_until(&mut h, "the rows", |h| has_label(h, "4 requests") && has_label(h, "429"));
-    let status = h.get_by_label("429").rect().center();
-    click_at(&mut h, status);
-    h.run_steps(2);
+    let mut h = open_log_details(&fx, "4 requests", "429");
     assert!(has_label(&h, "Request id") && has_label(&h, "req-7f3a2c"), "the id to find it in the trace");
     assert!(!has_label(&h, "Instance"), "one instance on SQLite: no instance row");
     let error = h.get_by_label("the key's limit of 60 requests a day is reached").rect();
@@ -1044,14 +1037,22 @@ fn the_window_lists_a_pool_kept_in_postgresql() {
     assert!(has_label(&h, "user2@example.com"));
 
     fx.logs(1);
+    let h = open_log_details(&fx, "1 requests", "200");
+    assert!(has_label(&h, "Instance") && has_label(&h, "gw-a"), "the instance that served it");
+}
+
+/// The Logs page at 1000×800 on the rows written so far, with the details of the row showing
+/// `status` open once the page counts `count`.
+fn open_log_details<'a>(fx: &Fixture, count: &str, status: &str) -> Harness<'a, logs::LogsPage> {
     fx.runtime.block_on(fx.core.logs().flush());
     let page = logs::LogsPage::new(fx.backend());
     let mut h = page_harness(egui::vec2(1000.0, 800.0), page, |ui, page| page.ui(ui));
-    wait_until(&mut h, "the row", |h| has_label(h, "1 requests") && has_label(h, "200"));
-    let status = h.get_by_label("200").rect().center();
-    click_at(&mut h, status);
+    // The count can arrive a frame before the rows: wait for the row itself.
+    wait_until(&mut h, "the rows", |h| has_label(h, count) && has_label(h, status));
+    let at = h.get_by_label(status).rect().center();
+    click_at(&mut h, at);
     h.run_steps(2);
-    assert!(has_label(&h, "Instance") && has_label(&h, "gw-a"), "the instance that served it");
+    h
 }
 
 /// Types `url` into the proxy address field shown.
