@@ -315,13 +315,9 @@ pub(in crate::store) async fn insert_log_rows_in(
         let ints = |field: fn(&LogRow) -> i64| chunk.iter().map(field).collect::<Vec<i64>>();
         let maybe_ints = |field: fn(&LogRow) -> Option<i64>| chunk.iter().map(field).collect::<Vec<_>>();
         let texts = |field: for<'r> fn(&'r LogRow) -> Option<&'r str>| chunk.iter().map(field).collect::<Vec<_>>();
-        let (ts, status, duration, attempts, ids) = (
-            ints(|r| r.ts),
-            ints(|r| i64::from(r.status)),
-            ints(|r| r.duration_ms),
-            ints(|r| r.attempts),
-            ints(|r| r.id),
-        );
+        let (ts, status, duration, attempts) =
+            (ints(|r| r.ts), ints(|r| i64::from(r.status)), ints(|r| r.duration_ms), ints(|r| r.attempts));
+        let ids = with_ids.then(|| ints(|r| r.id));
         let (key_id, account_id, upstream, model, effort, error, request_id) = (
             texts(|r| r.key_id.as_deref()),
             texts(|r| r.account_id.as_deref()),
@@ -362,8 +358,8 @@ pub(in crate::store) async fn insert_log_rows_in(
             &request_id,
             &instances,
         ];
-        if with_ids {
-            params.push(&ids);
+        if let Some(ids) = &ids {
+            params.push(ids);
         }
         client.execute(&insert, &params).await?;
     }
