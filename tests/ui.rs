@@ -1541,3 +1541,26 @@ fn the_quota_guard_is_set_in_settings_and_a_variable_locks_it() {
     wait_until(&mut h, "the save", |_| fx.core.settings()["quotaGuard5hPercent"].value == "90.5");
     assert_eq!(fx.core.settings()["quotaGuard7dPercent"].value, "95", "the variable's value stays");
 }
+
+#[test]
+fn details_under_a_narrow_log_table_are_not_drawn_over() {
+    let fx = Fixture::new(1);
+    fx.logs(30);
+    fx.runtime.block_on(fx.core.logs().flush());
+    let page = logs::LogsPage::new(fx.backend());
+    let mut h = page_harness(egui::vec2(980.0, 420.0), page, |ui, page| page.ui(ui));
+    wait_until(&mut h, "the rows", |h| has_label(h, "30 requests") && h.query_all_by_label("200").next().is_some());
+    let first = h.get_all_by_label("200").next().unwrap().rect().center();
+    click_at(&mut h, first);
+    h.run_steps(3);
+    let details = h.get_by_label("Request details").rect();
+    // The rows' account cells (the details name the account with its id).
+    let lowest_row = h.get_all_by_label("user1@example.com").map(|n| n.rect().bottom()).fold(f32::MIN, f32::max);
+    // The table scrolls within what is left, so at most the row cut at its edge reaches past
+    // the details' top (by less than a row, 38 px); before, the table ran 200 px on over them.
+    assert!(
+        lowest_row - details.top() < 38.0,
+        "a row ends at {lowest_row}, under the details' title at {}",
+        details.top()
+    );
+}

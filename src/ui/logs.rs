@@ -426,8 +426,13 @@ impl LogsPage {
         }
         let columns = LogColumn::fitting(ui.available_width() - 16.0);
         let ctx = ui.ctx().clone();
+        // Scroll within what is left: with the details under the table (a narrow window) the
+        // table's default 200 px minimum ran over the details' header.
+        let height = ui.available_height();
         let mut builder = TableBuilder::new(ui)
             .id_salt("logs_table")
+            .min_scrolled_height(0.0)
+            .max_scroll_height(height)
             .striped(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
