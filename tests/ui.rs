@@ -1106,7 +1106,7 @@ fn edit_account_tests_and_saves_a_proxy_that_is_shown_masked() {
 
     h.get_by_role_and_label(Role::Button, "Save").click();
     let id = fx.account_id("user1@example.com");
-    let stored = |core: &Core| core.list_accounts().into_iter().find(|v| v.account.id == id)?.account.proxy;
+    let stored = |core: &Core| core.list_accounts().into_iter().find(|v| v.account.id == id)?.account.proxy.clone();
     wait_until(&mut h, "the save", |_| stored(&fx.core).is_some());
     assert_eq!(stored(&fx.core), Some(format!("http://alice:***@{}", proxy.addr)));
     h.run_steps(3);
@@ -1155,7 +1155,7 @@ fn set_proxy_changes_only_the_selected_accounts_shown() {
     wait_until(&mut h, "the proxy to be set", |_| {
         proxy_of("user1@example.com").is_some_and(|v| v.account.proxy.is_some())
     });
-    let proxy = |email: &str| proxy_of(email).and_then(|v| v.account.proxy);
+    let proxy = |email: &str| proxy_of(email).and_then(|v| v.account.proxy.clone());
     assert_eq!(proxy("user1@example.com").as_deref(), Some("socks5h://bob:***@127.0.0.1:7890"));
     assert_eq!(proxy("user2@example.com"), None, "the hidden selection is left as it was");
     assert_eq!(proxy("user3@example.com"), None);
@@ -1233,7 +1233,7 @@ fn a_sign_in_through_a_proxy_keeps_that_proxy_on_the_new_account() {
     h.get_by_label("Start sign-in").click();
     wait_until(&mut h, "the sign-in to finish", |h| has_label(h, "Signed in: the account was added."));
     let added = fx.core.list_accounts().into_iter().find(|a| a.account.email.as_deref() == Some("user7@example.com"));
-    assert_eq!(added.and_then(|a| a.account.proxy), Some(proxy.url()), "the account keeps the proxy");
+    assert_eq!(added.and_then(|a| a.account.proxy.clone()), Some(proxy.url()), "the account keeps the proxy");
     assert!(proxy.carried() >= 1, "the sign-in went through it");
     drop(mock);
     drop(runtime);

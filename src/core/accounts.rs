@@ -415,7 +415,7 @@ impl Core {
                     Ok(http) => crate::auth::revoke::revoke(&http, &issuer, &client_id, &refresh_token).await,
                     Err(err) => Err(format!("its proxy cannot be used: {err}")),
                 };
-                (account.id.clone(), outcome)
+                (account.row.id.clone(), outcome)
             })
         });
         let outcomes: Vec<_> = futures_util::stream::iter(attempts).buffer_unordered(8).collect().await;
@@ -451,13 +451,13 @@ impl Core {
                     Some(proxy) => proxy.display(),
                     None => None,
                 };
-                (a.id.clone(), shown)
+                (a.row.id.clone(), shown)
             })
             .collect();
         let vault = self.vault().clone();
         let accounts = self.list_accounts();
         let wanted: Option<std::collections::HashSet<String>> = ids.map(|ids| ids.into_iter().collect());
-        let selected: Vec<AccountRow> = accounts
+        let selected: Vec<std::sync::Arc<AccountRow>> = accounts
             .into_iter()
             .map(|view| view.account)
             .filter(|a| wanted.as_ref().is_none_or(|w| w.contains(&a.id)))

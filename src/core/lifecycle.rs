@@ -116,22 +116,22 @@ impl Core {
             self.snapshot().accounts.iter().map(|v| (v.account.id.clone(), v.account.last_refresh_at)).collect();
         let mut next = None::<i64>;
         for account in &self.pool().accounts {
-            if account.status != AccountStatus::Active || keeper.running.contains(&account.id) {
+            if account.row.status != AccountStatus::Active || keeper.running.contains(&account.row.id) {
                 continue;
             }
             if !account.has_tokens() {
                 continue;
             }
             // The stored expiry says when; the tokens are opened only once that has come.
-            let last = last_refresh.get(&account.id).copied().flatten();
-            let stored_due = match account.access_expires_at {
+            let last = last_refresh.get(&account.row.id).copied().flatten();
+            let stored_due = match account.row.access_expires_at {
                 Some(expires) => expires - REFRESH_MARGIN_SECS,
                 None => match last {
                     Some(at) => at + REFRESH_WITHOUT_EXPIRY_SECS,
                     None => continue,
                 },
             };
-            let due = keeper.backoff.get(&account.id).map_or(stored_due, |b| stored_due.max(b.next_at));
+            let due = keeper.backoff.get(&account.row.id).map_or(stored_due, |b| stored_due.max(b.next_at));
             if due > now {
                 next = Some(next.map_or(due, |n| n.min(due)));
                 continue;
@@ -142,9 +142,9 @@ impl Core {
                 next = Some(next.map_or(due, |n| n.min(due)));
                 continue;
             }
-            keeper.running.insert(account.id.clone());
+            keeper.running.insert(account.row.id.clone());
             let (core, id, slots, done) =
-                (self.clone(), account.id.clone(), keeper.slots.clone(), keeper.done_tx.clone());
+                (self.clone(), account.row.id.clone(), keeper.slots.clone(), keeper.done_tx.clone());
             tokio::spawn(async move {
                 let _slot = slots.acquire_owned().await.ok();
                 let result = match core.refresh_account(&id, Some(&tokens)).await {
@@ -274,7 +274,7 @@ async fn poll_usage(core: Core) {
         tokio::select! {
             _ = tokio::time::sleep_until(next_poll) => {
                 let targets = core.usage_targets_all();
-                asked.extend(targets.iter().map(|a| a.id.clone()));
+                asked.extend(targets.iter().map(|a| a.row.id.clone()));
                 core.run_usage(targets, BACKGROUND_JITTER, &|_| {}).await;
                 next_poll = Instant::now() + poller::interval(&core.config());
             }
@@ -285,10 +285,10 @@ async fn poll_usage(core: Core) {
                 let new: Vec<_> = core
                     .usage_targets_all()
                     .into_iter()
-                    .filter(|a| a.usage().is_none() && !asked.contains(&a.id))
+                    .filter(|a| a.usage().is_none() && !asked.contains(&a.row.id))
                     .collect();
                 if !new.is_empty() {
-                    asked.extend(new.iter().map(|a| a.id.clone()));
+                    asked.extend(new.iter().map(|a| a.row.id.clone()));
                     core.run_usage(new, Duration::ZERO, &|_| {}).await;
                 }
             }

@@ -65,12 +65,13 @@ use crate::vault::{KeyringAccess, OsKeyring, Vault, VaultMeta};
 /// Where the master key is kept, for the front doors to say.
 pub use crate::vault::KeySource;
 
-/// An account as the front doors show it.
+/// An account as the front doors show it. The row and the usage are shared with the routing
+/// pool, so each account's description is held once however many snapshots are published.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountView {
     #[serde(flatten)]
-    pub account: AccountRow,
-    pub usage: Option<UsageSnapshot>,
+    pub account: Arc<AccountRow>,
+    pub usage: Option<Arc<UsageSnapshot>>,
     pub availability: Availability,
 }
 
@@ -284,17 +285,19 @@ impl Core {
         let _in_order = self.inner.reloading.lock().await;
         let read_at = store::now_millis();
         let store::Stored { accounts, usage, keys, tokens: sealed } = self.inner.store.load().await?;
-        let mut usage: HashMap<String, UsageSnapshot> = usage.into_iter().map(|u| (u.account_id.clone(), u)).collect();
+        let mut usage: HashMap<String, Arc<UsageSnapshot>> =
+            usage.into_iter().map(|u| (u.account_id.clone(), Arc::new(u))).collect();
         let now = store::now_secs();
-        let accounts = accounts
-            .into_iter()
-            .map(|account| {
-                let usage = usage.remove(&account.id);
-                let availability =
-                    Availability::of(account.status, account.status_reason.as_deref(), usage.as_ref(), now);
-                AccountView { account, usage, availability }
-            })
-            .collect::<Vec<_>>();
+        // A new vector of the views' own size: collecting in place would keep the rows'
+        // allocation, ten times larger, for as long as the snapshot lives.
+        let mut views = Vec::with_capacity(accounts.len());
+        views.extend(accounts.into_iter().map(|account| {
+            let usage = usage.remove(&account.id);
+            let availability =
+                Availability::of(account.status, account.status_reason.as_deref(), usage.as_deref(), now);
+            AccountView { account: Arc::new(account), usage, availability }
+        }));
+        let accounts = views;
         let pool =
             pool::rebuild(&self.inner.pool.load(), &accounts, sealed.into_iter().collect(), &self.inner.vault, read_at);
         self.inner.pool.store(Arc::new(self.in_preferred_order(pool)));

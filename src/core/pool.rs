@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use crate::auth::tokens::Tokens;
 use crate::egress::{AccountProxy, ProxyUrl};
-use crate::store::accounts::AccountStatus;
+use crate::store::accounts::AccountRow;
 use crate::store::usage::UsageSnapshot;
 use crate::usage::availability::Availability;
 use crate::vault::Vault;
@@ -61,28 +61,22 @@ pub struct Live {
     /// The tokens in memory are newer than the stored ones and could not be saved yet (a full
     /// disk): reloads keep them, and they are saved again until that works.
     unsaved: std::sync::atomic::AtomicBool,
-    usage: RwLock<Option<UsageSnapshot>>,
+    usage: RwLock<Option<Arc<UsageSnapshot>>>,
     /// Held while this account's tokens are being refreshed (single flight).
     pub refresh: tokio::sync::Mutex<()>,
 }
 
-/// One account as routing sees it.
+/// One account as routing sees it: its stored row (the same one the snapshot the window and
+/// RPC read holds, not a copy) and its live state.
 #[derive(Debug)]
 pub struct PoolAccount {
-    pub id: String,
-    pub label: String,
-    /// The account's group (keys may be scoped to groups).
-    pub group: String,
-    pub sort: i64,
-    pub chatgpt_account_id: Option<String>,
-    pub status: AccountStatus,
-    pub status_reason: Option<String>,
-    pub access_expires_at: Option<i64>,
+    pub row: Arc<AccountRow>,
     /// The account's own proxy choice; `None` when its sealed proxy does not open (it then
     /// has no route at all rather than leaving another way).
     pub proxy: Option<AccountProxy>,
     pub live: Arc<Live>,
-    vault: Vault,
+    /// One vault shared by the pool generation's accounts.
+    vault: Arc<Vault>,
 }
 
 impl PoolAccount {
@@ -96,7 +90,7 @@ impl PoolAccount {
         };
         let opened = self
             .vault
-            .open(&Tokens::seal_purpose(&self.id), &sealed)
+            .open(&Tokens::seal_purpose(&self.row.id), &sealed)
             .ok()
             .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok())
             .map(Arc::new);
@@ -107,7 +101,7 @@ impl PoolAccount {
                 Some(tokens)
             }
             None => {
-                tracing::error!(account = %self.id, "the account's sealed tokens do not open; it will not be used");
+                tracing::error!(account = %self.row.id, "the account's sealed tokens do not open; it will not be used");
                 *slot = TokenSlot::Missing;
                 None
             }
@@ -149,23 +143,24 @@ impl PoolAccount {
         self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().cloned()
     }
 
-    pub fn usage(&self) -> Option<UsageSnapshot> {
+    /// The latest usage, shared (the snapshot holds the same one once published).
+    pub fn usage(&self) -> Option<Arc<UsageSnapshot>> {
         self.live.usage.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Reads the latest usage in place (no copy), for the hot path.
+    /// Reads the latest usage in place, for the hot path.
     pub fn with_usage<R>(&self, read: impl FnOnce(Option<&UsageSnapshot>) -> R) -> R {
-        read(self.live.usage.read().unwrap_or_else(|p| p.into_inner()).as_ref())
+        read(self.live.usage.read().unwrap_or_else(|p| p.into_inner()).as_deref())
     }
 
-    pub fn set_usage(&self, usage: UsageSnapshot) {
+    pub fn set_usage(&self, usage: Arc<UsageSnapshot>) {
         *self.live.usage.write().unwrap_or_else(|p| p.into_inner()) = Some(usage);
     }
 
     /// Availability from the account's status and its latest known usage.
     pub fn availability(&self, now_secs: i64) -> Availability {
         let usage = self.live.usage.read().unwrap_or_else(|p| p.into_inner());
-        Availability::of(self.status, self.status_reason.as_deref(), usage.as_ref(), now_secs)
+        Availability::of(self.row.status, self.row.status_reason.as_deref(), usage.as_deref(), now_secs)
     }
 
     pub fn inflight(&self) -> u32 {
@@ -269,6 +264,7 @@ pub fn rebuild(
     read_at_ms: i64,
 ) -> Pool {
     let mut pool = Pool::default();
+    let shared_vault = Arc::new(vault.clone());
     for view in accounts {
         let a = &view.account;
         let live = previous.by_id.get(&a.id).map(|old| old.live.clone()).unwrap_or_else(|| {
@@ -298,20 +294,9 @@ pub fn rebuild(
                 *current = Some(usage.clone());
             }
         }
-        let account = Arc::new(PoolAccount {
-            id: a.id.clone(),
-            label: a.label.clone(),
-            group: a.group_name.clone(),
-            sort: a.sort,
-            chatgpt_account_id: a.chatgpt_account_id.clone(),
-            status: a.status,
-            status_reason: a.status_reason.clone(),
-            access_expires_at: a.access_expires_at,
-            proxy: open_proxy(vault, a),
-            live,
-            vault: vault.clone(),
-        });
-        pool.by_id.insert(account.id.clone(), account.clone());
+        let account =
+            Arc::new(PoolAccount { row: a.clone(), proxy: open_proxy(vault, a), live, vault: shared_vault.clone() });
+        pool.by_id.insert(a.id.clone(), account.clone());
         pool.accounts.push(account);
     }
     pool

@@ -45,7 +45,7 @@ impl Core {
     pub(super) fn in_preferred_order(&self, mut pool: Pool) -> Pool {
         let mut preferred = self.inner.preferred.write().unwrap_or_else(|p| p.into_inner());
         let Some(id) = preferred.as_deref() else { return pool };
-        match pool.accounts.iter().position(|account| account.id == id) {
+        match pool.accounts.iter().position(|account| account.row.id == id) {
             Some(position) => {
                 let account = pool.accounts.remove(position);
                 pool.accounts.insert(0, account);

@@ -78,7 +78,7 @@ impl Core {
         account: &Arc<PoolAccount>,
         current: Arc<Tokens>,
     ) -> Result<Arc<Tokens>, RefreshError> {
-        let id = account.id.as_str();
+        let id = account.row.id.as_str();
         if let Some(stored) = self.adopt_stored_tokens(account, &current).await {
             return Ok(stored);
         }
@@ -122,18 +122,18 @@ impl Core {
         if account.unsaved_tokens().is_some() {
             return None;
         }
-        let id = account.id.clone();
+        let id = account.row.id.clone();
         let sealed = match self.store().tokens_of(id).await {
             Ok(Some(sealed)) => sealed,
             Ok(None) => return None,
             Err(err) => {
-                tracing::warn!(account = %account.id, "cannot re-read the stored tokens before a refresh: {err}");
+                tracing::warn!(account = %account.row.id, "cannot re-read the stored tokens before a refresh: {err}");
                 return None;
             }
         };
         // Compared with `current`, not with what the account holds now: a reload may have put
         // the stored tokens in place since `current` was read, and they are still the ones to use.
-        let plain = self.vault().open(&Tokens::seal_purpose(&account.id), &sealed).ok()?;
+        let plain = self.vault().open(&Tokens::seal_purpose(&account.row.id), &sealed).ok()?;
         let stored: Tokens = serde_json::from_slice(&plain).ok()?;
         if stored.access_token == current.access_token && stored.refresh_token == current.refresh_token {
             return None;
@@ -146,13 +146,13 @@ impl Core {
     /// Puts new tokens to use at once and saves them; a save that fails is retried in the
     /// background until it works, and until then reloads keep the tokens in memory.
     async fn keep_tokens(&self, account: &Arc<PoolAccount>, tokens: Arc<Tokens>) {
-        let sealed = self.seal_tokens(&account.id, &tokens);
+        let sealed = self.seal_tokens(&account.row.id, &tokens);
         account.set_tokens(tokens.clone(), sealed.clone(), false);
-        match self.save_tokens(&account.id, &tokens, sealed.clone()).await {
+        match self.save_tokens(&account.row.id, &tokens, sealed.clone()).await {
             Ok(()) => account.mark_saved(&sealed),
             Err(err) => {
                 tracing::error!(
-                    account = %account.id,
+                    account = %account.row.id,
                     "saving the refreshed tokens failed ({err}); they are kept in memory and saved again until it works"
                 );
                 self.retry_token_save(account.clone());
@@ -181,11 +181,11 @@ impl Core {
             loop {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(SAVE_RETRY_MAX);
-                if !core.pool().by_id.contains_key(&account.id) {
+                if !core.pool().by_id.contains_key(&account.row.id) {
                     return;
                 }
                 if core.save_unsaved(&account).await {
-                    tracing::info!(account = %account.id, "the refreshed tokens are saved now");
+                    tracing::info!(account = %account.row.id, "the refreshed tokens are saved now");
                     return;
                 }
             }
@@ -196,13 +196,13 @@ impl Core {
     async fn save_unsaved(&self, account: &PoolAccount) -> bool {
         let Some(sealed) = account.unsaved_tokens() else { return true };
         let Some(tokens) = account.tokens() else { return true };
-        match self.save_tokens(&account.id, &tokens, sealed.to_vec()).await {
+        match self.save_tokens(&account.row.id, &tokens, sealed.to_vec()).await {
             Ok(()) => {
                 account.mark_saved(&sealed);
                 account.unsaved_tokens().is_none()
             }
             Err(err) => {
-                tracing::warn!(account = %account.id, "saving the refreshed tokens failed again: {err}");
+                tracing::warn!(account = %account.row.id, "saving the refreshed tokens failed again: {err}");
                 false
             }
         }
@@ -213,7 +213,7 @@ impl Core {
         for account in self.pool().accounts.iter().filter(|a| a.unsaved_tokens().is_some()) {
             if !self.save_unsaved(account).await {
                 tracing::error!(
-                    account = %account.id,
+                    account = %account.row.id,
                     "the refreshed tokens could not be saved before exit; this account will need a new sign-in"
                 );
             }

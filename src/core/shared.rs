@@ -32,7 +32,7 @@ impl Core {
                     let pool = self.pool();
                     for snapshot in snapshots {
                         if let Some(account) = pool.by_id.get(&snapshot.account_id) {
-                            account.set_usage(snapshot);
+                            account.set_usage(std::sync::Arc::new(snapshot));
                         }
                     }
                     self.inner.usage_dirty.store(true, Ordering::Release);

@@ -91,7 +91,7 @@ impl Core {
     /// a second.
     pub fn record_usage(&self, snapshot: UsageSnapshot) {
         if let Some(account) = self.pool().by_id.get(&snapshot.account_id) {
-            account.set_usage(snapshot.clone());
+            account.set_usage(std::sync::Arc::new(snapshot.clone()));
         }
         self.inner.usage_queue.push(snapshot.account_id.clone(), snapshot);
         self.inner.usage_dirty.store(true, std::sync::atomic::Ordering::Release);

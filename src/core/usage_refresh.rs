@@ -73,7 +73,7 @@ impl Core {
     /// Every active account that has tokens.
     pub(super) fn usage_targets_all(&self) -> Vec<Arc<PoolAccount>> {
         let pool = self.pool();
-        pool.accounts.iter().filter(|a| a.status == AccountStatus::Active && a.has_tokens()).cloned().collect()
+        pool.accounts.iter().filter(|a| a.row.status == AccountStatus::Active && a.has_tokens()).cloned().collect()
     }
 
     /// Fetches for `targets` within the shared concurrency cap, then makes the results visible
@@ -91,8 +91,8 @@ impl Core {
         let total = targets.len();
         let job = |account: Arc<PoolAccount>| async move {
             self.fetch_usage(&account).await.map_err(|message| UsageFailure {
-                account_id: account.id.clone(),
-                label: account.label.clone(),
+                account_id: account.row.id.clone(),
+                label: account.row.label.clone(),
                 message,
             })
         };
@@ -108,14 +108,14 @@ impl Core {
 
     /// One account: fetch, and on 401 refresh the token once and fetch again.
     async fn fetch_usage(&self, account: &PoolAccount) -> Result<(), String> {
-        if account.status == AccountStatus::Unavailable {
-            let reason = account.status_reason.as_deref().unwrap_or("unavailable");
+        if account.row.status == AccountStatus::Unavailable {
+            let reason = account.row.status_reason.as_deref().unwrap_or("unavailable");
             return Err(format!("the account is unavailable ({reason}); sign in to it again"));
         }
         let tokens = account.tokens().ok_or("the account has no tokens; sign in to it again")?;
         let snapshot = match self.fetch_usage_with(account, &tokens.access_token).await {
             Err(UsageError::Unauthorized) => {
-                let fresh = self.refresh_account(&account.id, Some(&tokens)).await.map_err(|e| e.to_string())?;
+                let fresh = self.refresh_account(&account.row.id, Some(&tokens)).await.map_err(|e| e.to_string())?;
                 self.fetch_usage_with(account, &fresh.access_token).await
             }
             other => other,
@@ -127,10 +127,10 @@ impl Core {
 
     async fn fetch_usage_with(&self, account: &PoolAccount, access_token: &str) -> Result<UsageSnapshot, UsageError> {
         let base = self.config().usage_base_url.clone();
-        let chatgpt = account.chatgpt_account_id.as_deref();
+        let chatgpt = account.row.chatgpt_account_id.as_deref();
         let (http, _) = self
             .client_for(account)
             .map_err(|err| UsageError::Network { url: base.clone(), reason: err.to_string() })?;
-        endpoint::fetch(&http, &base, access_token, chatgpt, &account.id, now_secs()).await
+        endpoint::fetch(&http, &base, access_token, chatgpt, &account.row.id, now_secs()).await
     }
 }

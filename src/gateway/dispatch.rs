@@ -120,7 +120,7 @@ impl Gateway {
             let accounts = match &out.scope {
                 None => &pool.accounts,
                 Some(groups) => {
-                    scoped = pool.accounts.iter().filter(|a| groups.contains(&a.group)).cloned().collect();
+                    scoped = pool.accounts.iter().filter(|a| groups.contains(&a.row.group_name)).cloned().collect();
                     &scoped
                 }
             };
@@ -136,7 +136,7 @@ impl Gateway {
                 },
                 now_millis(),
             );
-            plan.candidates.retain(|a| !tried.contains(&a.id));
+            plan.candidates.retain(|a| !tried.contains(&a.row.id));
             if std::mem::take(&mut first_round) {
                 self.trace_plan(out, &plan, &config);
             }
@@ -146,13 +146,13 @@ impl Gateway {
                         "CANDIDATE_SKIP",
                         out.id,
                         &out.request_id,
-                        format_args!("account={} reason=max_inflight", account.id),
+                        format_args!("account={} reason=max_inflight", account.row.id),
                     );
                     continue;
                 };
-                tried.insert(account.id.clone());
+                tried.insert(account.row.id.clone());
                 record.attempts += 1;
-                record.account_id = Some(account.id.clone());
+                record.account_id = Some(account.row.id.clone());
                 if record.attempts > 1 {
                     self.metrics.failover(last_failure);
                 }
@@ -160,7 +160,7 @@ impl Gateway {
                     "CANDIDATE_START",
                     out.id,
                     &out.request_id,
-                    format_args!("account={} attempt={}", account.id, record.attempts),
+                    format_args!("account={} attempt={}", account.row.id, record.attempts),
                 );
                 match self.attempt(out, guard).await {
                     Ok(started) => return Ok(started),
@@ -168,8 +168,8 @@ impl Gateway {
                     Err(failure) => last_failure = self.note_failure(out, account, failure, &mut worst),
                 }
             }
-            let untried_busy = plan.candidates.iter().any(|a| !tried.contains(&a.id))
-                || plan.skipped.iter().any(|(a, skip)| *skip == Skip::Busy && !tried.contains(&a.id));
+            let untried_busy = plan.candidates.iter().any(|a| !tried.contains(&a.row.id))
+                || plan.skipped.iter().any(|(a, skip)| *skip == Skip::Busy && !tried.contains(&a.row.id));
             let untried_free = !plan.candidates.is_empty() && !untried_busy;
             if untried_free {
                 continue;
@@ -198,7 +198,7 @@ impl Gateway {
             if n > 0 {
                 order.push(',');
             }
-            order.push_str(&account.id);
+            order.push_str(&account.row.id);
         }
         if plan.candidates.len() > TRACED_ORDER {
             let _ = write!(order, ",+{}", plan.candidates.len() - TRACED_ORDER);
@@ -222,7 +222,7 @@ impl Gateway {
                         kind,
                         out.id,
                         &out.request_id,
-                        format_args!("account={} reason={skip}", account.id),
+                        format_args!("account={} reason={skip}", account.row.id),
                     );
                 }
             }
@@ -252,7 +252,7 @@ impl Gateway {
             "CANDIDATE_FAIL",
             out.id,
             &out.request_id,
-            format_args!("account={} status={status} code={}", account.id, code.as_deref().unwrap_or("-")),
+            format_args!("account={} status={status} code={}", account.row.id, code.as_deref().unwrap_or("-")),
         );
         if status == 429 {
             worst.limited = Some((code, message));
@@ -270,8 +270,8 @@ impl Gateway {
             code: Some("no_token".into()),
             message: "the account has no token".into(),
         })?;
-        if account.access_expires_at.is_some_and(|exp| exp * 1000 <= now_millis() + 60_000)
-            && let Ok(fresh) = self.core.refresh_account(&account.id, Some(&tokens)).await
+        if account.row.access_expires_at.is_some_and(|exp| exp * 1000 <= now_millis() + 60_000)
+            && let Ok(fresh) = self.core.refresh_account(&account.row.id, Some(&tokens)).await
         {
             tokens = fresh;
         }
@@ -281,7 +281,7 @@ impl Gateway {
                 Err(Failure::Unauthorized { message }) if !refreshed => {
                     refreshed = true;
                     self.metrics.refresh();
-                    match self.core.refresh_account(&account.id, Some(&tokens)).await {
+                    match self.core.refresh_account(&account.row.id, Some(&tokens)).await {
                         Ok(fresh) => tokens = fresh,
                         Err(err) => {
                             return Err(Failure::Next {
@@ -365,7 +365,9 @@ impl Gateway {
             Ok(Ok(response)) => response,
         };
         self.metrics.observe_upstream(started.elapsed());
-        if let Some(usage) = crate::usage::headers::from_headers(&account.id, response.headers(), now_millis() / 1000) {
+        if let Some(usage) =
+            crate::usage::headers::from_headers(&account.row.id, response.headers(), now_millis() / 1000)
+        {
             self.core.record_usage(usage);
         }
         let status = response.status();
@@ -522,7 +524,7 @@ impl Gateway {
         let until = until_ms.unwrap_or_else(|| now_millis() + 30_000 * (1i64 << strikes));
         account.cool_down_until(until, reason);
         self.metrics.cooldown(kind);
-        self.core.persist_cooldown(&account.id, until / 1000, reason);
+        self.core.persist_cooldown(&account.row.id, until / 1000, reason);
         until
     }
 
@@ -550,13 +552,13 @@ impl Gateway {
         let until = now_millis() + seconds * 1000;
         account.cool_down_until(until, &reason);
         self.metrics.cooldown(kind);
-        self.core.persist_cooldown(&account.id, until / 1000, &reason);
+        self.core.persist_cooldown(&account.row.id, until / 1000, &reason);
     }
 
     /// A 429's headers often say a window is at 100 % without saying when it resets; the
     /// cooldown's end is the best known reset, so the account comes back without a usage poll.
     fn settle_exhausted_resets(&self, account: &PoolAccount, until_secs: i64) {
-        let Some(mut usage) = account.usage() else { return };
+        let Some(mut usage) = account.usage().map(|u| (*u).clone()) else { return };
         let mut changed = false;
         for window in [&mut usage.primary, &mut usage.secondary].into_iter().flatten() {
             if window.used_percent >= 100.0 && window.resets_at.is_none() {

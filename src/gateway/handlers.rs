@@ -108,13 +108,13 @@ pub async fn pool_usage(State(gateway): State<Arc<Gateway>>, _key: PlatformKey) 
     let now = now_secs();
     let pool = gateway.core.pool();
     let active: Vec<_> =
-        pool.accounts.iter().filter(|a| a.status == crate::core::AccountStatus::Active && a.has_tokens()).collect();
+        pool.accounts.iter().filter(|a| a.row.status == crate::core::AccountStatus::Active && a.has_tokens()).collect();
     let window = |pick: fn(&crate::core::UsageSnapshot) -> Option<crate::core::Window>, seconds: i64| {
         if active.is_empty() {
             return Value::Null;
         }
         let windows: Vec<Option<crate::core::Window>> =
-            active.iter().map(|a| a.usage().as_ref().and_then(pick)).collect();
+            active.iter().map(|a| a.with_usage(|u| u.and_then(pick))).collect();
         let used: f64 = windows
             .iter()
             .map(|w| {
@@ -148,7 +148,7 @@ pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     for account in &gateway.core.pool().accounts {
         if account.cooling_until(now).is_some() {
             pool.cooling_down += 1;
-        } else if account.status == crate::core::AccountStatus::Active
+        } else if account.row.status == crate::core::AccountStatus::Active
             && account.has_tokens()
             && account.availability(now / 1000).is_routable()
         {

@@ -99,7 +99,7 @@ fn rank_for_session(candidates: &mut [Arc<PoolAccount>], session: &str) {
     let score = |account: &PoolAccount| {
         // SipHash with fixed keys: the same score in every process of this build.
         let mut hasher = std::hash::DefaultHasher::new();
-        (session, account.id.as_str()).hash(&mut hasher);
+        (session, account.row.id.as_str()).hash(&mut hasher);
         hasher.finish()
     };
     candidates.sort_by_cached_key(|account| std::cmp::Reverse(score(account)));
@@ -141,7 +141,7 @@ impl Router {
             rank_for_session(&mut plan.candidates, session);
         }
         if let Some(sticky) = session.and_then(|s| self.session_account(s))
-            && let Some(position) = plan.candidates.iter().position(|a| a.id == sticky)
+            && let Some(position) = plan.candidates.iter().position(|a| a.row.id == sticky)
         {
             let account = plan.candidates.remove(position);
             plan.candidates.insert(0, account);
@@ -210,8 +210,8 @@ fn guard_skip(account: &PoolAccount, guard: &QuotaGuard, now_secs: i64) -> Optio
 /// The skip rules, in the original's order.
 fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), Skip> {
     use crate::core::AccountStatus;
-    if account.status != AccountStatus::Active {
-        return Err(Skip::NotActive(account.status.as_str().to_string()));
+    if account.row.status != AccountStatus::Active {
+        return Err(Skip::NotActive(account.row.status.as_str().to_string()));
     }
     if !account.has_tokens() {
         return Err(Skip::NoToken);

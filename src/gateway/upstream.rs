@@ -151,7 +151,7 @@ impl Upstream {
         let originator = client.get("originator").and_then(|v| v.to_str().ok()).unwrap_or(&self.originator);
         let mut request =
             request.bearer_auth(&tokens.access_token).header("originator", originator).header("user-agent", user_agent);
-        if let Some(account_id) = &account.chatgpt_account_id {
+        if let Some(account_id) = &account.row.chatgpt_account_id {
             request = request.header("chatgpt-account-id", account_id);
         }
         if let Some(cookie) = &self.cookie {

@@ -181,7 +181,7 @@ fn usage_object(account_id: &str, usage: Option<&UsageSnapshot>, availability: &
 }
 
 fn view_usage(view: &AccountView) -> Value {
-    usage_object(&view.account.id, view.usage.as_ref(), &view.availability)
+    usage_object(&view.account.id, view.usage.as_deref(), &view.availability)
 }
 
 /// The import report; in the original's envelope `failed` is a count and the problems are

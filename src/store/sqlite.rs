@@ -127,14 +127,19 @@ pub(super) fn data_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA data_version", [], |row| row.get(0))?)
 }
 
-/// Everything the core keeps in memory.
+/// Everything the core keeps in memory. The pages this read brought into the connection's
+/// cache (up to its 2 MB) are given back after: the whole table is read once per reload, and
+/// holding it cached twice — as pages and as the rows in memory — is what an idle gateway with
+/// thousands of accounts would spend its memory on.
 pub(super) fn load(conn: &Connection) -> Result<Stored, StoreError> {
-    Ok(Stored {
+    let stored = Stored {
         accounts: accounts::list(conn)?,
         usage: usage::all(conn)?,
         keys: keys::list(conn)?,
         tokens: accounts::all_tokens(conn)?,
-    })
+    };
+    conn.execute_batch("PRAGMA shrink_memory")?;
+    Ok(stored)
 }
 
 /// Why a database file cannot be used, in words that say what to do.

@@ -21,7 +21,7 @@ async fn set_proxy(h: &Harness, account: &str, proxy: &str) {
 
 /// Sends one `/v1/responses` request that only `account` may serve (the others disabled).
 async fn ask_only(h: &Harness, account: &str) -> u16 {
-    let all: Vec<String> = h.core.list_accounts().into_iter().map(|a| a.account.id).collect();
+    let all: Vec<String> = h.core.list_accounts().into_iter().map(|a| a.account.id.clone()).collect();
     let only = h.account_id_for(account);
     let others: Vec<String> = all.iter().filter(|id| **id != only).cloned().collect();
     let disable = AccountPatch { status: Some("disabled".into()), ..AccountPatch::default() };

@@ -105,7 +105,7 @@ impl Harness {
             .list_accounts()
             .into_iter()
             .find(|a| a.account.chatgpt_account_id.as_deref() == Some(chatgpt_account))
-            .map(|a| a.account.id)
+            .map(|a| a.account.id.clone())
             .expect("fixture account")
     }
 }
