@@ -272,24 +272,28 @@ mod tests {
     #[test]
     fn two_processes_opening_an_old_file_migrate_it_once() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("race.db");
-        {
+        for round in 0..3 {
+            let path = dir.path().join(format!("race-{round}.db"));
+            {
+                let conn = Connection::open(&path).unwrap();
+                conn.execute_batch(V1).unwrap();
+                conn.pragma_update(None, "user_version", 1).unwrap();
+            }
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || crate::store::sqlite::Sqlite::open(&path).map(|_| ()))
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().expect("every opener finds the schema migrated");
+            }
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(V1).unwrap();
-            conn.pragma_update(None, "user_version", 1).unwrap();
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+            assert_eq!(mode, "wal");
         }
-        let openers: Vec<_> = (0..4)
-            .map(|_| {
-                let path = path.clone();
-                std::thread::spawn(move || crate::store::sqlite::Sqlite::open(&path).map(|_| ()))
-            })
-            .collect();
-        for opener in openers {
-            opener.join().unwrap().expect("every opener finds the schema migrated");
-        }
-        let conn = Connection::open(&path).unwrap();
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -13,6 +14,10 @@ use super::{StoreError, Stored, accounts, keys, migrations, usage};
 
 /// Read connections: a Logs search and a reload can run beside each other and the writer.
 const READERS: usize = 2;
+
+/// How long an opener waits for another process's lock before it gives up; `describe` says
+/// this number in its message.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Connections {
     writer: Mutex<Connection>,
@@ -40,7 +45,7 @@ impl Sqlite {
             other => other,
         };
         let mut writer = Connection::open(path).map_err(open_error)?;
-        writer.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_error)?;
+        writer.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         migrations::refuse_newer(&writer, path).map_err(with_path)?;
         configure(&writer).map_err(open_error)?;
         migrations::migrate(&mut writer, path).map_err(with_path)?;
@@ -51,7 +56,7 @@ impl Sqlite {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
             )
             .map_err(open_error)?;
-            reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_error)?;
+            reader.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
             readers.push(Mutex::new(reader));
         }
         let connections = Connections { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) };
@@ -153,8 +158,25 @@ fn why_not(path: &Path, err: &rusqlite::Error) -> String {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    switch_to_wal(conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
+}
+
+/// Switching a rollback-journal file to WAL takes an exclusive lock, and SQLite answers a
+/// taken one at once instead of calling the busy handler; so while another process is opening
+/// the same old file, this retries for as long as the busy timeout would have waited.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(err) if is_busy(&err) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            done => return done,
+        }
+    }
+}
+
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
