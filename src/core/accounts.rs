@@ -462,7 +462,7 @@ impl Core {
             .map(|view| view.account)
             .filter(|a| wanted.as_ref().is_none_or(|w| w.contains(&a.id)))
             .collect();
-        let sealed: HashMap<String, Vec<u8>> = self.store().all_tokens().await?.into_iter().collect();
+        let sealed: HashMap<String, std::sync::Arc<[u8]>> = self.store().all_tokens().await?.into_iter().collect();
         tokio::task::spawn_blocking(move || {
             let mut entries = Vec::with_capacity(selected.len());
             for account in &selected {

@@ -259,7 +259,7 @@ impl SlotSignal {
 pub fn rebuild(
     previous: &Pool,
     accounts: &[super::AccountView],
-    mut sealed: HashMap<String, Vec<u8>>,
+    mut sealed: HashMap<String, Arc<[u8]>>,
     vault: &Vault,
     read_at_ms: i64,
 ) -> Pool {
@@ -283,7 +283,7 @@ pub fn rebuild(
             Some(blob) => {
                 let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().is_some_and(|s| **s == *blob);
                 if !same {
-                    *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Sealed(Arc::from(blob));
+                    *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Sealed(blob);
                 }
             }
             None => *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Missing,

@@ -79,8 +79,8 @@ pub struct Stored {
     pub accounts: Vec<AccountRow>,
     pub usage: Vec<UsageSnapshot>,
     pub keys: Vec<KeyRow>,
-    /// Each account's sealed token set.
-    pub tokens: Vec<(String, Vec<u8>)>,
+    /// Each account's sealed token set, in the shared form the routing pool keeps.
+    pub tokens: Vec<(String, Arc<[u8]>)>,
 }
 
 /// A change another instance committed (PostgreSQL), for the core to apply to memory.
@@ -298,7 +298,7 @@ impl Store {
     }
 
     /// Every account's sealed tokens.
-    pub async fn all_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub async fn all_tokens(&self) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(accounts::all_tokens).await,
             Backend::Postgres(pg) => pg.all_tokens().await,

@@ -152,7 +152,8 @@ async fn accounts_tokens_and_leases(store: &Store) {
         (a2.label.as_str(), a2.status, a2.status_reason.as_deref()),
         ("renamed", AccountStatus::Unavailable, Some("dead token"))
     );
-    let mut tokens = store.all_tokens().await.unwrap();
+    let mut tokens: Vec<(String, Vec<u8>)> =
+        store.all_tokens().await.unwrap().into_iter().map(|(id, sealed)| (id, sealed.to_vec())).collect();
     tokens.sort();
     assert_eq!(tokens, [("a1".to_string(), vec![7, 7]), ("a2".to_string(), vec![2])]);
 

@@ -4,6 +4,7 @@
 //! update one row instead of failing on the identity.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -425,12 +426,7 @@ impl Postgres {
             accounts: collect(tx.query(&accounts_sql, &[]).await?, account_from)?,
             usage: collect(tx.query(&usage_sql, &[]).await?, usage_from)?,
             keys: collect(tx.query(&keys_sql, &[]).await?, key_from)?,
-            tokens: tx
-                .query("SELECT account_id, sealed FROM account_tokens", &[])
-                .await?
-                .iter()
-                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                .collect::<Result<_, tokio_postgres::Error>>()?,
+            tokens: token_rows(&tx.query("SELECT account_id, sealed FROM account_tokens", &[]).await?)?,
         };
         tx.commit().await?;
         Ok(stored)
@@ -564,13 +560,9 @@ impl Postgres {
         Ok(deleted as usize)
     }
 
-    pub(in super::super) async fn all_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub(in super::super) async fn all_tokens(&self) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
         let conn = self.conn().await?;
-        let rows = conn.query("SELECT account_id, sealed FROM account_tokens", &[]).await?;
-        Ok(rows
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<_, tokio_postgres::Error>>()?)
+        token_rows(&conn.query("SELECT account_id, sealed FROM account_tokens", &[]).await?)
     }
 
     pub(in super::super) async fn tokens_of(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -917,4 +909,10 @@ impl Postgres {
             })
             .collect::<Result<_, tokio_postgres::Error>>()?)
     }
+}
+
+/// `(account_id, sealed)` rows, each blob copied once, straight into the form the pool keeps.
+fn token_rows(rows: &[Row]) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
+    let row = |row: &Row| Ok((row.try_get(0)?, Arc::from(row.try_get::<_, &[u8]>(1)?)));
+    Ok(rows.iter().map(row).collect::<Result<_, tokio_postgres::Error>>()?)
 }
