@@ -10,8 +10,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
+use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::Notify;
 
 use crate::auth::tokens::Tokens;
@@ -54,14 +55,20 @@ pub struct Live {
     failures: AtomicU32,
     /// Why the account is cooling down, while it is.
     cooldown_reason: RwLock<Option<Arc<str>>>,
-    tokens: RwLock<TokenSlot>,
+    /// Swapped whole, read without a lock: every request reads it for every account it
+    /// considers, from both worker threads at once.
+    tokens: ArcSwap<TokenSlot>,
+    /// Held by whoever replaces `tokens` or `unsaved` on the strength of what it read (new
+    /// tokens arriving, a save confirmed, a reload), so none of them undoes another's work.
+    token_writes: Mutex<()>,
     /// Unix milliseconds of the last `set_tokens`: a reload that read the store before then
     /// holds older tokens and must not put them back.
     tokens_set_ms: AtomicI64,
     /// The tokens in memory are newer than the stored ones and could not be saved yet (a full
     /// disk): reloads keep them, and they are saved again until that works.
     unsaved: std::sync::atomic::AtomicBool,
-    usage: RwLock<Option<Arc<UsageSnapshot>>>,
+    /// Read without a lock, like `tokens`.
+    usage: ArcSwapOption<UsageSnapshot>,
     /// Held while this account's tokens are being refreshed (single flight).
     pub refresh: tokio::sync::Mutex<()>,
 }
@@ -83,7 +90,8 @@ impl PoolAccount {
     /// The account's tokens, opened from their sealed form on first use. A blob that does
     /// not open is logged once and the account is left without tokens.
     pub fn tokens(&self) -> Option<Arc<Tokens>> {
-        let sealed = match &*self.live.tokens.read().unwrap_or_else(|p| p.into_inner()) {
+        let current = self.live.tokens.load_full();
+        let sealed = match &*current {
             TokenSlot::Missing => return None,
             TokenSlot::Open { tokens, .. } => return Some(tokens.clone()),
             TokenSlot::Sealed(sealed) => sealed.clone(),
@@ -94,29 +102,30 @@ impl PoolAccount {
             .ok()
             .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok())
             .map(Arc::new);
-        let mut slot = self.live.tokens.write().unwrap_or_else(|p| p.into_inner());
-        match opened {
-            Some(tokens) => {
-                *slot = TokenSlot::Open { tokens: tokens.clone(), sealed };
-                Some(tokens)
-            }
+        // Replaces only the sealed slot it opened: tokens that arrived meanwhile stay.
+        let (slot, answer) = match opened {
+            Some(tokens) => (TokenSlot::Open { tokens: tokens.clone(), sealed }, Some(tokens)),
             None => {
                 tracing::error!(account = %self.row.id, "the account's sealed tokens do not open; it will not be used");
-                *slot = TokenSlot::Missing;
-                None
+                (TokenSlot::Missing, None)
             }
+        };
+        let previous = self.live.tokens.compare_and_swap(&current, Arc::new(slot));
+        if !Arc::ptr_eq(&previous, &current) {
+            return self.tokens();
         }
+        answer
     }
 
     /// Whether the account has tokens at all (without opening them).
     pub fn has_tokens(&self) -> bool {
-        !matches!(*self.live.tokens.read().unwrap_or_else(|p| p.into_inner()), TokenSlot::Missing)
+        !matches!(**self.live.tokens.load(), TokenSlot::Missing)
     }
 
     /// Installs tokens sealed as `sealed`; `saved` says whether that blob is in the store.
     pub fn set_tokens(&self, tokens: Arc<Tokens>, sealed: Vec<u8>, saved: bool) {
-        *self.live.tokens.write().unwrap_or_else(|p| p.into_inner()) =
-            TokenSlot::Open { tokens, sealed: Arc::from(sealed) };
+        let _writing = self.live.token_writes.lock().unwrap_or_else(|p| p.into_inner());
+        self.live.tokens.store(Arc::new(TokenSlot::Open { tokens, sealed: Arc::from(sealed) }));
         self.live.unsaved.store(!saved, Ordering::Release);
         self.live.tokens_set_ms.store(crate::store::now_millis(), Ordering::Release);
     }
@@ -126,40 +135,40 @@ impl PoolAccount {
         if !self.live.unsaved.load(Ordering::Acquire) {
             return None;
         }
-        self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().cloned()
+        self.live.tokens.load().sealed().cloned()
     }
 
     /// The blob `sealed` reached the store: unless newer tokens came meanwhile, nothing is
     /// left to save.
     pub fn mark_saved(&self, sealed: &[u8]) {
-        let slot = self.live.tokens.read().unwrap_or_else(|p| p.into_inner());
-        if slot.sealed().is_some_and(|current| **current == *sealed) {
+        let _writing = self.live.token_writes.lock().unwrap_or_else(|p| p.into_inner());
+        if self.live.tokens.load().sealed().is_some_and(|current| **current == *sealed) {
             self.live.unsaved.store(false, Ordering::Release);
         }
     }
 
     /// The sealed blob the tokens in memory came from.
     pub fn sealed_tokens(&self) -> Option<Arc<[u8]>> {
-        self.live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().cloned()
+        self.live.tokens.load().sealed().cloned()
     }
 
     /// The latest usage, shared (the snapshot holds the same one once published).
     pub fn usage(&self) -> Option<Arc<UsageSnapshot>> {
-        self.live.usage.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.live.usage.load_full()
     }
 
     /// Reads the latest usage in place, for the hot path.
     pub fn with_usage<R>(&self, read: impl FnOnce(Option<&UsageSnapshot>) -> R) -> R {
-        read(self.live.usage.read().unwrap_or_else(|p| p.into_inner()).as_deref())
+        read(self.live.usage.load().as_deref())
     }
 
     pub fn set_usage(&self, usage: Arc<UsageSnapshot>) {
-        *self.live.usage.write().unwrap_or_else(|p| p.into_inner()) = Some(usage);
+        self.live.usage.store(Some(usage));
     }
 
     /// Availability from the account's status and its latest known usage.
     pub fn availability(&self, now_secs: i64) -> Availability {
-        let usage = self.live.usage.read().unwrap_or_else(|p| p.into_inner());
+        let usage = self.live.usage.load();
         Availability::of(self.row.status, self.row.status_reason.as_deref(), usage.as_deref(), now_secs)
     }
 
@@ -276,23 +285,26 @@ pub fn rebuild(
             }
             live
         });
+        let writing = live.token_writes.lock().unwrap_or_else(|p| p.into_inner());
         let newer_in_memory =
             live.unsaved.load(Ordering::Acquire) || live.tokens_set_ms.load(Ordering::Acquire) >= read_at_ms;
         match sealed.remove(&a.id) {
             _ if newer_in_memory => {}
             Some(blob) => {
-                let same = live.tokens.read().unwrap_or_else(|p| p.into_inner()).sealed().is_some_and(|s| **s == *blob);
+                let same = live.tokens.load().sealed().is_some_and(|s| **s == *blob);
                 if !same {
-                    *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Sealed(blob);
+                    live.tokens.store(Arc::new(TokenSlot::Sealed(blob)));
                 }
             }
-            None => *live.tokens.write().unwrap_or_else(|p| p.into_inner()) = TokenSlot::Missing,
+            None => live.tokens.store(Arc::new(TokenSlot::Missing)),
         }
+        drop(writing);
         if let Some(usage) = &view.usage {
-            let mut current = live.usage.write().unwrap_or_else(|p| p.into_inner());
-            if current.as_ref().is_none_or(|c| c.captured_at <= usage.captured_at) {
-                *current = Some(usage.clone());
-            }
+            // Only ever forward: live usage newer than the stored one stays.
+            live.usage.rcu(|current| match current {
+                Some(current) if current.captured_at > usage.captured_at => Some(current.clone()),
+                _ => Some(usage.clone()),
+            });
         }
         let account =
             Arc::new(PoolAccount { row: a.clone(), proxy: open_proxy(vault, a), live, vault: shared_vault.clone() });

@@ -192,7 +192,7 @@ impl Gateway {
     /// The request's first trace line: the candidate order (its first accounts) and how many
     /// accounts were deferred or left out, by reason — one line whatever the pool's size.
     /// With `RUST_LOG` at debug for the gateway, one line per deferred or skipped account too.
-    fn trace_plan(&self, out: &Outgoing, plan: &super::routing::Plan, config: &crate::config::Config) {
+    fn trace_plan(&self, out: &Outgoing, plan: &super::routing::Plan<'_>, config: &crate::config::Config) {
         let mut order = String::new();
         for (n, account) in plan.candidates.iter().take(TRACED_ORDER).enumerate() {
             if n > 0 {
@@ -573,7 +573,7 @@ impl Gateway {
 
     fn no_account_error(
         &self,
-        plan: &super::routing::Plan,
+        plan: &super::routing::Plan<'_>,
         worst: &Worst,
         attempts: u32,
         busy_remaining: bool,
@@ -630,7 +630,7 @@ impl Gateway {
         let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
         for (_, skip) in &plan.skipped {
             let reason = match skip {
-                Skip::NotActive(status) => status.clone(),
+                Skip::NotActive(status) => status.to_string(),
                 Skip::NoToken => "no token".into(),
                 Skip::Exhausted { reason, .. } => reason.clone(),
                 Skip::CoolingDown { .. } => "cooling down".into(),
@@ -667,7 +667,7 @@ impl Gateway {
 const TRACED_ORDER: usize = 8;
 
 /// `kind:count,…` of skipped accounts, or `-` for none.
-fn counts(skipped: &[(Arc<PoolAccount>, Skip)]) -> String {
+fn counts(skipped: &[(&Arc<PoolAccount>, Skip)]) -> String {
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for (_, skip) in skipped {
         match counts.iter_mut().find(|(kind, _)| *kind == skip.kind()) {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::config::{QuotaGuard, RouteStrategy};
+use crate::core::UsageSnapshot;
 use crate::core::pool::PoolAccount;
 
 /// Sessions remembered at most; the oldest half is forgotten when full.
@@ -21,7 +22,7 @@ const MAX_SESSIONS: usize = 50_000;
 /// Why an account was not tried (or, for the quota guard, tried last).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Skip {
-    NotActive(String),
+    NotActive(&'static str),
     NoToken,
     /// Out of quota; `until_ms` is when its exhausted windows reset, when known.
     Exhausted {
@@ -67,16 +68,25 @@ impl Skip {
     }
 }
 
-/// The accounts to try, in order, and those left out with the reason.
+/// The accounts to try, in order, and those left out with the reason — borrowed from the
+/// pool the request looked at, so planning over a large pool copies pointers, not `Arc`s.
 #[derive(Debug, Default)]
-pub struct Plan {
-    pub candidates: Vec<Arc<PoolAccount>>,
-    pub skipped: Vec<(Arc<PoolAccount>, Skip)>,
+pub struct Plan<'a> {
+    pub candidates: Vec<&'a Arc<PoolAccount>>,
+    pub skipped: Vec<(&'a Arc<PoolAccount>, Skip)>,
     /// Candidates past the quota guard, placed after all the others, with the window.
-    pub deferred: Vec<(Arc<PoolAccount>, Skip)>,
+    pub deferred: Vec<(&'a Arc<PoolAccount>, Skip)>,
 }
 
-impl Plan {
+/// One account's verdict for one request.
+enum Verdict {
+    Use,
+    /// Usable, but past the quota guard: tried after every account below it.
+    Defer(Skip),
+    Skip(Skip),
+}
+
+impl Plan<'_> {
     /// The earliest moment an account that is cooling down or out of quota comes back.
     pub fn earliest_cooldown_end(&self) -> Option<i64> {
         self.skipped
@@ -94,7 +104,7 @@ impl Plan {
 /// first: every instance ranks a session's accounts alike with nothing shared, so a session
 /// new to an instance goes where the others send it, and losing an account moves only the
 /// sessions that were on it.
-fn rank_for_session(candidates: &mut [Arc<PoolAccount>], session: &str) {
+fn rank_for_session(candidates: &mut [&Arc<PoolAccount>], session: &str) {
     use std::hash::{Hash, Hasher};
     let score = |account: &PoolAccount| {
         // SipHash with fixed keys: the same score in every process of this build.
@@ -114,23 +124,21 @@ pub struct Router {
 
 impl Router {
     /// Orders the pool for one request.
-    pub fn plan(
+    pub fn plan<'a>(
         &self,
-        accounts: &[Arc<PoolAccount>],
+        accounts: &'a [Arc<PoolAccount>],
         strategy: RouteStrategy,
         rotation_key: &str,
         session: Option<&str>,
         limits: Limits,
         now_ms: i64,
-    ) -> Plan {
-        let mut plan = Plan::default();
+    ) -> Plan<'a> {
+        let mut plan = Plan { candidates: Vec::with_capacity(accounts.len()), ..Plan::default() };
         for account in accounts {
-            match usable(account, limits.max_inflight, now_ms) {
-                Ok(()) => match guard_skip(account, &limits.quota_guard, now_ms / 1000) {
-                    Some(skip) => plan.deferred.push((account.clone(), skip)),
-                    None => plan.candidates.push(account.clone()),
-                },
-                Err(skip) => plan.skipped.push((account.clone(), skip)),
+            match verdict(account, &limits, now_ms) {
+                Verdict::Use => plan.candidates.push(account),
+                Verdict::Defer(skip) => plan.deferred.push((account, skip)),
+                Verdict::Skip(skip) => plan.skipped.push((account, skip)),
             }
         }
         if strategy == RouteStrategy::Balanced && !plan.candidates.is_empty() {
@@ -146,7 +154,7 @@ impl Router {
             let account = plan.candidates.remove(position);
             plan.candidates.insert(0, account);
         }
-        plan.candidates.extend(plan.deferred.iter().map(|(account, _)| account.clone()));
+        plan.candidates.extend(plan.deferred.iter().map(|(account, _)| *account));
         plan
     }
 
@@ -189,51 +197,61 @@ pub struct Limits {
     pub shared_sessions: bool,
 }
 
+/// The skip rules, in the original's order, then the quota guard. The usage is read once, under
+/// one lock, whatever the rules need of it.
+fn verdict(account: &PoolAccount, limits: &Limits, now_ms: i64) -> Verdict {
+    use crate::core::AccountStatus;
+    use crate::usage::availability::Availability;
+    let row = &account.row;
+    if row.status != AccountStatus::Active {
+        return Verdict::Skip(Skip::NotActive(row.status.as_str()));
+    }
+    if !account.has_tokens() {
+        return Verdict::Skip(Skip::NoToken);
+    }
+    let now_secs = now_ms / 1000;
+    let by_usage =
+        account.with_usage(|usage| match Availability::of(row.status, row.status_reason.as_deref(), usage, now_secs) {
+            Availability::Unavailable(reason) => {
+                Err(Skip::Exhausted { reason, until_ms: usage.and_then(resets_at_ms) })
+            }
+            _ => Ok(usage.and_then(|usage| guard_skip(usage, &limits.quota_guard, now_secs))),
+        });
+    let guard = match by_usage {
+        Ok(guard) => guard,
+        Err(skip) => return Verdict::Skip(skip),
+    };
+    if let Some(until_ms) = account.cooling_until(now_ms) {
+        return Verdict::Skip(Skip::CoolingDown { until_ms });
+    }
+    if limits.max_inflight > 0 && account.inflight() >= limits.max_inflight {
+        return Verdict::Skip(Skip::Busy);
+    }
+    guard.map_or(Verdict::Use, Verdict::Defer)
+}
+
+/// When every exhausted window of `usage` resets (the latest of them), when all are known.
+fn resets_at_ms(usage: &UsageSnapshot) -> Option<i64> {
+    [usage.primary, usage.secondary]
+        .into_iter()
+        .flatten()
+        .filter(|w| w.used_percent >= 100.0)
+        .map(|w| w.resets_at.map(|at| at * 1000))
+        .collect::<Option<Vec<i64>>>()
+        .and_then(|resets| resets.into_iter().max())
+}
+
 /// The quota guard's verdict on a usable account: which window is past its threshold. A
 /// window of a day or less counts as the 5-hour one, a longer one as the weekly one; a window
 /// that has already reset counts as unused.
-fn guard_skip(account: &PoolAccount, guard: &QuotaGuard, now_secs: i64) -> Option<Skip> {
-    account.with_usage(|usage| {
-        let usage = usage?;
-        [usage.primary, usage.secondary].into_iter().flatten().find_map(|window| {
-            if window.resets_at.is_some_and(|at| at <= now_secs) {
-                return None;
-            }
-            let short = window.window_minutes.is_none_or(|minutes| minutes <= 24 * 60);
-            let (name, threshold) = if short { ("5h", guard.five_hour_percent) } else { ("7d", guard.weekly_percent) };
-            (window.used_percent >= threshold)
-                .then_some(Skip::QuotaGuard { window: name, used_percent: window.used_percent })
-        })
+fn guard_skip(usage: &UsageSnapshot, guard: &QuotaGuard, now_secs: i64) -> Option<Skip> {
+    [usage.primary, usage.secondary].into_iter().flatten().find_map(|window| {
+        if window.resets_at.is_some_and(|at| at <= now_secs) {
+            return None;
+        }
+        let short = window.window_minutes.is_none_or(|minutes| minutes <= 24 * 60);
+        let (name, threshold) = if short { ("5h", guard.five_hour_percent) } else { ("7d", guard.weekly_percent) };
+        (window.used_percent >= threshold)
+            .then_some(Skip::QuotaGuard { window: name, used_percent: window.used_percent })
     })
-}
-
-/// The skip rules, in the original's order.
-fn usable(account: &PoolAccount, max_inflight: u32, now_ms: i64) -> Result<(), Skip> {
-    use crate::core::AccountStatus;
-    if account.row.status != AccountStatus::Active {
-        return Err(Skip::NotActive(account.row.status.as_str().to_string()));
-    }
-    if !account.has_tokens() {
-        return Err(Skip::NoToken);
-    }
-    if let crate::usage::availability::Availability::Unavailable(reason) = account.availability(now_ms / 1000) {
-        let until_ms = account.with_usage(|usage| {
-            let usage = usage?;
-            [usage.primary, usage.secondary]
-                .into_iter()
-                .flatten()
-                .filter(|w| w.used_percent >= 100.0)
-                .map(|w| w.resets_at.map(|at| at * 1000))
-                .collect::<Option<Vec<i64>>>()
-                .and_then(|resets| resets.into_iter().max())
-        });
-        return Err(Skip::Exhausted { reason, until_ms });
-    }
-    if let Some(until_ms) = account.cooling_until(now_ms) {
-        return Err(Skip::CoolingDown { until_ms });
-    }
-    if max_inflight > 0 && account.inflight() >= max_inflight {
-        return Err(Skip::Busy);
-    }
-    Ok(())
 }
