@@ -90,31 +90,33 @@ impl PoolAccount {
     /// The account's tokens, opened from their sealed form on first use. A blob that does
     /// not open is logged once and the account is left without tokens.
     pub fn tokens(&self) -> Option<Arc<Tokens>> {
-        let current = self.live.tokens.load_full();
-        let sealed = match &*current {
-            TokenSlot::Missing => return None,
-            TokenSlot::Open { tokens, .. } => return Some(tokens.clone()),
-            TokenSlot::Sealed(sealed) => sealed.clone(),
-        };
-        let opened = self
-            .vault
-            .open(&Tokens::seal_purpose(&self.row.id), &sealed)
-            .ok()
-            .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok())
-            .map(Arc::new);
-        // Replaces only the sealed slot it opened: tokens that arrived meanwhile stay.
-        let (slot, answer) = match opened {
-            Some(tokens) => (TokenSlot::Open { tokens: tokens.clone(), sealed }, Some(tokens)),
-            None => {
-                tracing::error!(account = %self.row.id, "the account's sealed tokens do not open; it will not be used");
-                (TokenSlot::Missing, None)
+        loop {
+            let current = self.live.tokens.load_full();
+            let sealed = match &*current {
+                TokenSlot::Missing => return None,
+                TokenSlot::Open { tokens, .. } => return Some(tokens.clone()),
+                TokenSlot::Sealed(sealed) => sealed.clone(),
+            };
+            let opened = self
+                .vault
+                .open(&Tokens::seal_purpose(&self.row.id), &sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<Tokens>(&plain).ok())
+                .map(Arc::new);
+            let (slot, answer) = match &opened {
+                Some(tokens) => (TokenSlot::Open { tokens: tokens.clone(), sealed }, opened),
+                None => (TokenSlot::Missing, None),
+            };
+            // Replaces only the sealed slot it opened; when tokens arrived meanwhile, those
+            // are the answer.
+            let previous = self.live.tokens.compare_and_swap(&current, Arc::new(slot));
+            if Arc::ptr_eq(&previous, &current) {
+                if answer.is_none() {
+                    tracing::error!(account = %self.row.id, "the account's sealed tokens do not open; it will not be used");
+                }
+                return answer;
             }
-        };
-        let previous = self.live.tokens.compare_and_swap(&current, Arc::new(slot));
-        if !Arc::ptr_eq(&previous, &current) {
-            return self.tokens();
         }
-        answer
     }
 
     /// Whether the account has tokens at all (without opening them).
@@ -336,4 +338,101 @@ fn open_proxy(vault: &Vault, row: &crate::store::accounts::AccountRow) -> Option
 /// What an account's sealed proxy URL is bound to.
 pub fn proxy_purpose(account_id: &str) -> String {
     format!("proxy:{account_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::accounts::AccountStatus;
+    use crate::usage::availability::Availability;
+    use crate::vault::KeySource;
+
+    fn row() -> AccountRow {
+        AccountRow {
+            id: "a1".into(),
+            identity: "i1".into(),
+            label: "one".into(),
+            email: None,
+            chatgpt_account_id: None,
+            chatgpt_user_id: None,
+            plan: None,
+            group_name: "IMPORT".into(),
+            tags: Vec::new(),
+            note: String::new(),
+            sort: 0,
+            status: AccountStatus::Active,
+            status_reason: None,
+            created_at: 1,
+            updated_at: 1,
+            last_refresh_at: None,
+            access_expires_at: None,
+            cooldown_until: None,
+            cooldown_reason: None,
+            proxy: None,
+            proxy_sealed: None,
+        }
+    }
+
+    fn tokens(access: &str) -> Tokens {
+        Tokens { access_token: access.into(), refresh_token: Some(format!("rt-{access}")), id_token: None }
+    }
+
+    fn sealed(vault: &Vault, tokens: &Tokens) -> Vec<u8> {
+        vault.seal(&Tokens::seal_purpose("a1"), &serde_json::to_vec(tokens).unwrap())
+    }
+
+    fn usage(captured_at: i64) -> Arc<UsageSnapshot> {
+        Arc::new(UsageSnapshot { account_id: "a1".into(), captured_at, ..UsageSnapshot::default() })
+    }
+
+    /// A reload of what the store held: account `a1` with `blob` and `stored_usage`.
+    fn reload(previous: &Pool, vault: &Vault, blob: &[u8], stored_usage: i64, read_at_ms: i64) -> Pool {
+        let view = crate::core::AccountView {
+            account: Arc::new(row()),
+            usage: Some(usage(stored_usage)),
+            availability: Availability::Unknown,
+        };
+        rebuild(previous, &[view], HashMap::from([("a1".to_string(), Arc::from(blob))]), vault, read_at_ms)
+    }
+
+    fn access(pool: &Pool) -> String {
+        pool.by_id["a1"].tokens().expect("tokens").access_token.clone()
+    }
+
+    #[test]
+    fn newer_tokens_and_usage_in_memory_survive_reloads_and_stale_save_confirmations() {
+        let vault = Vault::from_key([7; 32], KeySource::Given("test".into()));
+        let (old, new, later) = (tokens("old"), tokens("new"), tokens("later"));
+        let pool = reload(&Pool::default(), &vault, &sealed(&vault, &old), 100, crate::store::now_millis());
+        assert_eq!(access(&pool), "old", "sealed tokens open on first use");
+
+        let read_before_the_refresh = crate::store::now_millis();
+        let account = &pool.by_id["a1"];
+        let new_blob = sealed(&vault, &new);
+        account.set_tokens(Arc::new(new.clone()), new_blob.clone(), false);
+        account.set_usage(usage(200));
+        account.mark_saved(&sealed(&vault, &old));
+        assert_eq!(account.unsaved_tokens().as_deref(), Some(&new_blob[..]), "an older save does not count");
+
+        let pool = reload(&pool, &vault, &sealed(&vault, &old), 100, read_before_the_refresh);
+        assert_eq!(access(&pool), "new", "a reload that read the store before the refresh keeps the new tokens");
+        assert_eq!(pool.by_id["a1"].usage().map(|u| u.captured_at), Some(200), "newer live usage stays");
+
+        pool.by_id["a1"].mark_saved(&new_blob);
+        assert_eq!(pool.by_id["a1"].unsaved_tokens(), None);
+        let pool = reload(&pool, &vault, &sealed(&vault, &later), 300, crate::store::now_millis() + 1);
+        assert_eq!(access(&pool), "later", "tokens another process stored later replace the saved ones");
+        assert_eq!(pool.by_id["a1"].usage().map(|u| u.captured_at), Some(300), "newer stored usage replaces it");
+    }
+
+    #[test]
+    fn sealed_tokens_that_do_not_open_leave_the_account_without_tokens() {
+        let vault = Vault::from_key([7; 32], KeySource::Given("test".into()));
+        let other = Vault::from_key([8; 32], KeySource::Given("other".into()));
+        let pool = reload(&Pool::default(), &vault, &sealed(&other, &tokens("x")), 100, crate::store::now_millis());
+        let account = &pool.by_id["a1"];
+        assert!(account.has_tokens(), "not known before they are opened");
+        assert!(account.tokens().is_none());
+        assert!(!account.has_tokens());
+    }
 }

@@ -197,8 +197,8 @@ pub struct Limits {
     pub shared_sessions: bool,
 }
 
-/// The skip rules, in the original's order, then the quota guard. The usage is read once, under
-/// one lock, whatever the rules need of it.
+/// The skip rules, in the original's order, then the quota guard. The usage is loaded once for
+/// whatever the rules need of it.
 fn verdict(account: &PoolAccount, limits: &Limits, now_ms: i64) -> Verdict {
     use crate::core::AccountStatus;
     use crate::usage::availability::Availability;

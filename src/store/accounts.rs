@@ -2,8 +2,6 @@
 //!
 //! The row types are every backend's; the functions are the SQLite statements.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{StoreError, now_secs};
@@ -298,7 +296,7 @@ pub(super) fn save_tokens(
 }
 
 /// Every account's sealed tokens, for loading the pool into memory.
-pub(super) fn all_tokens(conn: &Connection) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
+pub(super) fn all_tokens(conn: &Connection) -> Result<super::SealedTokens, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT account_id, sealed FROM account_tokens")?;
     let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)

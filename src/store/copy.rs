@@ -34,7 +34,7 @@ pub struct CopyReport {
 /// Everything but the request log, read in one SQLite transaction.
 struct Source {
     accounts: Vec<accounts::AccountRow>,
-    tokens: Vec<(String, std::sync::Arc<[u8]>)>,
+    tokens: super::SealedTokens,
     usage: Vec<usage::UsageSnapshot>,
     keys: Vec<keys::KeyRow>,
     settings: Vec<(String, String)>,

@@ -73,14 +73,16 @@ pub enum StoreError {
     Worker,
 }
 
+/// Every account's sealed token set, by account id, in the shared form the routing pool keeps.
+pub type SealedTokens = Vec<(String, Arc<[u8]>)>;
+
 /// Everything the core keeps in memory, read in one consistent view.
 #[derive(Debug, Default)]
 pub struct Stored {
     pub accounts: Vec<AccountRow>,
     pub usage: Vec<UsageSnapshot>,
     pub keys: Vec<KeyRow>,
-    /// Each account's sealed token set, in the shared form the routing pool keeps.
-    pub tokens: Vec<(String, Arc<[u8]>)>,
+    pub tokens: SealedTokens,
 }
 
 /// A change another instance committed (PostgreSQL), for the core to apply to memory.
@@ -298,7 +300,7 @@ impl Store {
     }
 
     /// Every account's sealed tokens.
-    pub async fn all_tokens(&self) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
+    pub async fn all_tokens(&self) -> Result<SealedTokens, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.read(accounts::all_tokens).await,
             Backend::Postgres(pg) => pg.all_tokens().await,

@@ -15,7 +15,7 @@ use super::super::logs::{self, Arg, LogFilter, LogRow, SlotSum, SlotUse};
 use super::super::models::CachedModel;
 use super::super::stats::{Bucket, DashboardStats, KeyUsage, Ranges, Totals};
 use super::super::usage::{UsageSnapshot, Window};
-use super::super::{Change, StoreError, Stored, now_secs};
+use super::super::{Change, SealedTokens, StoreError, Stored, now_secs};
 use super::Postgres;
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -560,7 +560,7 @@ impl Postgres {
         Ok(deleted as usize)
     }
 
-    pub(in super::super) async fn all_tokens(&self) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
+    pub(in super::super) async fn all_tokens(&self) -> Result<SealedTokens, StoreError> {
         let conn = self.conn().await?;
         token_rows(&conn.query("SELECT account_id, sealed FROM account_tokens", &[]).await?)
     }
@@ -912,7 +912,7 @@ impl Postgres {
 }
 
 /// `(account_id, sealed)` rows, each blob copied once, straight into the form the pool keeps.
-fn token_rows(rows: &[Row]) -> Result<Vec<(String, Arc<[u8]>)>, StoreError> {
+fn token_rows(rows: &[Row]) -> Result<SealedTokens, StoreError> {
     let row = |row: &Row| Ok((row.try_get(0)?, Arc::from(row.try_get::<_, &[u8]>(1)?)));
     Ok(rows.iter().map(row).collect::<Result<_, tokio_postgres::Error>>()?)
 }
